@@ -1,0 +1,80 @@
+"""The Pulumi program: one program for `pulumi up` and for the offline `mojactl plan`.
+
+It reads the stack's `mojaloop:` configuration, validates it once (every problem reported together,
+no traceback), and wires planner output into components. Decisions live in mojaloop_iac's planners.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.cluster import KubernetesCluster
+from components.mojaloop_release import MojaloopRelease
+from components.namespaces import Namespaces
+from mojaloop_iac.catalog import load_catalog
+from mojaloop_iac.config.issues import ConfigError
+from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
+from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
+from mojaloop_iac.planners.mojaloop_release import mojaloop_release_specs
+from mojaloop_iac.planners.namespaces import environment_namespaces
+
+
+def load_stack_config():
+    config = pulumi.Config(NAMESPACE)
+    values = {kind: config.get_object(kind) for kind in STACK_KINDS if config.get(kind) is not None}
+    try:
+        validated = validate_namespace(values, source=f"stack {pulumi.get_stack()}")
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None
+    for warning in validated.warnings:
+        pulumi.log.warn(str(warning))
+    return validated.config
+
+
+def build_cluster(settings: ClusterSettings) -> KubernetesCluster:
+    kubeconfig = pulumi.Config(NAMESPACE).get_secret("kubeconfig")
+    if kubeconfig is None:
+        raise pulumi.RunError(
+            f"{NAMESPACE}:kubeconfig is required for substrate {settings.substrate.value}: set it with "
+            f'`pulumi config set --secret {NAMESPACE}:kubeconfig "$(cat kubeconfig)"` '
+            "(the bare-metal Ansible run fetches it)"
+        )
+    cluster = KubernetesCluster(f"{settings.name}-cluster", {"settings": settings, "kubeconfig": kubeconfig})
+    pulumi.export("kubernetesVersion", settings.kubernetes.version)
+    if cluster.inventory is not None:
+        pulumi.export("ansibleInventory", cluster.inventory)
+    return cluster
+
+
+def build_environment(env: Environment) -> None:
+    cluster = build_cluster(env)
+    in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+    namespaces = Namespaces(
+        f"{env.name}-namespaces",
+        {"namespaces": environment_namespaces(env.mojaloop.namespace), "kubernetes_version": env.kubernetes.version},
+        opts=in_cluster,
+    )
+    release = load_catalog().get(env.mojaloop.release)
+    assert release is not None, "validation guarantees a catalog release"
+    specs = mojaloop_release_specs(env, release)
+    mojaloop = MojaloopRelease(
+        f"{env.name}-mojaloop",
+        {"umbrella": specs.umbrella, "backend": specs.backend},
+        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
+    )
+    pulumi.export("mojaloopRelease", release.version)
+    pulumi.export("mojaloopStatus", mojaloop.status)
+
+
+def build_control_center(control_center: ControlCenter) -> None:
+    cluster = build_cluster(control_center)
+    pulumi.export("profile", control_center.profile.value)
+    del cluster  # the control-center services are wired here as they are built
+
+
+stack = load_stack_config()
+if stack.environment is not None:
+    build_environment(stack.environment)
+else:
+    assert stack.control_center is not None
+    build_control_center(stack.control_center)

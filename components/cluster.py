@@ -1,0 +1,64 @@
+"""A Kubernetes cluster on a substrate, exposing an explicit provider for everything downstream."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+from typing_extensions import NotRequired
+
+from mojaloop_iac.config.models import ClusterSettings, Substrate
+from mojaloop_iac.planners.inventory import plan_inventory
+from mojaloop_iac.planners.placement import node_labels, node_taint_specs
+
+
+class KubernetesClusterArgs(TypedDict):
+    settings: ClusterSettings
+    """The validated cluster settings of the stack."""
+    kubeconfig: NotRequired[pulumi.Input[str]]
+    """Kubeconfig of an existing cluster (bare metal: the one the Ansible run fetched), a secret."""
+
+
+class KubernetesCluster(pulumi.ComponentResource):
+    provider: k8s.Provider
+    """Provider every in-cluster resource uses; never the ambient kubeconfig."""
+    inventory: dict[str, Any] | None
+    """Ansible inventory (bare metal only), as data for the playbooks."""
+
+    def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mojaloop:cluster:KubernetesCluster", name, None, opts)
+        settings = args["settings"]
+        if settings.substrate != Substrate.BAREMETAL:
+            raise ValueError(f"substrate {settings.substrate.value} is not available in this version of the toolkit")
+        if "kubeconfig" not in args:
+            raise ValueError("a bare-metal cluster needs a kubeconfig (the one the Ansible run fetched)")
+        self.inventory = plan_inventory(settings)
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=pulumi.Output.secret(args["kubeconfig"]),
+            # Fail instead of guessing when a namespace is missing from a manifest.
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._enforce_node_labels_and_taints(name, settings)
+        self.register_outputs({"inventory": self.inventory})
+
+    def _enforce_node_labels_and_taints(self, name: str, settings: ClusterSettings) -> None:
+        """Server-side-apply patches own each node's pool labels and taints, so drift is corrected and a
+        label or taint removed from config is removed from the node."""
+        assert settings.baremetal is not None
+        for host in settings.baremetal.hosts:
+            pool = settings.node_pools[host.pool]
+            k8s.core.v1.NodePatch(
+                f"{name}-node-{host.name}",
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                    name=host.name,
+                    labels=node_labels(host.pool, pool),
+                    annotations={"pulumi.com/patchForce": "true"},
+                ),
+                spec=k8s.core.v1.NodeSpecPatchArgs(
+                    taints=[k8s.core.v1.TaintPatchArgs(**taint) for taint in node_taint_specs(pool)]
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            )

@@ -1,0 +1,40 @@
+"""The chosen Mojaloop release: the backend dependency chart and the umbrella chart, in order."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+from typing_extensions import NotRequired
+
+from components.helm import helm_release
+from mojaloop_iac.planners.helm import HelmReleaseSpec
+
+
+class MojaloopReleaseArgs(TypedDict):
+    umbrella: HelmReleaseSpec
+    """The `mojaloop` umbrella chart at the catalog's version, with planned values."""
+    backend: NotRequired[HelmReleaseSpec]
+    """The `example-mojaloop-backend` chart; installed (and upgraded) before the umbrella chart."""
+
+
+class MojaloopRelease(pulumi.ComponentResource):
+    umbrella: k8s.helm.v3.Release
+    backend: k8s.helm.v3.Release | None
+    status: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MojaloopReleaseArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mojaloop:mojaloop:MojaloopRelease", name, None, opts)
+        self.backend = None
+        umbrella_deps: list[pulumi.Resource] = []
+        if "backend" in args:
+            self.backend = helm_release(f"{name}-backend", args["backend"], pulumi.ResourceOptions(parent=self))
+            # The services need their databases and Kafka, and upgrades move the backend first
+            # (the umbrella chart's migrations run on start against the upgraded backend).
+            umbrella_deps.append(self.backend)
+        self.umbrella = helm_release(
+            f"{name}-umbrella", args["umbrella"], pulumi.ResourceOptions(parent=self, depends_on=umbrella_deps)
+        )
+        self.status = self.umbrella.status.apply(lambda status: status.status or "unknown")
+        self.register_outputs({"status": self.status})

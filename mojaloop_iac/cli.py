@@ -1,0 +1,169 @@
+"""mojactl: validate and plan stacks offline, browse the release catalog, plan upgrades.
+
+Exit codes: 0 success, 2 invalid input (configuration, unknown stack or release, refused upgrade),
+1 internal error. No traceback reaches the user unless MOJACTL_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from mojaloop_iac.catalog import UpgradeRefused, load_catalog, plan_upgrade
+from mojaloop_iac.config.issues import ConfigError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
+
+app = typer.Typer(
+    name="mojactl",
+    help="Plan and run Mojaloop hubs as code.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+StackArg = Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<name>.yaml) or path to a stack file.")]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(message, highlight=False)
+    raise typer.Exit(code)
+
+
+def _report_config_error(error: ConfigError) -> NoReturn:
+    where = f" in {error.source}" if error.source else ""
+    err.print(f"[bold red]Invalid configuration{where}[/] ({len(error.issues)} problem(s)):", highlight=False)
+    for issue in error.issues:
+        path = f"[bold]{issue.path}[/]: " if issue.path else ""
+        err.print(f"  [red]✗[/] {path}{issue.message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
+    for warning in warnings:
+        err.print(f"  [yellow]![/] {warning}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def validate(stack: StackArg) -> None:
+    """Validate a stack's configuration and report every problem with its key path."""
+    from mojaloop_iac.config.load import validate_stack_file
+
+    stack_file, validated = validate_stack_file(stack)
+    _print_warnings([str(w) for w in validated.warnings])
+    out.print(f"[green]✓[/] {stack_file.path}: valid {validated.config.kind} stack [bold]{stack_file.name}[/]")
+
+
+@app.command()
+def plan(
+    stack: StackArg,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Bundle directory (default: out/<stack>).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
+) -> None:
+    """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
+    from mojaloop_iac.config.load import read_stack_file
+    from mojaloop_iac.plan.run import plan_stack
+
+    target = out_dir or Path("out") / read_stack_file(stack).name
+    result = plan_stack(stack, target)
+    if not quiet:
+        out.print(Markdown(result.summary))
+    _print_warnings(result.warnings)
+    out.print(f"[green]✓[/] plan bundle for [bold]{result.stack}[/]: {len(result.files)} files in {target}")
+
+
+@app.command()
+def releases() -> None:
+    """List the Mojaloop releases in the catalog."""
+    table = Table(title="Mojaloop release catalog")
+    for column in ("Release", "Umbrella chart", "Backend chart", "Kubernetes (validated / minimum)", "TTK tests",
+                   "Direct upgrade from"):
+        table.add_column(column)
+    for release in load_catalog().releases.values():
+        table.add_row(
+            release.version,
+            f"{release.umbrella.name} {release.umbrella.version}",
+            f"{release.backend.name} {release.backend.version}",
+            f"{release.kubernetes.validated} / {release.kubernetes.minimum}",
+            release.ttk_test_cases_tag,
+            release.upgrade_from or "-",
+        )
+    out.print(table)
+
+
+@app.command("upgrade-plan")
+def upgrade_plan(
+    from_version: Annotated[str, typer.Option("--from", help="Installed Mojaloop release.")],
+    to_version: Annotated[str, typer.Option("--to", help="Target Mojaloop release.")],
+) -> None:
+    """Show the ordered steps from one Mojaloop release to another, or why the jump is refused."""
+    try:
+        upgrade = plan_upgrade(load_catalog(), from_version, to_version)
+    except UpgradeRefused as refused:
+        _fail(f"[bold red]Upgrade refused:[/] {refused}", EXIT_INVALID)
+    if not upgrade.steps:
+        out.print(f"{from_version} is already {to_version}: nothing to do.")
+        return
+    out.print(f"[bold]Upgrade {upgrade.from_version} → {upgrade.to_version}[/] (via {' → '.join(upgrade.path)})")
+    for step in upgrade.steps:
+        versions = f" {step.from_version} → {step.to_version}" if step.to_version else ""
+        chart = f" {step.chart}" if step.chart else ""
+        out.print(f"  {step.order}. [bold]{step.part}[/]{chart}{versions}: {step.description}", highlight=False)
+
+
+def _guarded(command: Callable[[], object]) -> int:
+    import click
+
+    from mojaloop_iac.plan.engine import ProgramError
+
+    try:
+        result = command()
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except click.ClickException as usage:
+        usage.show()
+        return EXIT_INVALID
+    except click.exceptions.Abort:
+        return 130
+    except ConfigError as error:
+        try:
+            _report_config_error(error)
+        except typer.Exit as exit_:
+            return exit_.exit_code
+    except ProgramError as error:
+        err.print(f"[bold red]The program refused the stack:[/] {error}", highlight=False)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # the last line of defence: no traceback for users
+        if os.environ.get("MOJACTL_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]Internal error:[/] {type(error).__name__}: {error}\n"
+            "Set MOJACTL_DEBUG=1 to see the traceback, and please report it.",
+            highlight=False,
+        )
+        return EXIT_INTERNAL
+    # In non-standalone mode click returns a command's exit code instead of exiting.
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    return _guarded(lambda: app(args=args, standalone_mode=False, prog_name="mojactl"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Configuration problems as (key path, message) pairs a user can act on.
+
+Pydantic reports errors with a location tuple and its own wording; this module turns each into a
+dotted key path in the user's spelling (camelCase, `[0]` for list items) and a message that names the
+allowed values, so every problem in a stack file can be listed together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Issue:
+    path: str
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConfigError(Exception):
+    """A stack's configuration is invalid; carries every problem found."""
+
+    def __init__(self, issues: Sequence[Issue], source: str = ""):
+        self.issues = tuple(sorted(issues))
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        super().__init__(f"{len(self.issues)} problem(s){where}:\n{lines}")
+
+
+def format_path(loc: Iterable[str | int]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if matches:
+        return matches[0]
+    lowered = {candidate.lower(): candidate for candidate in candidates}
+    return lowered.get(word.lower())
+
+
+def issues_from_validation_error(error: ValidationError, root: type[BaseModel], prefix: str = "") -> list[Issue]:
+    issues = []
+    for detail in error.errors(include_url=False):
+        loc = _user_loc(root, detail["loc"])
+        if loc and loc[-1] == "[key]":
+            loc = loc[:-1]
+        path = format_path(([prefix] if prefix else []) + loc)
+        issues.append(Issue(path, _message(detail, root, loc)))
+    return issues
+
+
+def _message(detail: dict[str, Any], root: type[BaseModel], loc: list[str | int]) -> str:
+    kind = detail["type"]
+    ctx = detail.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _allowed_keys(root, loc[:-1])
+        hint = suggest(key, allowed)
+        if hint:
+            return f"unknown key {key!r}; did you mean {hint!r}?"
+        return f"unknown key {key!r}; allowed keys: {', '.join(sorted(allowed))}"
+    if kind in ("literal_error", "enum"):
+        return f"must be one of {', '.join(_expected_choices(ctx.get('expected', '')))}"
+    if kind == "missing":
+        return "is required"
+    if kind == "value_error":
+        return str(ctx.get("error", detail["msg"]))
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "must be a whole number"
+    if kind in ("bool_type", "bool_parsing"):
+        return "must be true or false"
+    if kind in ("string_type",):
+        return "must be a string"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "must be a mapping of keys to values"
+    if kind in ("list_type", "tuple_type"):
+        return "must be a list"
+    if kind in ("ip_v4_network", "ip_v6_network", "ip_any_network"):
+        return "must be a CIDR such as 10.42.0.0/16, with no host bits set"
+    if kind in ("ip_v4_address", "ip_v6_address", "ip_any_address"):
+        return "must be an IP address such as 192.168.56.11"
+    if kind == "string_pattern_mismatch":
+        return f"{detail['input']!r} does not match the pattern {ctx.get('pattern')}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "too_short":
+        return f"must have at least {ctx.get('min_length')} item(s)"
+    return detail["msg"][0].lower() + detail["msg"][1:]
+
+
+def _expected_choices(expected: str) -> list[str]:
+    return re.findall(r"'([^']*)'", expected) or [expected]
+
+
+def _user_loc(root: type[BaseModel], loc: Sequence[str | int]) -> list[str | int]:
+    """The location without the union-member tags pydantic inserts ("IPv4Address", "function-after[...]"),
+    found by walking the annotations: a tag follows exactly where the annotation is a union."""
+    cleaned: list[str | int] = []
+    current: Any = root
+    parts = list(loc)
+    while parts:
+        members = _union_members(current)
+        if len(members) > 1:
+            tag = parts.pop(0)
+            current = next((m for m in members if getattr(m, "__name__", None) == tag), members[0])
+            continue
+        part = parts.pop(0)
+        cleaned.append(part)
+        current = _step(current, part)
+    return cleaned
+
+
+def _union_members(annotation: Any) -> list[Any]:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    return []
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    """The annotation one location part further down, or None when it cannot be followed."""
+    annotation = _unwrap(annotation)
+    if annotation is None or part == "[key]":
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = next((f for n, f in annotation.model_fields.items() if part in (n, f.alias)), None)
+        return field.annotation if field else None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin in (list, tuple, set, frozenset) and args:
+        return args[0]
+    return None
+
+
+def _allowed_keys(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    model = _model_at(root, loc)
+    if model is None:
+        return []
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_at(root: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """Follow a location through the model's annotations to the model that holds the last key."""
+    current: Any = root
+    for part in loc:
+        current = _step(current, part)
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Annotated so the model or container underneath shows."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            annotation = models[0] if models else (members[0] if members else None)
+        else:
+            return annotation

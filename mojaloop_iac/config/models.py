@@ -1,0 +1,299 @@
+"""Typed, frozen models of a stack's configuration.
+
+One schema covers both stack kinds: a stack file configures exactly one of `environment` or
+`controlCenter` under the `mojaloop:` namespace. Keys are camelCase in YAML and snake_case here.
+Field descriptions are the config reference: the README's reference is generated from them.
+Rules that relate several fields live in `rules.py`, so that each is a small, testable function.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from mojaloop_iac import contract
+from mojaloop_iac.config.defaults import defaults
+
+_DEFAULTS = defaults()
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+_KUBERNETES_MINOR = re.compile(r"^1\.\d{1,2}$")
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} must be a DNS label: lower-case letters, digits and '-', starting and ending "
+            "with a letter or digit, at most 63 characters"
+        )
+    return value
+
+
+def _hostname(value: str) -> str:
+    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+        raise ValueError(f"{value!r} must be a lower-case DNS name such as mojaloop.example.com")
+    return value
+
+
+def _label_key(value: str) -> str:
+    prefix, _, name = value.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        raise ValueError(f"{value!r}: the prefix before '/' must be a lower-case DNS subdomain")
+    if not name or len(name) > 63 or not _LABEL_NAME.match(name):
+        raise ValueError(
+            f"{value!r} must be a Kubernetes label key: [prefix/]name, the name at most 63 characters of "
+            "letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _label_value(value: str) -> str:
+    if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
+        raise ValueError(
+            f"{value!r} must be a Kubernetes label value: at most 63 characters of letters, digits, "
+            "'-', '_' and '.', starting and ending with a letter or digit (or empty)"
+        )
+    return value
+
+
+def _semver(value: str) -> str:
+    if not _SEMVER.match(value):
+        raise ValueError(f"{value!r} must be a release version such as 15.2.0")
+    return value
+
+
+def _kubernetes_minor(value: str) -> str:
+    if not _KUBERNETES_MINOR.match(value):
+        raise ValueError(f"{value!r} must be a Kubernetes minor version such as \"1.28\" (quote it in YAML)")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Hostname = Annotated[str, AfterValidator(_hostname)]
+LabelKey = Annotated[str, AfterValidator(_label_key)]
+LabelValue = Annotated[str, AfterValidator(_label_value)]
+ReleaseVersion = Annotated[str, AfterValidator(_semver)]
+KubernetesMinor = Annotated[str, AfterValidator(_kubernetes_minor)]
+WorkloadClass = Literal[contract.WORKLOAD_CLASSES]  # type: ignore[valid-type]
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
+
+
+class Substrate(StrEnum):
+    BAREMETAL = "baremetal"
+    AWS = "aws"
+
+
+class Taint(Model):
+    key: LabelKey
+    """Taint key, e.g. `moja-enabled`."""
+    value: LabelValue = ""
+    """Taint value, e.g. `"true"`."""
+    effect: TaintEffect
+    """One of NoSchedule, PreferNoSchedule, NoExecute."""
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
+
+
+class Toleration(Model):
+    key: LabelKey | None = None
+    """Taint key tolerated; empty with operator Exists tolerates every taint."""
+    operator: Literal["Equal", "Exists"] = "Equal"
+    """Equal matches key and value; Exists matches the key only."""
+    value: LabelValue = ""
+    """Taint value tolerated (operator Equal)."""
+    effect: TaintEffect | None = None
+    """Effect tolerated; empty tolerates every effect."""
+
+    def tolerates(self, taint: Taint) -> bool:
+        if self.effect is not None and self.effect != taint.effect:
+            return False
+        if self.key is None:
+            return self.operator == "Exists"
+        if self.key != taint.key:
+            return False
+        return self.operator == "Exists" or self.value == taint.value
+
+
+class AwsNodeGroup(Model):
+    instance_types: tuple[str, ...] = Field(min_length=1)
+    """EC2 instance types of the managed node group, e.g. `[m6i.xlarge]`."""
+    min_size: int = Field(ge=0)
+    """Minimum number of nodes."""
+    max_size: int = Field(ge=1)
+    """Maximum number of nodes."""
+    desired_size: int = Field(ge=0)
+    """Desired number of nodes at creation."""
+    disk_size_gib: int = Field(default=50, ge=20, le=16384)
+    """Root volume size in GiB (encrypted gp3)."""
+
+
+class NodePool(Model):
+    description: str = ""
+    """What the pool is for; shown in the plan."""
+    workload_classes: tuple[WorkloadClass, ...] = ()
+    """Mojaloop workload classes scheduled on this pool; each becomes a node label
+    `workload-class.mojaloop.io/<CLASS>: enabled`."""
+    labels: dict[LabelKey, LabelValue] = {}
+    """Extra node labels."""
+    taints: tuple[Taint, ...] = ()
+    """Node taints; dedicated Mojaloop pools carry `moja-enabled=true:NoSchedule`."""
+    aws: AwsNodeGroup | None = None
+    """Managed node group sizing (AWS substrate only)."""
+
+
+class Host(Model):
+    name: DnsLabel
+    """Host name; becomes the Kubernetes node name."""
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    """Address Ansible connects to."""
+    role: Literal["server", "agent"]
+    """`server` runs the control plane (k3s server), `agent` only workloads."""
+    pool: DnsLabel
+    """Name of the node pool (key of `nodePools`) the host belongs to."""
+
+
+class BareMetal(Model):
+    hosts: tuple[Host, ...] = Field(min_length=1)
+    """The machines of the cluster; one or three `server` hosts."""
+    ssh_user: str = _DEFAULTS["baremetal"]["sshUser"]
+    """User Ansible connects as."""
+    k3s_version: str | None = Field(default=None, alias="k3sVersion", pattern=r"^v1\.\d+\.\d+\+k3s\d+$")
+    """k3s release to install; by default the one config/versions.yaml pins for `kubernetes.version`."""
+    k3s_install_script_url: str = Field(
+        default=_DEFAULTS["baremetal"]["k3sInstallScriptUrl"], alias="k3sInstallScriptUrl"
+    )
+    """Where the playbooks fetch the k3s install script; point at a mirror for air-gapped sites."""
+    ha_embedded_etcd: bool = False
+    """Run embedded etcd across three servers."""
+    registry_mirror: str = ""
+    """Registry mirror host the nodes pull through (the control center's mirror); empty for none."""
+
+
+class Aws(Model):
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    """AWS region, e.g. `eu-west-1`."""
+    vpc_cidr: ipaddress.IPv4Network
+    """CIDR of the environment's VPC; subnets are carved from it."""
+    availability_zones: int = Field(default=2, ge=2, le=6)
+    """How many availability zones the VPC and node groups span."""
+
+
+class Kubernetes(Model):
+    version: KubernetesMinor
+    """Kubernetes minor version of the cluster, e.g. `"1.28"`; must be one the release supports."""
+
+
+class Network(Model):
+    pod_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network(_DEFAULTS["network"]["podCidr"])
+    """Cluster pod CIDR."""
+    service_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network(_DEFAULTS["network"]["serviceCidr"])
+    """Cluster service CIDR."""
+
+
+class Domains(Model):
+    internal: Hostname
+    """Domain of the internal gateway (hub operators, portals)."""
+    external: Hostname
+    """Domain of the external gateway (the FSPIOP interop API for DFSPs)."""
+
+
+class Features(Model):
+    bulk: bool = False
+    """Enable bulk transfers (and their test collection)."""
+    third_party: bool = False
+    """Enable third-party (PISP) services (and their test collections)."""
+
+
+class MojaloopSettings(Model):
+    release: ReleaseVersion
+    """Mojaloop release to install; one of the release catalog (`mojactl releases`)."""
+    helm_release_name: str = Field(default=contract.MOJALOOP_RELEASE_NAME)
+    """Helm release name of the umbrella chart; at most 13 characters."""
+    namespace: DnsLabel = contract.MOJALOOP_NAMESPACE
+    """Namespace of the Mojaloop and backend releases."""
+    features: Features = Features()
+    """Optional Mojaloop features."""
+
+
+class Placement(Model):
+    tolerations: tuple[Toleration, ...] = tuple(
+        Toleration.model_validate(item) for item in _DEFAULTS["placement"]["tolerations"]
+    )
+    """Tolerations every Mojaloop workload carries; must tolerate the taints of the pools its
+    workload classes are placed on."""
+
+
+class ClusterSettings(Model):
+    """What every stack kind has: a cluster on a substrate."""
+
+    name: DnsLabel
+    """Name of the environment or control center; prefixes resource names."""
+    substrate: Substrate
+    """Where the cluster runs: `baremetal` (hosts prepared by Ansible, k3s) or `aws` (EKS)."""
+    kubernetes: Kubernetes
+    """Kubernetes settings."""
+    network: Network = Network()
+    """Cluster networking."""
+    domains: Domains
+    """DNS domains served by the gateways."""
+    node_pools: dict[DnsLabel, NodePool] = Field(min_length=1)
+    """Node pools keyed by name."""
+    baremetal: BareMetal | None = None
+    """Hosts and k3s settings (substrate `baremetal`)."""
+    aws: Aws | None = None
+    """AWS settings (substrate `aws`)."""
+
+
+class Environment(ClusterSettings):
+    mojaloop: MojaloopSettings
+    """The Mojaloop release and how it is installed."""
+    placement: Placement = Placement()
+    """Scheduling of Mojaloop workloads."""
+
+
+class ControlCenterProfile(StrEnum):
+    MINIMAL = "minimal"
+    FULL = "full"
+
+
+class ControlCenter(ClusterSettings):
+    profile: ControlCenterProfile = ControlCenterProfile.MINIMAL
+    """`minimal` (secrets store, object storage, registry mirror, WireGuard hub) or `full` (adds GitLab)."""
+
+
+class StackConfig(Model):
+    """The `mojaloop:` namespace of a stack file."""
+
+    environment: Environment | None = None
+    """An environment stack: a Mojaloop-ready cluster with a chosen release."""
+    control_center: ControlCenter | None = None
+    """A control-center stack: the shared services environments depend on."""
+
+    @property
+    def kind(self) -> Literal["environment", "controlCenter"]:
+        return "environment" if self.environment is not None else "controlCenter"
+
+    @property
+    def cluster(self) -> ClusterSettings:
+        settings = self.environment or self.control_center
+        assert settings is not None, "validated stack config has exactly one kind"
+        return settings

@@ -1,0 +1,194 @@
+"""Rules that relate several configuration fields.
+
+Each rule is a small function over the parsed model yielding Issues with the key path to fix, so
+the validator can report every problem at once and each rule is tested on its own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+from mojaloop_iac import contract
+from mojaloop_iac.catalog import ReleaseCatalog
+from mojaloop_iac.config.defaults import versions
+from mojaloop_iac.config.issues import Issue, suggest
+from mojaloop_iac.config.models import ClusterSettings, Environment, StackConfig, Substrate
+
+
+def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
+    prefix = config.kind
+    cluster_rules: list[Callable[[ClusterSettings, str], Iterator[Issue]]] = [
+        substrate_sections,
+        cidrs_do_not_overlap,
+        baremetal_hosts,
+        aws_node_groups,
+        k3s_version_matches_kubernetes,
+    ]
+    issues = [issue for rule in cluster_rules for issue in rule(config.cluster, prefix)]
+    if config.environment is not None:
+        issues += release_is_installable(config.environment, prefix, catalog)
+        issues += workload_classes_placed(config.environment, prefix)
+        issues += tainted_pools_tolerated(config.environment, prefix)
+    return issues
+
+
+def substrate_sections(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    sections = {Substrate.BAREMETAL: cluster.baremetal, Substrate.AWS: cluster.aws}
+    for substrate, section in sections.items():
+        if substrate == cluster.substrate and section is None:
+            yield Issue(f"{prefix}.{substrate.value}", f"is required when substrate is {substrate.value}")
+        elif substrate != cluster.substrate and section is not None:
+            yield Issue(
+                f"{prefix}.{substrate.value}",
+                f"is set but substrate is {cluster.substrate.value}; remove it or change substrate",
+            )
+
+
+def cidrs_do_not_overlap(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    named: list[tuple[str, ipaddress.IPv4Network]] = [
+        (f"{prefix}.network.podCidr", cluster.network.pod_cidr),
+        (f"{prefix}.network.serviceCidr", cluster.network.service_cidr),
+    ]
+    if cluster.aws is not None:
+        named.append((f"{prefix}.aws.vpcCidr", cluster.aws.vpc_cidr))
+    for index, (path, network) in enumerate(named):
+        for other_path, other in named[:index]:
+            if network.overlaps(other):
+                yield Issue(path, f"{network} overlaps {other_path} ({other}); cluster CIDRs must be disjoint")
+    if cluster.baremetal is not None:
+        for index, host in enumerate(cluster.baremetal.hosts):
+            for path, network in named:
+                if host.address.version == 4 and host.address in network:
+                    yield Issue(
+                        f"{prefix}.baremetal.hosts[{index}].address",
+                        f"{host.address} lies inside {path} ({network}); host addresses must be outside "
+                        "the cluster's pod and service CIDRs",
+                    )
+
+
+def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    if cluster.baremetal is None:
+        return
+    hosts = cluster.baremetal.hosts
+    base = f"{prefix}.baremetal"
+    for field, values in (("name", [h.name for h in hosts]), ("address", [str(h.address) for h in hosts])):
+        for value, count in Counter(values).items():
+            if count > 1:
+                first = values.index(value)
+                yield Issue(f"{base}.hosts[{first}].{field}", f"{value!r} is used by {count} hosts; must be unique")
+    for index, host in enumerate(hosts):
+        if host.pool not in cluster.node_pools:
+            hint = suggest(host.pool, cluster.node_pools)
+            known = ", ".join(sorted(cluster.node_pools))
+            extra = f"did you mean {hint!r}? " if hint else ""
+            yield Issue(f"{base}.hosts[{index}].pool", f"unknown node pool {host.pool!r}; {extra}defined pools: {known}")
+    servers = sum(1 for host in hosts if host.role == "server")
+    wanted = (3,) if cluster.baremetal.ha_embedded_etcd else (1, 3)
+    if servers not in wanted:
+        detail = "exactly 3 (haEmbeddedEtcd needs a quorum)" if cluster.baremetal.ha_embedded_etcd else "1 or 3"
+        yield Issue(f"{base}.hosts", f"has {servers} server host(s); needs {detail} so etcd keeps quorum")
+    populated = {host.pool for host in hosts}
+    for pool_name, pool in cluster.node_pools.items():
+        if pool_name not in populated:
+            yield Issue(
+                f"{prefix}.nodePools.{pool_name}",
+                "has no hosts; assign hosts to it under baremetal.hosts[].pool or remove the pool",
+            )
+
+
+def aws_node_groups(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    for pool_name, pool in cluster.node_pools.items():
+        path = f"{prefix}.nodePools.{pool_name}.aws"
+        if cluster.substrate == Substrate.AWS and pool.aws is None:
+            yield Issue(path, "is required when substrate is aws (instanceTypes, minSize, maxSize, desiredSize)")
+        elif cluster.substrate != Substrate.AWS and pool.aws is not None:
+            yield Issue(path, f"is set but substrate is {cluster.substrate.value}; remove it")
+        elif pool.aws is not None and not pool.aws.min_size <= pool.aws.desired_size <= pool.aws.max_size:
+            yield Issue(
+                f"{path}.desiredSize",
+                f"must lie between minSize ({pool.aws.min_size}) and maxSize ({pool.aws.max_size})",
+            )
+
+
+def k3s_version_matches_kubernetes(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    if cluster.baremetal is None:
+        return
+    wanted = cluster.kubernetes.version
+    pinned = cluster.baremetal.k3s_version
+    if pinned is None:
+        if wanted not in versions()["k3s"]:
+            yield Issue(
+                f"{prefix}.kubernetes.version",
+                f"no k3s release is pinned for Kubernetes {wanted} in config/versions.yaml; "
+                f"pinned: {', '.join(versions()['k3s'])}; or set baremetal.k3sVersion",
+            )
+    elif not pinned.startswith(f"v{wanted}."):
+        yield Issue(
+            f"{prefix}.baremetal.k3sVersion",
+            f"{pinned} is not a Kubernetes {wanted} release; it must start with v{wanted}.",
+        )
+
+
+def release_is_installable(env: Environment, prefix: str, catalog: ReleaseCatalog) -> Iterator[Issue]:
+    base = f"{prefix}.mojaloop"
+    name = env.mojaloop.helm_release_name
+    if len(name) > contract.MAX_HELM_RELEASE_NAME_LENGTH:
+        yield Issue(
+            f"{base}.helmReleaseName",
+            f"{name!r} has {len(name)} characters; at most {contract.MAX_HELM_RELEASE_NAME_LENGTH} keep the "
+            "chart's generated names within Kubernetes' 63-character limit",
+        )
+    elif not name or not name[0].isalpha() or not all(c.islower() or c.isdigit() or c == "-" for c in name):
+        yield Issue(f"{base}.helmReleaseName", f"{name!r} must be lower-case letters, digits and '-', starting with a letter")
+    release = catalog.get(env.mojaloop.release)
+    if release is None:
+        hint = suggest(env.mojaloop.release, catalog.versions())
+        extra = f"did you mean {hint!r}? " if hint else ""
+        yield Issue(
+            f"{base}.release",
+            f"unknown release {env.mojaloop.release!r}; {extra}the catalog has {', '.join(catalog.versions())}",
+        )
+        return
+    support = release.kubernetes_support(env.kubernetes.version)
+    limits = f"validated on {release.kubernetes.validated}, supported from {release.kubernetes.minimum}"
+    if support == "unsupported":
+        yield Issue(
+            f"{prefix}.kubernetes.version",
+            f"Kubernetes {env.kubernetes.version} is older than release {release.version} supports ({limits})",
+        )
+    elif support == "newer-than-validated":
+        yield Issue(
+            f"{prefix}.kubernetes.version",
+            f"Kubernetes {env.kubernetes.version} is newer than release {release.version} was validated on "
+            f"({limits}); it may work, but it is untested",
+            severity="warning",
+        )
+
+
+def workload_classes_placed(env: Environment, prefix: str) -> Iterator[Issue]:
+    placed = {cls for pool in env.node_pools.values() for cls in pool.workload_classes}
+    missing = [cls for cls in contract.WORKLOAD_CLASSES if cls not in placed]
+    if missing:
+        yield Issue(
+            f"{prefix}.nodePools",
+            f"workload classes {', '.join(missing)} are not placed on any node pool; "
+            "add each to some pool's workloadClasses",
+        )
+
+
+def tainted_pools_tolerated(env: Environment, prefix: str) -> Iterator[Issue]:
+    for pool_name, pool in env.node_pools.items():
+        if not pool.workload_classes:
+            continue
+        for index, taint in enumerate(pool.taints):
+            if taint.effect == "PreferNoSchedule":
+                continue
+            if not any(toleration.tolerates(taint) for toleration in env.placement.tolerations):
+                yield Issue(
+                    f"{prefix}.nodePools.{pool_name}.taints[{index}]",
+                    f"workload classes {', '.join(pool.workload_classes)} are placed on this pool but Mojaloop "
+                    f"workloads do not tolerate {taint}; add a toleration under {prefix}.placement.tolerations "
+                    "or remove the taint",
+                )

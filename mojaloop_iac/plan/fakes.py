@@ -1,0 +1,64 @@
+"""Deterministic stand-ins for what a cloud or cluster would return, so the offline plan is repeatable.
+
+Every value is derived from the resource's type and name only: the same program gives the same ids,
+ARNs, endpoints and kubeconfigs on every machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+FAKE_ACCOUNT_ID = "123456789012"
+FAKE_REGION = "eu-west-1"
+
+
+def fake_id(type_: str, name: str) -> str:
+    digest = hashlib.sha256(f"{type_}::{name}".encode()).hexdigest()[:12]
+    return f"{name}-{digest}"
+
+
+def fake_kubeconfig(cluster: str) -> str:
+    """A syntactically valid kubeconfig pointing nowhere; the plan never contacts a cluster."""
+    return (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: {cluster}\n  cluster:\n    server: https://{cluster}.plan.invalid:6443\n"
+        f"contexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: plan\n"
+        f"current-context: {cluster}\nusers:\n- name: plan\n  user:\n    token: offline-plan-placeholder\n"
+    )
+
+
+def fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Outputs a real provider would add to the inputs, for the types whose consumers read them."""
+    outputs = dict(inputs)
+    if type_.startswith("aws:"):
+        service = type_.split(":")[1].split("/")[0]
+        outputs.setdefault("arn", f"arn:aws:{service}:{FAKE_REGION}:{FAKE_ACCOUNT_ID}:{name}")
+    if type_ == "kubernetes:helm.sh/v3:Release":
+        outputs["status"] = {
+            "name": inputs.get("name", name),
+            "namespace": inputs.get("namespace", "default"),
+            "chart": inputs.get("chart", ""),
+            "version": inputs.get("version", ""),
+            "status": "deployed",
+            "revision": 1,
+        }
+    if type_.startswith("kubernetes:") and "metadata" in inputs:
+        metadata = dict(inputs.get("metadata") or {})
+        metadata.setdefault("name", name)
+        outputs["metadata"] = metadata
+    return outputs
+
+
+def fake_call(token: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Answers data-source invocations the programs make."""
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        zones = [f"{FAKE_REGION}{suffix}" for suffix in "abc"]
+        return {"names": zones, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": FAKE_REGION}
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {"accountId": FAKE_ACCOUNT_ID, "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:user/plan", "id": FAKE_ACCOUNT_ID}
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": FAKE_REGION, "region": FAKE_REGION, "id": FAKE_REGION}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+    return {}

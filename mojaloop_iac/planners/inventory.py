@@ -1,0 +1,57 @@
+"""The Ansible inventory of a bare-metal cluster, derived from the stack (never written by hand).
+
+The playbooks in playbooks/ read exactly this shape: groups `k3s_servers` and `k3s_agents`, per host
+`node_labels` (dict) and `node_taints` (kubespray-style `key=value:Effect` strings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mojaloop_iac.config.defaults import versions
+from mojaloop_iac.config.models import ClusterSettings
+from mojaloop_iac.planners.placement import node_labels, node_taints
+
+SERVER_GROUP = "k3s_servers"
+AGENT_GROUP = "k3s_agents"
+GATEWAY_NODEPORTS = (31443, 31080, 31081, 32443, 32080, 32081)
+
+
+def k3s_version(cluster: ClusterSettings) -> str:
+    assert cluster.baremetal is not None
+    return cluster.baremetal.k3s_version or versions()["k3s"][cluster.kubernetes.version]
+
+
+def plan_inventory(cluster: ClusterSettings) -> dict[str, Any]:
+    baremetal = cluster.baremetal
+    if baremetal is None:
+        raise ValueError(f"{cluster.name} has no bare-metal hosts: an inventory exists only for substrate baremetal")
+    groups: dict[str, dict[str, Any]] = {SERVER_GROUP: {}, AGENT_GROUP: {}}
+    for host in baremetal.hosts:
+        pool = cluster.node_pools[host.pool]
+        group = SERVER_GROUP if host.role == "server" else AGENT_GROUP
+        groups[group][host.name] = {
+            "ansible_host": str(host.address),
+            "node_pool": host.pool,
+            "node_labels": node_labels(host.pool, pool),
+            "node_taints": node_taints(pool),
+        }
+    return {
+        "all": {
+            "vars": {
+                "ansible_user": baremetal.ssh_user,
+                "mojaloop_environment": cluster.name,
+                "k3s_version": k3s_version(cluster),
+                "k3s_install_script_url": baremetal.k3s_install_script_url,
+                "k3s_binary_url": "",
+                "k3s_ha_embedded_etcd": baremetal.ha_embedded_etcd,
+                "k3s_extra_config": {},
+                "registry_mirror": baremetal.registry_mirror,
+                "cluster_cidr": str(cluster.network.pod_cidr),
+                "service_cidr": str(cluster.network.service_cidr),
+                "nodeports": list(GATEWAY_NODEPORTS),
+                "wireguard": {"enabled": False, "interface": "wg0", "listen_port": 51820},
+            },
+            "children": {group: {"hosts": hosts} for group, hosts in groups.items()},
+        }
+    }

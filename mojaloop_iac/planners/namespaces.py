@@ -1,0 +1,36 @@
+"""Namespaces the stack creates, with Pod Security admission labels.
+
+Enforcing `baseline` everywhere and warning/auditing at `restricted` is the secure default that
+Mojaloop's charts run under; namespaces whose system workloads need more say so explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+
+
+@dataclass(frozen=True)
+class NamespaceSpec:
+    name: str
+    enforce: PodSecurityLevel = "baseline"
+    purpose: str = ""
+
+    def labels(self, kubernetes_version: str) -> dict[str, str]:
+        version = f"v{kubernetes_version}"
+        labels = {
+            "app.kubernetes.io/managed-by": "mojaloop-iac",
+            "pod-security.kubernetes.io/enforce": self.enforce,
+            "pod-security.kubernetes.io/enforce-version": version,
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/warn-version": version,
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/audit-version": version,
+        }
+        return labels
+
+
+def environment_namespaces(mojaloop_namespace: str) -> tuple[NamespaceSpec, ...]:
+    return (NamespaceSpec(mojaloop_namespace, "baseline", "Mojaloop and its backend dependencies"),)
