@@ -25,6 +25,8 @@ class KubernetesCluster(pulumi.ComponentResource):
     """Provider every in-cluster resource uses; never the ambient kubeconfig."""
     inventory: dict[str, Any] | None
     """Ansible inventory (bare metal only), as data for the playbooks."""
+    node_patches: dict[str, k8s.core.v1.NodePatch]
+    """Per node name, the patch that owns its pool labels and taints (bare metal)."""
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mojaloop:cluster:KubernetesCluster", name, None, opts)
@@ -48,9 +50,10 @@ class KubernetesCluster(pulumi.ComponentResource):
         """Server-side-apply patches own each node's pool labels and taints, so drift is corrected and a
         label or taint removed from config is removed from the node."""
         assert settings.baremetal is not None
+        self.node_patches = {}
         for host in settings.baremetal.hosts:
             pool = settings.node_pools[host.pool]
-            k8s.core.v1.NodePatch(
+            self.node_patches[host.name] = k8s.core.v1.NodePatch(
                 f"{name}-node-{host.name}",
                 metadata=k8s.meta.v1.ObjectMetaPatchArgs(
                     name=host.name,

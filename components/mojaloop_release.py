@@ -36,5 +36,5 @@ class MojaloopRelease(pulumi.ComponentResource):
         self.umbrella = helm_release(
             f"{name}-umbrella", args["umbrella"], pulumi.ResourceOptions(parent=self, depends_on=umbrella_deps)
         )
-        self.status = self.umbrella.status.apply(lambda status: status.status or "unknown")
+        self.status = self.umbrella.status.apply(lambda status: (status.status if status else None) or "unknown")
         self.register_outputs({"status": self.status})

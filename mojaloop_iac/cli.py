@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from mojaloop_iac.catalog import UpgradeRefused, load_catalog, plan_upgrade
+from mojaloop_iac.catalog import CatalogError, UpgradeRefused, load_catalog, plan_upgrade
 from mojaloop_iac.config.issues import ConfigError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
@@ -124,24 +124,27 @@ def upgrade_plan(
 
 
 def _guarded(command: Callable[[], object]) -> int:
-    import click
-
     from mojaloop_iac.plan.engine import ProgramError
 
     try:
         result = command()
     except typer.Exit as exit_:
         return exit_.exit_code
-    except click.ClickException as usage:
-        usage.show()
+    except typer.TyperException as usage:  # bad arguments or options
+        show = getattr(usage, "show", None)
+        if show is not None:
+            show()
         return EXIT_INVALID
-    except click.exceptions.Abort:
+    except typer.Abort:
         return 130
     except ConfigError as error:
         try:
             _report_config_error(error)
         except typer.Exit as exit_:
             return exit_.exit_code
+    except CatalogError as error:
+        err.print(f"[bold red]The release catalog is invalid:[/] {error}", highlight=False)
+        return EXIT_INVALID
     except ProgramError as error:
         err.print(f"[bold red]The program refused the stack:[/] {error}", highlight=False)
         return EXIT_INVALID

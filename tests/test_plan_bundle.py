@@ -1,0 +1,109 @@
+"""The offline plan: deterministic bundle, no secret values, valid Kubernetes objects."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mojaloop_iac.plan.run import plan_stack
+from tests.support.manifests import bundle_manifests, is_core, validate_core, validate_custom
+
+KUBECONFIG_SECRET = "token: kubeconfig-secret-value-4d9f"
+
+
+def files_of(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def demo_bundle(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    plan_stack("demo", out)
+    return out
+
+
+def test_bundle_has_the_documented_layout(demo_bundle):
+    files = files_of(demo_bundle)
+    assert {"plan.json", "summary.md"} <= set(files)
+    assert "manifests/_cluster/Namespace-mojaloop.yaml" in files
+    assert {"helm/moja/release.yaml", "helm/moja/values.yaml"} <= set(files)
+    release = yaml.safe_load(files["helm/moja/release.yaml"])
+    assert (release["chart"], release["version"], release["namespace"]) == ("mojaloop", "15.2.0", "mojaloop")
+    assert release["repo"] == "https://mojaloop.github.io/helm/repo"
+
+
+def test_plan_json_records_every_resource_sorted(demo_bundle):
+    plan = json.loads((demo_bundle / "plan.json").read_text())
+    urns = [r["urn"] for r in plan["resources"]]
+    assert urns == sorted(urns) and len(urns) == len(set(urns))
+    for resource in plan["resources"]:
+        assert set(resource) >= {"urn", "type", "name", "parent", "dependencies", "provider", "inputs"}
+    in_cluster = [r for r in plan["resources"] if r["type"].startswith("kubernetes:")]
+    assert in_cluster and all(r["provider"].endswith("::demo-cluster-k8s") for r in in_cluster)
+
+
+def test_same_input_gives_a_byte_identical_bundle_in_process(demo_bundle, tmp_path):
+    plan_stack("demo", tmp_path)
+    assert files_of(tmp_path) == files_of(demo_bundle)
+
+
+def test_same_input_gives_a_byte_identical_bundle_across_processes(tmp_path):
+    """Separate interpreters with different hash seeds, as two machines would run it."""
+    bundles = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run(
+            [sys.executable, "-m", "mojaloop_iac.cli", "plan", "demo", "--out", str(out), "--quiet"],
+            check=True, env=env, capture_output=True,
+        )
+        bundles.append(files_of(out))
+    assert bundles[0] == bundles[1]
+
+
+def test_bundle_holds_no_secret_value(tmp_path):
+    stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
+    stack["config"]["mojaloop:kubeconfig"] = f"apiVersion: v1\nusers:\n- name: u\n  user:\n    {KUBECONFIG_SECRET}\n"
+    stack_file = tmp_path / "Pulumi.secretive.yaml"
+    stack_file.write_text(yaml.safe_dump(stack))
+    out = tmp_path / "bundle"
+    plan_stack(str(stack_file), out)
+    for name, content in files_of(out).items():
+        assert b"kubeconfig-secret-value" not in content, f"secret value in {name}"
+    provider = next(r for r in json.loads((out / "plan.json").read_text())["resources"]
+                    if r["type"] == "pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+
+
+def test_every_object_in_the_demo_bundle_validates(demo_bundle):
+    version = "1.28"
+    checked = 0
+    for path, document in bundle_manifests(demo_bundle):
+        if is_core(document):
+            validate_core(document, version)
+        else:
+            validate_custom(document)
+        checked += 1
+    assert checked > 0
+
+
+def test_summary_lists_releases_and_component_tree(demo_bundle):
+    summary = (demo_bundle / "summary.md").read_text()
+    assert "| moja | mojaloop | 15.2.0 | mojaloop |" in summary
+    assert "```mermaid" in summary and "KubernetesCluster" in summary
+    assert "## Warnings" in summary
+
+
+def test_manifest_checks_reject_an_invalid_object():
+    """The checks above are not vacuous: an unknown field or a bad custom resource fails."""
+    with pytest.raises(Exception):
+        validate_core({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}, "bogus": 1}, "1.28")
+    with pytest.raises(Exception):
+        validate_custom({"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+                         "metadata": {"name": "x"}, "spec": {"mtls": {"mode": "SOMETIMES"}}})
