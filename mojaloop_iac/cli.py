@@ -123,6 +123,26 @@ def upgrade_plan(
         out.print(f"  {step.order}. [bold]{step.part}[/]{chart}{versions}: {step.description}", highlight=False)
 
 
+@app.command(hidden=True)
+def docs(
+    check: Annotated[bool, typer.Option("--check", help="Fail if README.md is out of date.")] = False,
+) -> None:
+    """Regenerate README.md's config reference and release table from the schema and the catalog."""
+    from mojaloop_iac.config.reference import readme_sections, render_readme
+    from mojaloop_iac.paths import REPO_ROOT
+
+    readme = REPO_ROOT / "README.md"
+    current = readme.read_text(encoding="utf-8")
+    updated = render_readme(current, readme_sections(load_catalog()))
+    if check:
+        if updated != current:
+            _fail("README.md is out of date: run `mojactl docs`", EXIT_INVALID)
+        out.print("README.md is up to date")
+    elif updated != current:
+        readme.write_text(updated, encoding="utf-8")
+        out.print("README.md refreshed")
+
+
 def _guarded(command: Callable[[], object]) -> int:
     from mojaloop_iac.plan.engine import ProgramError
 

@@ -1,0 +1,97 @@
+"""Benchmark `mojactl plan`: wall time, peak memory and resource count, median of several runs.
+
+Each run is a fresh `mojactl plan` process (imports included, as a user runs it). Stacks: the demo
+stack, and synthetic bare-metal environments with 1, 5 and 20 node pools (one host each).
+
+    python benchmarks/plan_benchmark.py [--runs 5] [--stacks demo,pools-1,pools-5,pools-20,aws-dev]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from mojaloop_iac import contract  # noqa: E402
+
+TARGETS = {"demo": 1.5, "pools-20": 3.0}
+MEMORY_TARGET_MB = 400
+
+
+def synthetic_stack(pools: int) -> dict:
+    """A valid bare-metal environment with `pools` pools; workload classes spread round-robin."""
+    demo = yaml.safe_load((REPO_ROOT / "stacks" / "Pulumi.demo.yaml").read_text())
+    env = copy.deepcopy(demo["config"]["mojaloop:environment"])
+    names = [f"pool-{i}" for i in range(pools)]
+    env["name"] = f"bench{pools}"
+    env["nodePools"] = {name: {"workloadClasses": []} for name in names}
+    for index, cls in enumerate(contract.WORKLOAD_CLASSES):
+        env["nodePools"][names[index % pools]]["workloadClasses"].append(cls)
+    for index, name in enumerate(names):
+        if index % 2:
+            env["nodePools"][name]["taints"] = [{"key": "moja-enabled", "value": "true", "effect": "NoSchedule"}]
+    env["baremetal"]["hosts"] = [
+        {"name": f"host-{i}", "address": f"192.0.2.{10 + i}", "role": "server" if i == 0 else "agent", "pool": name}
+        for i, name in enumerate(names)
+    ]
+    return {"config": {"mojaloop:environment": env}}
+
+
+def run_once(stack: str, out: Path) -> tuple[float, float]:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mojaloop_iac.cli", "plan", stack, "--out", str(out), "--quiet"],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"plan {stack} failed: {process.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--stacks", default="demo,pools-1,pools-5,pools-20")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for stack in args.stacks.split(","):
+            target = stack
+            if stack.startswith("pools-"):
+                target = str(Path(scratch) / f"Pulumi.{stack}.yaml")
+                Path(target).write_text(yaml.safe_dump(synthetic_stack(int(stack.split("-")[1]))))
+            out = Path(scratch) / f"out-{stack}"
+            run_once(target, out)  # warm the file cache; not counted
+            samples = [run_once(target, out) for _ in range(args.runs)]
+            resources = len(json.loads((out / "plan.json").read_text())["resources"])
+            wall = statistics.median(s[0] for s in samples)
+            memory = statistics.median(s[1] for s in samples)
+            rows.append((stack, resources, wall, memory))
+    print(f"mojactl plan, median of {args.runs} runs (fresh process each)\n")
+    print("| Stack | Resources | Wall (s) | Peak RSS (MB) | Target |")
+    print("|---|---:|---:|---:|---|")
+    for stack, resources, wall, memory in rows:
+        target = TARGETS.get(stack)
+        verdict = f"<= {target} s: {'met' if wall <= target else 'MISSED'}" if target else ""
+        print(f"| {stack} | {resources} | {wall:.2f} | {memory:.0f} | {verdict} |")
+    worst = max(r[3] for r in rows)
+    print(f"\nPeak memory target <= {MEMORY_TARGET_MB} MB: {'met' if worst <= MEMORY_TARGET_MB else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
