@@ -107,3 +107,40 @@ def test_manifest_checks_reject_an_invalid_object():
     with pytest.raises(Exception):
         validate_custom({"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
                          "metadata": {"name": "x"}, "spec": {"mtls": {"mode": "SOMETIMES"}}})
+
+
+def _credential_literals(value, path=()):
+    """Keys that name a password/secret holding a literal string instead of a Secret reference."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            lowered = str(key).lower()
+            if isinstance(item, str) and item and any(w in lowered for w in ("password", "secretkey", "token")) \
+                    and not lowered.startswith("existing"):
+                yield ".".join((*path, str(key)))
+            yield from _credential_literals(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _credential_literals(item, (*path, str(index)))
+
+
+def test_no_helm_value_carries_a_password(demo_bundle):
+    for values_file in sorted((demo_bundle / "helm").glob("*/values.yaml")):
+        literals = list(_credential_literals(yaml.safe_load(values_file.read_text())))
+        assert literals == [], f"{values_file}: {literals}"
+
+
+def test_backend_reads_its_passwords_from_the_shared_secret_definitions(demo_bundle):
+    from mojaloop_iac.planners.secrets import BACKEND_SECRETS
+
+    values = yaml.safe_load((demo_bundle / "helm" / "backend" / "values.yaml").read_text())
+    referenced = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if key == "existingSecret" and item:
+                    referenced.add(item)
+                walk(item)
+
+    walk(values)
+    assert referenced and referenced <= {need.name for need in BACKEND_SECRETS.values()}

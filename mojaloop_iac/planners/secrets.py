@@ -1,0 +1,51 @@
+"""The one definition of which Kubernetes Secrets an environment's workloads read, and their keys.
+
+Helm values reference these names (never values); the Vault-secrets work generates each key in Vault
+from the named password policy and delivers the Secret with an ExternalSecret. Defining them once
+keeps the chart references, the Vault paths and the delivered Secrets from drifting apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mojaloop_iac.planners import backend_values
+
+
+@dataclass(frozen=True)
+class SecretNeed:
+    name: str
+    """Kubernetes Secret name, in the Mojaloop namespace."""
+    keys: Mapping[str, str]
+    """Key -> password policy (consumer type) Vault generates it with."""
+    purpose: str
+
+
+# The umbrella chart's own defaults reference `mysqldb`/`mysql-password`, `cl-mongodb` and
+# `ttk-mongodb`/`mongodb-passwords`; the backend chart's existingSecrets use the same Secrets.
+MYSQL = SecretNeed(
+    "mysqldb",
+    {"mysql-root-password": "mysql", "mysql-replication-password": "mysql", "mysql-password": "mysql"},
+    "Mojaloop services' database user and the backend MySQL's root and replication users",
+)
+BULK_MONGODB = SecretNeed(
+    "cl-mongodb",
+    {"mongodb-passwords": "mongodb", "mongodb-root-password": "mongodb"},
+    "Bulk object store (MongoDB)",
+)
+TTK_MONGODB = SecretNeed(
+    "ttk-mongodb",
+    {"mongodb-passwords": "mongodb", "mongodb-root-password": "mongodb"},
+    "Testing Toolkit backend (MongoDB)",
+)
+
+BACKEND_SECRETS: Mapping[str, SecretNeed] = {
+    backend_values.MYSQL: MYSQL,
+    backend_values.MONGODB_BULK: BULK_MONGODB,
+    backend_values.MONGODB_TTK: TTK_MONGODB,
+}
+
+
+def backend_secret_names() -> dict[str, str]:
+    return {component: need.name for component, need in BACKEND_SECRETS.items()}
