@@ -59,7 +59,7 @@ def build_environment(env: Environment) -> None:
     specs = mojaloop_release_specs(env, release)
     mojaloop = MojaloopRelease(
         f"{env.name}-mojaloop",
-        {"umbrella": specs.umbrella, "backend": specs.backend},
+        {"umbrella": specs.umbrella, "backend": specs.backend, "virtual_services": specs.virtual_services},
         opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
     )
     pulumi.export("mojaloopRelease", release.version)

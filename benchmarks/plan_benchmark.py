@@ -24,7 +24,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from mojaloop_iac import contract  # noqa: E402
+from mojaloop_iac import contract
 
 TARGETS = {"demo": 1.5, "pools-20": 3.0}
 MEMORY_TARGET_MB = 400

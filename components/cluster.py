@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
-from typing_extensions import NotRequired
 
 from mojaloop_iac.config.models import ClusterSettings, Substrate
 from mojaloop_iac.planners.inventory import plan_inventory

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
-from typing_extensions import NotRequired
 
 from components.helm import helm_release
 from mojaloop_iac.planners.helm import HelmReleaseSpec
@@ -17,6 +17,8 @@ class MojaloopReleaseArgs(TypedDict):
     """The `mojaloop` umbrella chart at the catalog's version, with planned values."""
     backend: NotRequired[HelmReleaseSpec]
     """The `example-mojaloop-backend` chart; installed (and upgraded) before the umbrella chart."""
+    virtual_services: NotRequired[Sequence[Mapping[str, Any]]]
+    """Istio VirtualService manifests routing the gateways to the release's services."""
 
 
 class MojaloopRelease(pulumi.ComponentResource):
@@ -36,5 +38,14 @@ class MojaloopRelease(pulumi.ComponentResource):
         self.umbrella = helm_release(
             f"{name}-umbrella", args["umbrella"], pulumi.ResourceOptions(parent=self, depends_on=umbrella_deps)
         )
+        for manifest in args.get("virtual_services", ()):
+            k8s.apiextensions.CustomResource(
+                f"{name}-vs-{manifest['metadata']['name']}",
+                api_version=manifest["apiVersion"],
+                kind=manifest["kind"],
+                metadata=manifest["metadata"],
+                spec=manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.status = self.umbrella.status.apply(lambda status: (status.status if status else None) or "unknown")
         self.register_outputs({"status": self.status})

@@ -43,3 +43,13 @@ NODE_POOL_LABEL: Final = "mojaloop.io/node-pool"
 
 def workload_class_label(workload_class: str) -> str:
     return f"{WORKLOAD_CLASS_LABEL_PREFIX}{workload_class}"
+
+# Istio gateways, as `<namespace>/<name>` the way VirtualServices name them.
+INTERNAL_GATEWAY_NAMESPACE: Final = "istio-ingress-int"
+INTERNAL_GATEWAY_NAME: Final = "istio-internal-ingress-gw"
+EXTERNAL_GATEWAY_NAMESPACE: Final = "istio-ingress-ext"
+EXTERNAL_GATEWAY_NAME: Final = "istio-external-ingress-gw"
+EGRESS_GATEWAY_NAMESPACE: Final = "egress-gateway"
+EGRESS_GATEWAY_NAME: Final = "callback-egress-gateway"
+INTERNAL_GATEWAY: Final = f"{INTERNAL_GATEWAY_NAMESPACE}/{INTERNAL_GATEWAY_NAME}"
+EXTERNAL_GATEWAY: Final = f"{EXTERNAL_GATEWAY_NAMESPACE}/{EXTERNAL_GATEWAY_NAME}"

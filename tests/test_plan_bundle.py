@@ -144,3 +144,26 @@ def test_backend_reads_its_passwords_from_the_shared_secret_definitions(demo_bun
 
     walk(values)
     assert referenced and referenced <= {need.name for need in BACKEND_SECRETS.values()}
+
+
+def test_every_secret_the_mojaloop_values_reference_is_a_shared_definition(demo_bundle):
+    """Names and keys the umbrella chart reads come from planners/secrets.py, which Vault delivery uses."""
+    from mojaloop_iac.planners.secrets import ALL_SECRETS
+
+    defined = {(need.name, key) for need in ALL_SECRETS for key in need.keys}
+    values = yaml.safe_load((demo_bundle / "helm" / "moja" / "values.yaml").read_text())
+    referenced = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"name", "key"} and all(isinstance(v, str) for v in node.values()):
+                referenced.add((node["name"], node["key"]))
+            for item in node.values():
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(values)
+    assert ("mysqldb", "mysql-password") in referenced
+    assert referenced <= defined, referenced - defined

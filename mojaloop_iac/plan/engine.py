@@ -20,8 +20,8 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime import stack as runtime_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from mojaloop_iac.plan.fakes import fake_call, fake_id, fake_outputs
 from mojaloop_iac.paths import PROGRAM, REPO_ROOT
+from mojaloop_iac.plan.fakes import fake_call, fake_id, fake_outputs
 
 SECRET_PLACEHOLDER = "[secret]"
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -74,7 +74,7 @@ class _RecordingMonitor(mocks.MockMonitor):
             qualified = parent.split("::")[2] + "$" + type_
         return f"urn:pulumi:{self.record.stack}::{self.record.project}::{qualified}::{name}"
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request):
         if request.type == STACK_TYPE:
             self._stack_urn = f"urn:pulumi:{self.record.stack}::{self.record.project}::{STACK_TYPE}::{request.name}"
             return super().RegisterResource(request)
@@ -97,7 +97,7 @@ class _RecordingMonitor(mocks.MockMonitor):
         )
         return response
 
-    def RegisterResourceOutputs(self, request):  # noqa: N802
+    def RegisterResourceOutputs(self, request):
         if request.urn == self._stack_urn:
             self.record.outputs = _scrub(rpc.deserialize_properties(request.outputs, keep_internal=True))
         return super().RegisterResourceOutputs(request)

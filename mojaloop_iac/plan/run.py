@@ -8,11 +8,11 @@ from pathlib import Path
 import yaml
 
 from mojaloop_iac.config.load import NAMESPACE, ValidatedStack, validate_stack_file
+from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.plan.bundle import helm_releases, manifests, write_bundle
 from mojaloop_iac.plan.engine import PlanRecord, config_for_engine, run_program
 from mojaloop_iac.plan.fakes import fake_kubeconfig
 from mojaloop_iac.plan.summary import render_summary
-from mojaloop_iac.paths import REPO_ROOT
 
 
 @dataclass(frozen=True)

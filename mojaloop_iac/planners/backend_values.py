@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,9 @@ from pydantic.alias_generators import to_camel
 from mojaloop_iac import contract
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.planners.placement import Scheduling
+from mojaloop_iac.planners.values_tree import deep_merge, plain, put
+from mojaloop_iac.planners.values_tree import get as get_path
+from mojaloop_iac.planners.values_tree import split as split_path
 
 DEFAULT_DATA_PATH = CONFIG_DIR / "backend-values.yaml"
 
@@ -266,12 +269,12 @@ def plan_backend_values(inp: BackendValuesInput, data: BackendChartData | None =
         # Bitnami charts take the registry from `global.imageRegistry` for every image. Those whose
         # common library verifies images refuse substituted ones unless told otherwise; the older ones
         # ignore this key.
-        _set(values, ("global", "imageRegistry"), inp.image_registry)
-        _set(values, ("global", "security", "allowInsecureImages"), True)
+        put(values, ("global", "imageRegistry"), inp.image_registry)
+        put(values, ("global", "security", "allowInsecureImages"), True)
     for component_id, component in sorted(spec.components.items()):
         _add_component(values, inp, data, component_id, component)
 
-    merged = _deep_merge(values, _plain(inp.overrides))
+    merged = deep_merge(values, plain(inp.overrides))
     _refuse_credential_values(merged)
     return BackendValuesPlan(
         values=merged,
@@ -291,24 +294,24 @@ def _add_component(
     layout = data.layouts[component.layout]
     base = (component.alias,)
     for path in layout.persistence:
-        _set(values, base + _split(path) + ("enabled",), True)
-        _set(values, base + _split(path) + ("storageClass",), inp.storage_class)
+        put(values, base + split_path(path) + ("enabled",), True)
+        put(values, base + split_path(path) + ("storageClass",), inp.storage_class)
     for group in layout.placement:
         scheduling = _scheduling_for(inp, data.roles[group.role], component.alias, group.path)
         if group.affinity:
-            _set(values, base + _split(group.path) + ("affinity",), _plain(scheduling.affinity))
-        _set(values, base + _split(group.path) + ("tolerations",), _plain(list(scheduling.tolerations)))
+            put(values, base + split_path(group.path) + ("affinity",), plain(scheduling.affinity))
+        put(values, base + split_path(group.path) + ("tolerations",), plain(list(scheduling.tolerations)))
     for path, value in layout.fixed.items():
-        _set(values, base + _split(path), copy.deepcopy(value))
+        put(values, base + split_path(path), copy.deepcopy(value))
     secret_name = inp.secrets.get(component_id)
     if layout.auth is not None and secret_name is not None:
-        _set(values, base + _split(layout.auth.existing_secret_path), secret_name)
+        put(values, base + split_path(layout.auth.existing_secret_path), secret_name)
         for path, value in layout.auth.when_secret.items():
-            _set(values, base + _split(path), copy.deepcopy(value))
+            put(values, base + split_path(path), copy.deepcopy(value))
     if inp.image_registry is not None:
         for path, repository in layout.images.items():
             legacy = f"{data.legacy_repository_namespace}/{repository.removeprefix('bitnami/')}"
-            _set(values, base + _split(path) + ("repository",), legacy)
+            put(values, base + split_path(path) + ("repository",), legacy)
 
 
 def _chart_version(data: BackendChartData, version: str) -> ChartVersionSpec:
@@ -391,15 +394,15 @@ def _secret_keys(
         if layout.auth is None:
             continue
         component_values = values.get(component.alias, {})
-        if not _get(component_values, ("enabled",), component.enabled):
+        if not get_path(component_values, ("enabled",), component.enabled):
             continue
         auth = layout.auth
-        auth_on = auth.enabled_path is None or _get(
-            component_values, _split(auth.enabled_path), component.auth_enabled
+        auth_on = auth.enabled_path is None or get_path(
+            component_values, split_path(auth.enabled_path), component.auth_enabled
         )
         if not auth_on:
             continue
-        secret_name = _get(component_values, _split(auth.existing_secret_path), "")
+        secret_name = get_path(component_values, split_path(auth.existing_secret_path), "")
         if not secret_name:
             raise BackendValuesError(
                 f"{component.alias} runs with authentication but no Secret holds its passwords; "
@@ -409,7 +412,7 @@ def _secret_keys(
         keys.update(
             conditional.key
             for conditional in auth.conditional_keys
-            if _get(component_values, _split(conditional.path), None) == conditional.equals
+            if get_path(component_values, split_path(conditional.path), None) == conditional.equals
         )
         keys_by_secret.setdefault(secret_name, set()).update(keys)
     return {name: tuple(sorted(keys)) for name, keys in sorted(keys_by_secret.items())}
@@ -437,46 +440,3 @@ def _required(value: str | None, name: str) -> str:
     if value is None:
         raise BackendValuesError(f"endpoints.{name} is missing in {DEFAULT_DATA_PATH.name}")
     return value
-
-
-# --- plain-data helpers -----------------------------------------------------------------------------
-
-
-def _split(path: str) -> tuple[str, ...]:
-    return tuple(part for part in path.split(".") if part)
-
-
-def _set(values: dict[str, Any], path: Sequence[str], value: Any) -> None:
-    node = values
-    for key in path[:-1]:
-        node = node.setdefault(key, {})
-    node[path[-1]] = value
-
-
-def _get(values: Any, path: Sequence[str], default: Any) -> Any:
-    node = values
-    for key in path:
-        if not isinstance(node, Mapping) or key not in node:
-            return default
-        node = node[key]
-    return node
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy made of dicts and lists only, so the values serialise and share nothing with inputs."""
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return copy.deepcopy(value)
-
-
-def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's merge: mappings merge key by key, anything else (lists included) replaces."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

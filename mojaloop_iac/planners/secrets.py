@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mojaloop_iac.planners import backend_values
+from mojaloop_iac.planners import backend_values, mojaloop_values
+from mojaloop_iac.planners.mojaloop_values import SecretRef
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class SecretNeed:
     name: str
     """Kubernetes Secret name, in the Mojaloop namespace."""
     keys: Mapping[str, str]
-    """Key -> password policy (consumer type) Vault generates it with."""
+    """Key -> what generates it: a Vault password policy (consumer type), or `rsa-2048` for a key pair."""
     purpose: str
 
 
@@ -40,6 +41,12 @@ TTK_MONGODB = SecretNeed(
     "Testing Toolkit backend (MongoDB)",
 )
 
+JWS_SIGNING_KEY = SecretNeed(
+    "switch-jws-signing-key",
+    {"private.pem": "rsa-2048"},
+    "The switch's JWS signing key, replacing the chart's example keys (16.x and later read it from a Secret)",
+)
+
 BACKEND_SECRETS: Mapping[str, SecretNeed] = {
     backend_values.MYSQL: MYSQL,
     backend_values.MONGODB_BULK: BULK_MONGODB,
@@ -49,3 +56,16 @@ BACKEND_SECRETS: Mapping[str, SecretNeed] = {
 
 def backend_secret_names() -> dict[str, str]:
     return {component: need.name for component, need in BACKEND_SECRETS.items()}
+
+
+def mojaloop_secret_refs() -> dict[str, SecretRef]:
+    """Where the umbrella chart's services read each credential."""
+    return {
+        mojaloop_values.MYSQL: SecretRef(MYSQL.name, "mysql-password"),
+        mojaloop_values.BULK_MONGODB: SecretRef(BULK_MONGODB.name, "mongodb-passwords"),
+        mojaloop_values.TTK_MONGODB: SecretRef(TTK_MONGODB.name, "mongodb-passwords"),
+        mojaloop_values.JWS_SIGNING_KEY: SecretRef(JWS_SIGNING_KEY.name, "private.pem"),
+    }
+
+
+ALL_SECRETS: tuple[SecretNeed, ...] = (MYSQL, BULK_MONGODB, TTK_MONGODB, JWS_SIGNING_KEY)
