@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.cluster import KubernetesCluster
+from components.cluster import KubernetesCluster, KubernetesClusterArgs
 from components.mojaloop_release import MojaloopRelease
 from components.namespaces import Namespaces
 from mojaloop_iac.catalog import load_catalog
@@ -32,14 +32,15 @@ def load_stack_config():
 
 
 def build_cluster(settings: ClusterSettings) -> KubernetesCluster:
+    args: KubernetesClusterArgs = {
+        "settings": settings,
+        # The same place `mojactl baremetal STACK apply` uses, so both share artifacts and kubeconfig.
+        "run_dir": f"out/{pulumi.get_stack()}/baremetal",
+    }
     kubeconfig = pulumi.Config(NAMESPACE).get_secret("kubeconfig")
-    if kubeconfig is None:
-        raise pulumi.RunError(
-            f"{NAMESPACE}:kubeconfig is required for substrate {settings.substrate.value}: set it with "
-            f'`pulumi config set --secret {NAMESPACE}:kubeconfig "$(cat kubeconfig)"` '
-            "(the bare-metal Ansible run fetches it)"
-        )
-    cluster = KubernetesCluster(f"{settings.name}-cluster", {"settings": settings, "kubeconfig": kubeconfig})
+    if kubeconfig is not None:
+        args["kubeconfig"] = kubeconfig
+    cluster = KubernetesCluster(f"{settings.name}-cluster", args)
     pulumi.export("kubernetesVersion", settings.kubernetes.version)
     if cluster.inventory is not None:
         pulumi.export("ansibleInventory", cluster.inventory)

@@ -16,7 +16,10 @@ class KubernetesClusterArgs(TypedDict):
     settings: ClusterSettings
     """The validated cluster settings of the stack."""
     kubeconfig: NotRequired[pulumi.Input[str]]
-    """Kubeconfig of an existing cluster (bare metal: the one the Ansible run fetched), a secret."""
+    """Kubeconfig of an existing cluster, a secret. Without it, a bare-metal cluster is built by running the
+    playbooks on its hosts, and their fetched kubeconfig is used."""
+    run_dir: NotRequired[str]
+    """Where the bare-metal playbook run keeps its artifacts and kubeconfig (as `mojactl baremetal`)."""
 
 
 class KubernetesCluster(pulumi.ComponentResource):
@@ -32,12 +35,25 @@ class KubernetesCluster(pulumi.ComponentResource):
         settings = args["settings"]
         if settings.substrate != Substrate.BAREMETAL:
             raise ValueError(f"substrate {settings.substrate.value} is not available in this version of the toolkit")
-        if "kubeconfig" not in args:
-            raise ValueError("a bare-metal cluster needs a kubeconfig (the one the Ansible run fetched)")
         self.inventory = plan_inventory(settings)
+        if "kubeconfig" in args:
+            kubeconfig = args["kubeconfig"]
+        else:
+            # Imported here: only stacks that run the playbooks need the bare-metal runner.
+            from mojaloop_iac.baremetal.provider import AnsibleRun
+
+            # Re-runs site.yml only when the inventory or the roles change; deleting it never touches hosts.
+            hosts_run = AnsibleRun(
+                f"{name}-hosts",
+                self.inventory,
+                args.get("run_dir", f"out/{name}/baremetal"),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            kubeconfig = hosts_run.kubeconfig
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=pulumi.Output.secret(args["kubeconfig"]),
+            # Cluster-admin credentials: secret whichever way they arrive.
+            kubeconfig=pulumi.Output.secret(kubeconfig),
             # Fail instead of guessing when a namespace is missing from a manifest.
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),

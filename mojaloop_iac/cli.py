@@ -1,7 +1,8 @@
 """mojactl: validate and plan stacks offline, browse the release catalog, plan upgrades.
 
 Exit codes: 0 success, 2 invalid input (configuration, unknown stack or release, refused upgrade),
-1 internal error. No traceback reaches the user unless MOJACTL_DEBUG=1.
+3 an operation on hosts failed (a playbook reported failed or unreachable hosts), 1 internal error.
+No traceback reaches the user unless MOJACTL_DEBUG=1.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rich.table import Table
 from mojaloop_iac.catalog import CatalogError, UpgradeRefused, load_catalog, plan_upgrade
 from mojaloop_iac.config.issues import ConfigError
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_FAILED = 0, 1, 2, 3
 
 app = typer.Typer(
     name="mojactl",
@@ -121,6 +122,75 @@ def upgrade_plan(
         versions = f" {step.from_version} → {step.to_version}" if step.to_version else ""
         chart = f" {step.chart}" if step.chart else ""
         out.print(f"  {step.order}. [bold]{step.part}[/]{chart}{versions}: {step.description}", highlight=False)
+
+
+@app.command()
+def baremetal(
+    stack: StackArg,
+    action: Annotated[str, typer.Argument(help="check | apply | upgrade | reset")],
+    run_dir: Annotated[
+        Path | None, typer.Option("--run-dir", help="Artifacts, results and kubeconfig (default out/<stack>/baremetal).")
+    ] = None,
+    skip_tags: Annotated[
+        list[str] | None, typer.Option("--skip-tag", help="Skip playbook steps with this tag (repeatable).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm `reset`, which removes Kubernetes from the hosts.")] = False,
+) -> None:
+    """Run the bare-metal playbooks on the stack's hosts with ansible-runner (inventory from the stack)."""
+    import json
+
+    try:
+        from mojaloop_iac.baremetal import actions
+        from mojaloop_iac.baremetal.runner import BaremetalRunError, ProgressEvent
+    except ImportError as missing:
+        _fail(f"the bare-metal tools are not installed ({missing.name}): run ./scripts/setup baremetal", EXIT_INVALID)
+    from mojaloop_iac.config.load import validate_stack_file
+    from mojaloop_iac.planners.inventory import plan_inventory
+
+    try:
+        chosen = actions.BaremetalAction(action)
+    except ValueError:
+        _fail(f"unknown action {action!r}; use one of {', '.join(a.value for a in actions.BaremetalAction)}",
+              EXIT_INVALID)
+    stack_file, validated = validate_stack_file(stack)
+    cluster = validated.config.cluster
+    if cluster.baremetal is None:
+        _fail(f"stack {stack_file.name} has substrate {cluster.substrate.value}; it has no bare-metal hosts",
+              EXIT_INVALID)
+    if chosen == actions.BaremetalAction.RESET and not yes:
+        _fail("reset removes k3s and the toolkit's changes from every host: pass --yes to confirm", EXIT_INVALID)
+    target = (run_dir or Path("out") / stack_file.name / "baremetal").resolve()
+
+    def progress(event: ProgressEvent) -> None:
+        if event.kind == "task":
+            out.print(f"[dim]{event.play} ·[/] {event.task}", highlight=False)
+        elif event.kind in ("failed", "unreachable"):
+            out.print(f"  [red]✗[/] {event.host}: {event.message}", highlight=False, soft_wrap=True)
+
+    inventory = plan_inventory(cluster)
+    options: dict = {"event_handler": progress}
+    if skip_tags:
+        if chosen not in (actions.BaremetalAction.APPLY, actions.BaremetalAction.UPGRADE):
+            _fail("--skip-tag applies to apply and upgrade only", EXIT_INVALID)
+        options["skip_tags"] = tuple(skip_tags)
+    try:
+        result = actions.ACTIONS[chosen](inventory, target, **options)
+    except BaremetalRunError as refused:
+        _fail(f"[bold red]Could not start the playbook:[/] {refused}", EXIT_INVALID)
+    summary = {
+        "stack": stack_file.name, "action": chosen.value, "playbook": result.playbook, "status": result.status,
+        "succeeded": result.succeeded,
+        "hosts": {name: vars(host) for name, host in sorted(result.hosts.items())},
+        "failures": list(result.failed_messages), "artifacts": str(result.artifact_dir),
+    }
+    (target / "result.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    for line in result.recap():
+        out.print(f"  {line}", highlight=False)
+    if not result.succeeded:
+        for message in result.failed_messages:
+            err.print(f"  [red]✗[/] {message}", highlight=False, soft_wrap=True)
+        _fail(f"[bold red]{chosen.value} failed[/] (results in {target / 'result.json'})", EXIT_FAILED)
+    out.print(f"[green]✓[/] {chosen.value} on {len(result.hosts)} host(s); results in {target / 'result.json'}")
 
 
 @app.command(hidden=True)

@@ -167,3 +167,15 @@ def test_every_secret_the_mojaloop_values_reference_is_a_shared_definition(demo_
     walk(values)
     assert ("mysqldb", "mysql-password") in referenced
     assert referenced <= defined, referenced - defined
+
+
+def test_without_a_kubeconfig_the_stack_runs_the_playbooks_and_keeps_the_kubeconfig_secret(demo_bundle):
+    resources = json.loads((demo_bundle / "plan.json").read_text())["resources"]
+    run = next(r for r in resources if r["name"] == "demo-cluster-hosts")
+    assert run["type"] == "pulumi-python:dynamic:Resource"
+    assert run["inputs"]["run_dir"] == "out/demo/baremetal"
+    assert run["inputs"]["inventory"]["all"]["children"]["k3s_servers"]["hosts"].keys() == {"demo-core-1"}
+    assert run["options"]["additionalSecretOutputs"] == ["kubeconfig"]
+    provider = next(r for r in resources if r["type"] == "pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+    assert run["urn"] in provider["dependencies"]

@@ -175,13 +175,23 @@ class BareMetal(Model):
     hosts: tuple[Host, ...] = Field(min_length=1)
     """The machines of the cluster; one or three `server` hosts."""
     ssh_user: str = _DEFAULTS["baremetal"]["sshUser"]
-    """User Ansible connects as."""
+    """User Ansible connects as (with passwordless sudo)."""
+    ssh_private_key_file: str | None = None
+    """Private key Ansible logs in with, a path on the machine running mojactl; default: ssh's own."""
+    ssh_known_hosts_file: str | None = None
+    """known_hosts file holding the hosts' keys; default ~/.ssh/known_hosts. Host keys are always checked."""
     k3s_version: str | None = Field(default=None, alias="k3sVersion", pattern=r"^v1\.\d+\.\d+\+k3s\d+$")
     """k3s release to install; by default the one config/versions.yaml pins for `kubernetes.version`."""
     k3s_install_script_url: str = Field(
         default=_DEFAULTS["baremetal"]["k3sInstallScriptUrl"], alias="k3sInstallScriptUrl"
     )
     """Where the playbooks fetch the k3s install script; point at a mirror for air-gapped sites."""
+    k3s_install_script_path: str | None = Field(default=None, alias="k3sInstallScriptPath")
+    """The k3s install script as a file on the machine running mojactl (air-gapped sites); wins over the URL."""
+    k3s_binary_url: str = Field(default="", alias="k3sBinaryUrl")
+    """Where to fetch the k3s binary (a mirror); empty lets the install script download it."""
+    k3s_binary_path: str | None = Field(default=None, alias="k3sBinaryPath")
+    """The k3s binary as a file on the machine running mojactl (air-gapped sites)."""
     ha_embedded_etcd: bool = False
     """Run embedded etcd across three servers."""
     registry_mirror: str = ""

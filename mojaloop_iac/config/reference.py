@@ -32,7 +32,7 @@ def config_reference() -> str:
         alias = field.alias or kind
         rows.append(f"| `mojaloop:{alias}` | object | | {_one_line(field.description)} |")
         rows += _rows(_model_of(field.annotation), alias)
-    rows.append("| `mojaloop:kubeconfig` | secret string | | Kubeconfig of a bare-metal cluster (fetched by the Ansible run). |")
+    rows.append("| `mojaloop:kubeconfig` | secret string | | Kubeconfig of an existing cluster; without it a bare-metal stack runs the playbooks and uses the kubeconfig they fetch. |")
     return "\n".join(rows)
 
 

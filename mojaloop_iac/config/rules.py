@@ -89,6 +89,14 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
     if servers not in wanted:
         detail = "exactly 3 (haEmbeddedEtcd needs a quorum)" if cluster.baremetal.ha_embedded_etcd else "1 or 3"
         yield Issue(f"{base}.hosts", f"has {servers} server host(s); needs {detail} so etcd keeps quorum")
+    if cluster.baremetal.ssh_user == "root":
+        yield Issue(
+            f"{base}.sshUser",
+            "must not be root: the hardening role turns root SSH login off, which would lock the next run "
+            "out; use a user with passwordless sudo",
+        )
+    if cluster.baremetal.k3s_binary_url and cluster.baremetal.k3s_binary_path:
+        yield Issue(f"{base}.k3sBinaryPath", "set either k3sBinaryUrl or k3sBinaryPath, not both")
     populated = {host.pool for host in hosts}
     for pool_name, pool in cluster.node_pools.items():
         if pool_name not in populated:

@@ -11,6 +11,7 @@ from typing import Any
 
 FAKE_ACCOUNT_ID = "123456789012"
 FAKE_REGION = "eu-west-1"
+DYNAMIC_RESOURCE_TYPE = "pulumi-python:dynamic:Resource"
 
 
 def fake_id(type_: str, name: str) -> str:
@@ -43,6 +44,9 @@ def fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
             "status": "deployed",
             "revision": 1,
         }
+    if type_ == DYNAMIC_RESOURCE_TYPE and "inventory_hash" in inputs:
+        # The bare-metal playbook run (baremetal.provider.AnsibleRun) hands back the cluster's kubeconfig.
+        outputs["kubeconfig"] = fake_kubeconfig(name)
     if type_.startswith("kubernetes:") and "metadata" in inputs:
         metadata = dict(inputs.get("metadata") or {})
         metadata.setdefault("name", name)

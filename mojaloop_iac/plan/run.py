@@ -7,11 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from mojaloop_iac.config.load import NAMESPACE, ValidatedStack, validate_stack_file
+from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, ValidatedStack, validate_stack_file
 from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.plan.bundle import helm_releases, manifests, write_bundle
 from mojaloop_iac.plan.engine import PlanRecord, config_for_engine, run_program
-from mojaloop_iac.plan.fakes import fake_kubeconfig
 from mojaloop_iac.plan.summary import render_summary
 
 
@@ -29,33 +28,26 @@ def project_name() -> str:
     return yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
 
 
-def engine_config(file_config: dict, kind_needs_kubeconfig: bool, cluster_name: str) -> tuple[dict, list, list]:
+def engine_config(file_config: dict) -> tuple[dict, list, list]:
     """The config the engine would pass, with what only `pulumi up` can supply stood in for.
 
     Encrypted values need the stack's secrets provider, which the plan never has; they become
-    placeholders and stay secret. A missing kubeconfig (it comes from the Ansible run) becomes a fake
-    one. Both are said in the plan's warnings.
+    placeholders, stay secret, and the plan's warnings say so.
     """
     config = dict(file_config)
-    secret_keys, notes = [], []
+    secret_keys, notes = [f"{NAMESPACE}:{key}" for key in SECRET_KEYS if f"{NAMESPACE}:{key}" in file_config], []
     for key, value in file_config.items():
         if isinstance(value, dict) and set(value) == {"secure"}:
             config[key] = f"[encrypted {key}]"
             secret_keys.append(key)
             notes.append(f"{key} is encrypted; the plan uses a placeholder (pulumi up decrypts it)")
-    kubeconfig_key = f"{NAMESPACE}:kubeconfig"
-    if kind_needs_kubeconfig and kubeconfig_key not in file_config:
-        config[kubeconfig_key] = fake_kubeconfig(cluster_name)
-        notes.append(f"{kubeconfig_key} is not set; the plan uses a placeholder kubeconfig")
-    if kubeconfig_key in config and kubeconfig_key not in secret_keys:
-        secret_keys.append(kubeconfig_key)
-    return config_for_engine(config), sorted(secret_keys), notes
+    return config_for_engine(config), sorted(set(secret_keys)), notes
 
 
 def plan_stack(stack: str, out_dir: Path | None) -> PlanResult:
     stack_file, validated = validate_stack_file(stack)
     cluster = validated.config.cluster
-    config, secret_keys, notes = engine_config(stack_file.config, True, cluster.name)
+    config, secret_keys, notes = engine_config(stack_file.config)
     record = run_program(project_name(), stack_file.name, config, secret_keys)
     warnings = tuple(dict.fromkeys(notes + record.warnings))
     releases = helm_releases(record)

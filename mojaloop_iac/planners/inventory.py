@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mojaloop_iac.config.defaults import versions
-from mojaloop_iac.config.models import ClusterSettings
+from mojaloop_iac.config.models import BareMetal, ClusterSettings
 from mojaloop_iac.planners.placement import node_labels, node_taints
 
 SERVER_GROUP = "k3s_servers"
@@ -20,6 +20,30 @@ GATEWAY_NODEPORTS = (31443, 31080, 31081, 32443, 32080, 32081)
 def k3s_version(cluster: ClusterSettings) -> str:
     assert cluster.baremetal is not None
     return cluster.baremetal.k3s_version or versions()["k3s"][cluster.kubernetes.version]
+
+
+def connection_vars(baremetal: BareMetal) -> dict[str, str]:
+    """How Ansible reaches the hosts: SSH with host keys always checked against known_hosts."""
+    ssh_options = ["-o StrictHostKeyChecking=yes"]
+    if baremetal.ssh_known_hosts_file:
+        ssh_options.insert(0, f"-o UserKnownHostsFile={baremetal.ssh_known_hosts_file}")
+    connection = {"ansible_user": baremetal.ssh_user, "ansible_ssh_common_args": " ".join(ssh_options)}
+    if baremetal.ssh_private_key_file:
+        connection["ansible_ssh_private_key_file"] = baremetal.ssh_private_key_file
+    return connection
+
+
+def k3s_source_vars(baremetal: BareMetal) -> dict[str, str]:
+    """Where the installer and binary come from: a local file (air-gapped) wins over a URL."""
+    source = {
+        "k3s_install_script_url": "" if baremetal.k3s_install_script_path else baremetal.k3s_install_script_url,
+        "k3s_binary_url": baremetal.k3s_binary_url,
+    }
+    if baremetal.k3s_install_script_path:
+        source["k3s_install_script_path"] = baremetal.k3s_install_script_path
+    if baremetal.k3s_binary_path:
+        source["k3s_binary_path"] = baremetal.k3s_binary_path
+    return source
 
 
 def plan_inventory(cluster: ClusterSettings) -> dict[str, Any]:
@@ -39,11 +63,10 @@ def plan_inventory(cluster: ClusterSettings) -> dict[str, Any]:
     return {
         "all": {
             "vars": {
-                "ansible_user": baremetal.ssh_user,
+                **connection_vars(baremetal),
                 "mojaloop_environment": cluster.name,
                 "k3s_version": k3s_version(cluster),
-                "k3s_install_script_url": baremetal.k3s_install_script_url,
-                "k3s_binary_url": "",
+                **k3s_source_vars(baremetal),
                 "k3s_ha_embedded_etcd": baremetal.ha_embedded_etcd,
                 "k3s_extra_config": {},
                 "registry_mirror": baremetal.registry_mirror,
