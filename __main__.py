@@ -11,12 +11,20 @@ import pulumi
 from components.cluster import KubernetesCluster, KubernetesClusterArgs
 from components.mojaloop_release import MojaloopRelease
 from components.namespaces import Namespaces
+from components.secret_delivery import VaultSecretDelivery, VaultSecretDeliveryArgs
 from mojaloop_iac.catalog import load_catalog
 from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
 from mojaloop_iac.planners.mojaloop_release import mojaloop_release_specs
 from mojaloop_iac.planners.namespaces import environment_namespaces
+from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
+from mojaloop_iac.planners.secrets import secrets_needed
+from mojaloop_iac.planners.vault_access import (
+    external_secrets_release,
+    kubeconfig_ca_pem,
+    vault_kubernetes_host,
+)
 
 
 def load_stack_config():
@@ -58,10 +66,35 @@ def build_environment(env: Environment) -> None:
     release = load_catalog().get(env.mojaloop.release)
     assert release is not None, "validation guarantees a catalog release"
     specs = mojaloop_release_specs(env, release)
+    delivery = plan_secret_delivery(
+        env.name,
+        env.vault.address,
+        env.vault.kv_mount,
+        {env.mojaloop.namespace: secrets_needed(specs.secret_refs)},
+    )
+    for note in delivery.operator_supplied:
+        pulumi.log.warn(note)
+    secret_args: VaultSecretDeliveryArgs = {
+        "plan": delivery,
+        "vault_address": env.vault.address,
+        "token_env": env.vault.token_env,
+        "kubernetes_host": vault_kubernetes_host(env),
+        "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
+        "retain_secrets_on_delete": env.vault.retain_secrets_on_delete,
+        "operator": external_secrets_release(),
+    }
+    if env.vault.ca_cert_file:
+        secret_args["vault_ca_cert"] = env.vault.ca_cert_file
+    secrets = VaultSecretDelivery(
+        f"{env.name}-secrets",
+        secret_args,
+        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
+    )
     mojaloop = MojaloopRelease(
         f"{env.name}-mojaloop",
         {"umbrella": specs.umbrella, "backend": specs.backend, "virtual_services": specs.virtual_services},
-        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
+        # The charts start reading their Secrets at once: deliver them first.
+        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets])),
     )
     pulumi.export("mojaloopRelease", release.version)
     pulumi.export("mojaloopStatus", mojaloop.status)

@@ -25,6 +25,8 @@ class KubernetesClusterArgs(TypedDict):
 class KubernetesCluster(pulumi.ComponentResource):
     provider: k8s.Provider
     """Provider every in-cluster resource uses; never the ambient kubeconfig."""
+    kubeconfig: pulumi.Output[str]
+    """The cluster's kubeconfig, secret."""
     inventory: dict[str, Any] | None
     """Ansible inventory (bare metal only), as data for the playbooks."""
     node_patches: dict[str, k8s.core.v1.NodePatch]
@@ -50,10 +52,11 @@ class KubernetesCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             kubeconfig = hosts_run.kubeconfig
+        # Cluster-admin credentials: secret whichever way they arrive.
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            # Cluster-admin credentials: secret whichever way they arrive.
-            kubeconfig=pulumi.Output.secret(kubeconfig),
+            kubeconfig=self.kubeconfig,
             # Fail instead of guessing when a namespace is missing from a manifest.
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.helm import helm_release
+from components.manifests import kubernetes_object
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 
 
@@ -39,13 +40,6 @@ class MojaloopRelease(pulumi.ComponentResource):
             f"{name}-umbrella", args["umbrella"], pulumi.ResourceOptions(parent=self, depends_on=umbrella_deps)
         )
         for manifest in args.get("virtual_services", ()):
-            k8s.apiextensions.CustomResource(
-                f"{name}-vs-{manifest['metadata']['name']}",
-                api_version=manifest["apiVersion"],
-                kind=manifest["kind"],
-                metadata=manifest["metadata"],
-                spec=manifest["spec"],
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            kubernetes_object(f"{name}-vs-{manifest['metadata']['name']}", manifest, pulumi.ResourceOptions(parent=self))
         self.status = self.umbrella.status.apply(lambda status: (status.status if status else None) or "unknown")
         self.register_outputs({"status": self.status})

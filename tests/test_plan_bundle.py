@@ -146,36 +146,67 @@ def test_backend_reads_its_passwords_from_the_shared_secret_definitions(demo_bun
     assert referenced and referenced <= {need.name for need in BACKEND_SECRETS.values()}
 
 
-def test_every_secret_the_mojaloop_values_reference_is_a_shared_definition(demo_bundle):
-    """Names and keys the umbrella chart reads come from planners/secrets.py, which Vault delivery uses."""
-    from mojaloop_iac.planners.secrets import ALL_SECRETS
+def _external_secret_keys(bundle: Path) -> set[tuple[str, str, str]]:
+    produced = set()
+    for path in (bundle / "manifests").rglob("ExternalSecret-*.yaml"):
+        external = yaml.safe_load(path.read_text())
+        for item in external["spec"]["data"]:
+            produced.add((external["metadata"]["namespace"], external["spec"]["target"]["name"], item["secretKey"]))
+    return produced
 
-    defined = {(need.name, key) for need in ALL_SECRETS for key in need.keys}
-    values = yaml.safe_load((demo_bundle / "helm" / "moja" / "values.yaml").read_text())
+
+def test_every_secret_key_the_values_reference_is_produced_by_an_external_secret(demo_bundle):
+    from mojaloop_iac.planners.secrets import BACKEND_SECRETS
+
+    produced = _external_secret_keys(demo_bundle)
+    namespace = yaml.safe_load((demo_bundle / "helm" / "moja" / "release.yaml").read_text())["namespace"]
     referenced = set()
 
-    def walk(node):
+    def walk(node, backend):
         if isinstance(node, dict):
             if set(node) == {"name", "key"} and all(isinstance(v, str) for v in node.values()):
-                referenced.add((node["name"], node["key"]))
-            for item in node.values():
-                walk(item)
+                referenced.add((namespace, node["name"], node["key"]))
+            for key, item in node.items():
+                if backend and key == "existingSecret" and item:
+                    need = next(n for n in BACKEND_SECRETS.values() if n.name == item)
+                    referenced.update((namespace, item, secret_key) for secret_key in need.keys)
+                walk(item, backend)
         elif isinstance(node, list):
             for item in node:
-                walk(item)
+                walk(item, backend)
 
-    walk(values)
-    assert ("mysqldb", "mysql-password") in referenced
-    assert referenced <= defined, referenced - defined
+    walk(yaml.safe_load((demo_bundle / "helm" / "moja" / "values.yaml").read_text()), backend=False)
+    walk(yaml.safe_load((demo_bundle / "helm" / "backend" / "values.yaml").read_text()), backend=True)
+    assert ("mojaloop", "mysqldb", "mysql-password") in referenced
+    assert ("mojaloop", "mysqldb", "mysql-root-password") in referenced
+    assert referenced <= produced, referenced - produced
 
 
-def test_without_a_kubeconfig_the_stack_runs_the_playbooks_and_keeps_the_kubeconfig_secret(demo_bundle):
+def test_vault_resources_carry_paths_and_policy_names_only(demo_bundle):
     resources = json.loads((demo_bundle / "plan.json").read_text())["resources"]
-    run = next(r for r in resources if r["name"] == "demo-cluster-hosts")
-    assert run["type"] == "pulumi-python:dynamic:Resource"
-    assert run["inputs"]["run_dir"] == "out/demo/baremetal"
-    assert run["inputs"]["inventory"]["all"]["children"]["k3s_servers"]["hosts"].keys() == {"demo-core-1"}
-    assert run["options"]["additionalSecretOutputs"] == ["kubeconfig"]
-    provider = next(r for r in resources if r["type"] == "pulumi:providers:kubernetes")
-    assert provider["inputs"]["kubeconfig"] == "[secret]"
-    assert run["urn"] in provider["dependencies"]
+    generated = [r for r in resources if r["type"].endswith("mojaloop-vault:GeneratedSecret")]
+    assert {r["inputs"]["path"] for r in generated} == {
+        f"environments/demo/mojaloop/{name}" for name in ("mysqldb", "cl-mongodb", "ttk-mongodb")
+    }
+    for resource in generated:
+        assert set(resource["inputs"]["keys"].values()) <= {"mojaloop-mysql", "mojaloop-mongodb"}
+        assert resource["inputs"]["token_env"] == "VAULT_TOKEN" and "token" not in resource["inputs"]
+    roles = [r for r in resources if r["type"].endswith("mojaloop-vault:KubernetesAuthRole")]
+    assert [(r["inputs"]["bound_service_account_names"], r["inputs"]["bound_service_account_namespaces"])
+            for r in roles] == [(["vault-secrets-reader"], ["mojaloop"])]
+
+
+def test_an_allowed_upgrade_lists_its_ordered_steps_in_the_summary(tmp_path):
+    stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
+    env = stack["config"]["mojaloop:environment"]
+    env["mojaloop"].update({"installedRelease": "16.0.0", "release": "17.0.0"})
+    env["kubernetes"]["version"] = "1.32"
+    stack_file = tmp_path / "Pulumi.upgrading.yaml"
+    stack_file.write_text(yaml.safe_dump(stack))
+    summary = plan_stack(str(stack_file), tmp_path / "bundle").summary
+    section = summary.split("## Upgrade steps", 1)[1].split("\n## ", 1)[0]
+    assert section.index("**backend** example-mojaloop-backend 15.0.0 → 17.0.0") < section.index(
+        "**umbrella** mojaloop 16.0.0 → 17.0.0"
+    )
+    release = yaml.safe_load((tmp_path / "bundle" / "helm" / "moja" / "release.yaml").read_text())
+    assert release["version"] == "17.0.0" and any(dep.endswith("demo-mojaloop-backend") for dep in release["dependsOn"])

@@ -236,12 +236,30 @@ class Features(Model):
 class MojaloopSettings(Model):
     release: ReleaseVersion
     """Mojaloop release to install; one of the release catalog (`mojactl releases`)."""
+    installed_release: ReleaseVersion | None = None
+    """The release running now, when `release` names a newer one: validation plans the upgrade (or refuses
+    the jump with the reason) and the plan summary lists its ordered steps."""
     helm_release_name: str = Field(default=contract.MOJALOOP_RELEASE_NAME)
     """Helm release name of the umbrella chart; at most 13 characters."""
     namespace: DnsLabel = contract.MOJALOOP_NAMESPACE
     """Namespace of the Mojaloop and backend releases."""
     features: Features = Features()
     """Optional Mojaloop features."""
+
+
+class VaultAccess(Model):
+    address: str = Field(pattern=r"^https?://[^\s/]+(:\d+)?/?$")
+    """Vault (or OpenBao) API address, e.g. `https://vault.int.cc.example.com:8200`."""
+    ca_cert_file: str | None = None
+    """CA certificate that signed Vault's TLS certificate (a PEM file); default: the system's CAs."""
+    token_env: str = Field(default="VAULT_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Environment variable holding the Vault token at `pulumi up` (never stored in config or state)."""
+    kv_mount: DnsLabel = "mojaloop"
+    """KV v2 mount holding every environment's secrets, each under `environments/<env>/<namespace>/`."""
+    kubernetes_host: str | None = Field(default=None, pattern=r"^https://[^\s]+$")
+    """The cluster's API server as Vault reaches it; default `https://<first server host>:6443` on bare metal."""
+    retain_secrets_on_delete: bool = True
+    """Keep the generated secrets in Vault when the stack is destroyed (False deletes every version)."""
 
 
 class Placement(Model):
@@ -276,6 +294,8 @@ class ClusterSettings(Model):
 class Environment(ClusterSettings):
     mojaloop: MojaloopSettings
     """The Mojaloop release and how it is installed."""
+    vault: VaultAccess
+    """The Vault that generates this environment's passwords (the control center's secrets store)."""
     placement: Placement = Placement()
     """Scheduling of Mojaloop workloads."""
 

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from mojaloop_iac import contract
-from mojaloop_iac.catalog import ReleaseCatalog
+from mojaloop_iac.catalog import ReleaseCatalog, UpgradeRefused, plan_upgrade
 from mojaloop_iac.config.defaults import versions
 from mojaloop_iac.config.issues import Issue, suggest
 from mojaloop_iac.config.models import ClusterSettings, Environment, StackConfig, Substrate
@@ -31,6 +31,7 @@ def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
         issues += release_is_installable(config.environment, prefix, catalog)
         issues += workload_classes_placed(config.environment, prefix)
         issues += tainted_pools_tolerated(config.environment, prefix)
+        issues += vault_reaches_the_cluster(config.environment, prefix)
     return issues
 
 
@@ -159,6 +160,12 @@ def release_is_installable(env: Environment, prefix: str, catalog: ReleaseCatalo
             f"unknown release {env.mojaloop.release!r}; {extra}the catalog has {', '.join(catalog.versions())}",
         )
         return
+    installed = env.mojaloop.installed_release
+    if installed is not None and installed != release.version:
+        try:
+            plan_upgrade(catalog, installed, release.version)
+        except UpgradeRefused as refused:
+            yield Issue(f"{base}.release", f"cannot upgrade from installedRelease {installed}: {refused}")
     support = release.kubernetes_support(env.kubernetes.version)
     limits = f"validated on {release.kubernetes.validated}, supported from {release.kubernetes.minimum}"
     if support == "unsupported":
@@ -200,3 +207,12 @@ def tainted_pools_tolerated(env: Environment, prefix: str) -> Iterator[Issue]:
                     f"workloads do not tolerate {taint}; add a toleration under {prefix}.placement.tolerations "
                     "or remove the taint",
                 )
+
+
+def vault_reaches_the_cluster(env: Environment, prefix: str) -> Iterator[Issue]:
+    if env.vault.kubernetes_host is None and env.substrate != Substrate.BAREMETAL:
+        yield Issue(
+            f"{prefix}.vault.kubernetesHost",
+            f"is required when substrate is {env.substrate.value}: the API server address Vault checks "
+            "service-account logins against",
+        )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from mojaloop_iac.catalog import load_catalog, plan_upgrade
+
 from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, ValidatedStack, validate_stack_file
 from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.plan.bundle import helm_releases, manifests, write_bundle
@@ -44,6 +46,18 @@ def engine_config(file_config: dict) -> tuple[dict, list, list]:
     return config_for_engine(config), sorted(set(secret_keys)), notes
 
 
+def upgrade_sections(validated: ValidatedStack) -> list[tuple[str, str]]:
+    env = validated.config.environment
+    if env is None or env.mojaloop.installed_release in (None, env.mojaloop.release):
+        return []
+    upgrade = plan_upgrade(load_catalog(), env.mojaloop.installed_release, env.mojaloop.release)
+    lines = [f"From {upgrade.from_version} to {upgrade.to_version} (via {' → '.join(upgrade.path)}):", ""]
+    for step in upgrade.steps:
+        versions = f" {step.from_version} → {step.to_version}" if step.to_version else ""
+        lines.append(f"{step.order}. **{step.part}**{' ' + step.chart if step.chart else ''}{versions}: {step.description}")
+    return [("Upgrade steps", "\n".join(lines))]
+
+
 def plan_stack(stack: str, out_dir: Path | None) -> PlanResult:
     stack_file, validated = validate_stack_file(stack)
     cluster = validated.config.cluster
@@ -55,7 +69,7 @@ def plan_stack(stack: str, out_dir: Path | None) -> PlanResult:
              f"Kubernetes {cluster.kubernetes.version}"]
     if validated.config.environment is not None:
         facts.insert(1, f"Mojaloop {validated.config.environment.mojaloop.release}")
-    summary = render_summary(record, stack_file.name, facts, releases, warnings)
+    summary = render_summary(record, stack_file.name, facts, releases, warnings, upgrade_sections(validated))
     manifests(record)  # fails early on two resources writing the same object
     files: tuple[Path, ...] = ()
     if out_dir is not None:

@@ -10,7 +10,7 @@ from mojaloop_iac.catalog import Release
 from mojaloop_iac.config.models import Environment, Substrate
 from mojaloop_iac.planners.backend_values import BackendValuesInput, plan_backend_values
 from mojaloop_iac.planners.helm import HelmReleaseSpec
-from mojaloop_iac.planners.mojaloop_values import MojaloopValuesInput, plan_mojaloop_values
+from mojaloop_iac.planners.mojaloop_values import MojaloopValuesInput, SecretRef, plan_mojaloop_values
 from mojaloop_iac.planners.placement import workload_scheduling
 from mojaloop_iac.planners.secrets import backend_secret_names, mojaloop_secret_refs
 
@@ -28,6 +28,8 @@ class MojaloopReleaseSpecs:
     umbrella: HelmReleaseSpec
     virtual_services: tuple[dict[str, Any], ...]
     """Istio routes replacing the chart's ingresses."""
+    secret_refs: frozenset[SecretRef]
+    """Every Secret key the umbrella chart's values reference."""
 
 
 def mojaloop_release_specs(env: Environment, release: Release) -> MojaloopReleaseSpecs:
@@ -78,4 +80,6 @@ def mojaloop_release_specs(env: Environment, release: Release) -> MojaloopReleas
         # A first install pulls ~40 images and runs the schema migrations.
         timeout_seconds=1800,
     )
-    return MojaloopReleaseSpecs(backend=backend, umbrella=umbrella, virtual_services=umbrella_plan.virtual_services)
+    return MojaloopReleaseSpecs(backend=backend, umbrella=umbrella, virtual_services=umbrella_plan.virtual_services,
+        secret_refs=umbrella_plan.secret_refs,
+    )

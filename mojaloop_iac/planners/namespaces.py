@@ -32,5 +32,11 @@ class NamespaceSpec:
         return labels
 
 
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+
+
 def environment_namespaces(mojaloop_namespace: str) -> tuple[NamespaceSpec, ...]:
-    return (NamespaceSpec(mojaloop_namespace, "baseline", "Mojaloop and its backend dependencies"),)
+    return (
+        NamespaceSpec(mojaloop_namespace, "baseline", "Mojaloop and its backend dependencies"),
+        NamespaceSpec(EXTERNAL_SECRETS_NAMESPACE, "restricted", "External Secrets Operator"),
+    )

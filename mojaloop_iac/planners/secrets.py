@@ -7,7 +7,7 @@ keeps the chart references, the Vault paths and the delivered Secrets from drift
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mojaloop_iac.planners import backend_values, mojaloop_values
@@ -69,3 +69,13 @@ def mojaloop_secret_refs() -> dict[str, SecretRef]:
 
 
 ALL_SECRETS: tuple[SecretNeed, ...] = (MYSQL, BULK_MONGODB, TTK_MONGODB, JWS_SIGNING_KEY)
+
+
+def secrets_needed(referenced_by_values: Iterable[SecretRef]) -> tuple[SecretNeed, ...]:
+    """The backend's Secrets, plus every other defined Secret the umbrella chart's values reference."""
+    names = {ref.name for ref in referenced_by_values}
+    unknown = names - {need.name for need in ALL_SECRETS}
+    if unknown:
+        raise ValueError(f"values reference Secrets nobody delivers: {', '.join(sorted(unknown))}")
+    backend = {need.name for need in BACKEND_SECRETS.values()}
+    return tuple(need for need in ALL_SECRETS if need.name in names | backend)

@@ -1,0 +1,109 @@
+"""Vault generates an environment's passwords; External Secrets Operator delivers them to the workloads."""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+import pulumi
+
+from components.helm import helm_release
+from components.manifests import kubernetes_object
+from mojaloop_iac.planners.helm import HelmReleaseSpec
+from mojaloop_iac.planners.secret_delivery import SecretDeliveryPlan
+from mojaloop_iac.vault.resources import (
+    AclPolicy,
+    GeneratedSecret,
+    KubernetesAuthMount,
+    KubernetesAuthRole,
+    KvV2Mount,
+    PasswordPolicy,
+)
+
+
+class VaultSecretDeliveryArgs(TypedDict):
+    plan: SecretDeliveryPlan
+    """From planners.secret_delivery: what Vault generates, who may read it, what the cluster receives."""
+    vault_address: str
+    token_env: str
+    """Environment variable holding the Vault token when Pulumi runs; the token never enters state."""
+    vault_ca_cert: NotRequired[str]
+    """PEM or file path of the CA that signed Vault's certificate."""
+    kubernetes_host: pulumi.Input[str]
+    """The cluster's API server as Vault reaches it (to review service-account logins)."""
+    kubernetes_ca_cert: NotRequired[pulumi.Input[str | None]]
+    retain_secrets_on_delete: bool
+    operator: HelmReleaseSpec
+    """The External Secrets Operator chart."""
+
+
+class VaultSecretDelivery(pulumi.ComponentResource):
+    def __init__(self, name: str, args: VaultSecretDeliveryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mojaloop:secrets:VaultSecretDelivery", name, None, opts)
+        plan = args["plan"]
+        connection: dict = {"address": args["vault_address"], "token_env": args["token_env"]}
+        if "vault_ca_cert" in args:
+            connection["ca_cert"] = args["vault_ca_cert"]
+        child = pulumi.ResourceOptions(parent=self)
+        # The KV mount and the password policies are shared by every environment on this Vault: an
+        # environment's stack creates them if missing and never deletes them.
+        shared = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+        mount = KvV2Mount(f"{name}-kv", {**connection, "path": plan.vault.kv_mount}, shared)
+        policies = [
+            PasswordPolicy(f"{name}-pw-{spec.consumer}", {**connection, "name": spec.name, "policy": spec.hcl}, shared)
+            for spec in plan.vault.password_policies
+        ]
+        auth = KubernetesAuthMount(
+            f"{name}-k8s-auth",
+            {
+                **connection,
+                "path": plan.vault.kubernetes_auth_mount,
+                "kubernetes_host": args["kubernetes_host"],
+                **({"kubernetes_ca_cert": args["kubernetes_ca_cert"]} if "kubernetes_ca_cert" in args else {}),
+                # Vault runs outside the cluster: it reviews each login with the caller's own token.
+                "disable_local_ca_jwt": True,
+            },
+            child,
+        )
+        for access in plan.vault.namespaces:
+            policy = AclPolicy(
+                f"{name}-policy-{access.namespace}",
+                {**connection, "name": access.policy.name, "policy": access.policy.hcl},
+                child,
+            )
+            KubernetesAuthRole(
+                f"{name}-role-{access.namespace}",
+                {
+                    **connection,
+                    "mount": access.role.mount,
+                    "role": access.role.role,
+                    "bound_service_account_names": list(access.role.service_accounts),
+                    "bound_service_account_namespaces": [access.role.namespace],
+                    "policies": list(access.role.policies),
+                    "ttl": access.role.ttl_seconds,
+                },
+                pulumi.ResourceOptions(parent=self, depends_on=[auth, policy]),
+            )
+        generated = [
+            GeneratedSecret(
+                f"{name}-{spec.namespace}-{spec.secret_name}",
+                {
+                    **connection,
+                    "mount": plan.vault.kv_mount,
+                    "path": spec.path,
+                    "keys": dict(spec.keys),
+                    "retain_on_delete": args["retain_secrets_on_delete"],
+                },
+                pulumi.ResourceOptions(parent=self, depends_on=[mount, *policies]),
+            )
+            for spec in plan.generated
+        ]
+        operator = helm_release(f"{name}-operator", args["operator"], child)
+        for manifest in plan.manifests:
+            metadata = manifest["metadata"]
+            kubernetes_object(
+                f"{name}-{manifest['kind'].lower()}-{metadata.get('namespace', 'cluster')}-{metadata['name']}",
+                manifest,
+                # The custom resources need the operator's CRDs; the secrets should exist before ESO reads them.
+                pulumi.ResourceOptions(parent=self, depends_on=[operator, *generated]),
+            )
+        self.register_outputs({})

@@ -1,0 +1,52 @@
+"""What an environment's Vault needs to know about the cluster, and the operator release that reads it."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import yaml
+
+from mojaloop_iac.config.defaults import versions
+from mojaloop_iac.config.models import Environment
+from mojaloop_iac.planners.helm import HelmReleaseSpec
+
+KUBERNETES_API_PORT = 6443
+
+
+def vault_kubernetes_host(env: Environment) -> str:
+    """The API server Vault calls to review service-account logins: configured, or the first k3s server."""
+    if env.vault.kubernetes_host:
+        return env.vault.kubernetes_host
+    assert env.baremetal is not None, "validation requires vault.kubernetesHost off bare metal"
+    server = next(host for host in env.baremetal.hosts if host.role == "server")
+    address = f"[{server.address}]" if server.address.version == 6 else str(server.address)
+    return f"https://{address}:{KUBERNETES_API_PORT}"
+
+
+def kubeconfig_ca_pem(kubeconfig: str | None) -> str | None:
+    """The cluster CA certificate of a kubeconfig's current cluster, as PEM; None when it has none."""
+    if not kubeconfig:
+        return None
+    document: Any = yaml.safe_load(kubeconfig) or {}
+    context_name = document.get("current-context")
+    contexts = {c.get("name"): c.get("context", {}) for c in document.get("contexts") or []}
+    cluster_name = contexts.get(context_name, {}).get("cluster")
+    for cluster in document.get("clusters") or []:
+        if cluster.get("name") == cluster_name:
+            data = (cluster.get("cluster") or {}).get("certificate-authority-data")
+            return base64.b64decode(data).decode() if data else None
+    return None
+
+
+def external_secrets_release() -> HelmReleaseSpec:
+    chart = versions()["charts"]["external-secrets"]
+    return HelmReleaseSpec(
+        name="external-secrets",
+        chart="external-secrets",
+        repo=chart["repo"],
+        version=chart["version"],
+        namespace=chart["namespace"],
+        values={"installCRDs": True},
+        timeout_seconds=600,
+    )
