@@ -16,7 +16,10 @@ from mojaloop_iac.catalog import load_catalog
 from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
+from mojaloop_iac.config.rules import load_values_file
+from mojaloop_iac.planners.backend_values import BackendValuesError
 from mojaloop_iac.planners.mojaloop_release import mojaloop_release_specs
+from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
 from mojaloop_iac.planners.secrets import secrets_needed
@@ -65,7 +68,17 @@ def build_environment(env: Environment) -> None:
     )
     release = load_catalog().get(env.mojaloop.release)
     assert release is not None, "validation guarantees a catalog release"
-    specs = mojaloop_release_specs(env, release)
+    try:
+        specs = mojaloop_release_specs(
+            env,
+            release,
+            umbrella_overrides=load_values_file(env.mojaloop.values_file) if env.mojaloop.values_file else None,
+            backend_overrides=(
+                load_values_file(env.mojaloop.backend_values_file) if env.mojaloop.backend_values_file else None
+            ),
+        )
+    except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
+        raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
     delivery = plan_secret_delivery(
         env.name,
         env.vault.address,

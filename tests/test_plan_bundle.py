@@ -210,3 +210,31 @@ def test_an_allowed_upgrade_lists_its_ordered_steps_in_the_summary(tmp_path):
     )
     release = yaml.safe_load((tmp_path / "bundle" / "helm" / "moja" / "release.yaml").read_text())
     assert release["version"] == "17.0.0" and any(dep.endswith("demo-mojaloop-backend") for dep in release["dependsOn"])
+
+
+def _stack_with_values_file(tmp_path, overrides: dict) -> str:
+    from mojaloop_iac.paths import REPO_ROOT
+
+    values = tmp_path / "overrides.yaml"
+    values.write_text(yaml.safe_dump(overrides))
+    stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
+    stack["config"]["mojaloop:environment"]["mojaloop"]["valuesFile"] = os.path.relpath(values, REPO_ROOT)
+    stack_file = tmp_path / "Pulumi.overridden.yaml"
+    stack_file.write_text(yaml.safe_dump(stack))
+    return str(stack_file)
+
+
+def test_the_users_values_file_is_merged_last(tmp_path):
+    stack = _stack_with_values_file(tmp_path, {"global": {"custom": "from-file"}, "ml-api-adapter": {"enabled": False}})
+    plan_stack(stack, tmp_path / "bundle")
+    values = yaml.safe_load((tmp_path / "bundle" / "helm" / "moja" / "values.yaml").read_text())
+    assert values["global"]["custom"] == "from-file" and values["ml-api-adapter"]["enabled"] is False
+
+
+def test_a_password_in_the_values_file_is_refused_cleanly(tmp_path, capsys):
+    from mojaloop_iac import cli
+
+    stack = _stack_with_values_file(tmp_path, {"centralledger": {"centralledger-service": {"config": {"db_password": "x" * 12}}}})
+    code = cli.main(["plan", stack, "--out", str(tmp_path / "bundle"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot plan the Mojaloop release values" in err and "x" * 12 not in err

@@ -245,6 +245,11 @@ class MojaloopSettings(Model):
     """Namespace of the Mojaloop and backend releases."""
     features: Features = Features()
     """Optional Mojaloop features."""
+    values_file: str | None = None
+    """YAML file (relative to the project directory) deep-merged last into the umbrella chart's values;
+    secret values are refused there: reference Secrets instead."""
+    backend_values_file: str | None = None
+    """YAML file deep-merged last into the backend chart's values (same rules)."""
 
 
 class VaultAccess(Model):

@@ -10,10 +10,13 @@ import ipaddress
 from collections import Counter
 from collections.abc import Callable, Iterator
 
+import yaml
+
 from mojaloop_iac import contract
 from mojaloop_iac.catalog import ReleaseCatalog, UpgradeRefused, plan_upgrade
 from mojaloop_iac.config.defaults import versions
 from mojaloop_iac.config.issues import Issue, suggest
+from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.config.models import ClusterSettings, Environment, StackConfig, Substrate
 
 
@@ -32,6 +35,7 @@ def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
         issues += workload_classes_placed(config.environment, prefix)
         issues += tainted_pools_tolerated(config.environment, prefix)
         issues += vault_reaches_the_cluster(config.environment, prefix)
+        issues += values_files_are_mappings(config.environment, prefix)
     return issues
 
 
@@ -216,3 +220,24 @@ def vault_reaches_the_cluster(env: Environment, prefix: str) -> Iterator[Issue]:
             f"is required when substrate is {env.substrate.value}: the API server address Vault checks "
             "service-account logins against",
         )
+
+
+def values_files_are_mappings(env: Environment, prefix: str) -> Iterator[Issue]:
+    for key, name in (("valuesFile", env.mojaloop.values_file), ("backendValuesFile", env.mojaloop.backend_values_file)):
+        if name is None:
+            continue
+        path = f"{prefix}.mojaloop.{key}"
+        try:
+            document = load_values_file(name)
+        except FileNotFoundError:
+            yield Issue(path, f"{name} does not exist (paths are relative to {REPO_ROOT})")
+        except yaml.YAMLError as error:
+            yield Issue(path, f"{name} is not valid YAML: {error}")
+        else:
+            if not isinstance(document, dict):
+                yield Issue(path, f"{name} must hold a mapping of Helm values")
+
+
+def load_values_file(name: str) -> object:
+    """A values overrides file, relative to the project directory (where `pulumi up` runs)."""
+    return yaml.safe_load((REPO_ROOT / name).read_text(encoding="utf-8")) or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from mojaloop_iac import contract
@@ -32,7 +33,12 @@ class MojaloopReleaseSpecs:
     """Every Secret key the umbrella chart's values reference."""
 
 
-def mojaloop_release_specs(env: Environment, release: Release) -> MojaloopReleaseSpecs:
+def mojaloop_release_specs(
+    env: Environment,
+    release: Release,
+    umbrella_overrides: Mapping[str, Any] | None = None,
+    backend_overrides: Mapping[str, Any] | None = None,
+) -> MojaloopReleaseSpecs:
     namespace = env.mojaloop.namespace
     scheduling = workload_scheduling(env)
     registry = env.baremetal.registry_mirror if env.baremetal is not None else ""
@@ -43,6 +49,7 @@ def mojaloop_release_specs(env: Environment, release: Release) -> MojaloopReleas
             storage_class=STORAGE_CLASS[env.substrate],
             image_registry=registry or None,
             secrets=backend_secret_names(),
+            overrides=backend_overrides or {},
         )
     )
     backend = HelmReleaseSpec(
@@ -68,6 +75,7 @@ def mojaloop_release_specs(env: Environment, release: Release) -> MojaloopReleas
             external_gateway=contract.EXTERNAL_GATEWAY,
             namespace=namespace,
             release_name=env.mojaloop.helm_release_name,
+            overrides=umbrella_overrides or {},
         )
     )
     umbrella = HelmReleaseSpec(
