@@ -20,3 +20,18 @@ def defaults() -> dict[str, Any]:
 
 def versions() -> dict[str, Any]:
     return load_data_file("versions.yaml")
+
+
+@cache
+def chart_pins() -> dict[str, dict[str, Any]]:
+    """Pinned platform Helm charts (repo, version, namespace), from every file in config/charts/."""
+    pins: dict[str, dict[str, Any]] = {}
+    for path in sorted((CONFIG_DIR / "charts").glob("*.yaml")):
+        for name, pin in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            if name in pins:
+                raise ValueError(f"chart {name} is pinned twice (again in {path.name})")
+            missing = {"repo", "version", "namespace"} - set(pin)
+            if missing:
+                raise ValueError(f"{path.name}: chart {name} lacks {', '.join(sorted(missing))}")
+            pins[name] = pin
+    return pins

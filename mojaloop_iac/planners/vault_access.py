@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from mojaloop_iac.config.defaults import versions
+from mojaloop_iac.config.defaults import chart_pins
 from mojaloop_iac.config.models import Environment
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 
@@ -40,7 +40,7 @@ def kubeconfig_ca_pem(kubeconfig: str | None) -> str | None:
 
 
 def external_secrets_release() -> HelmReleaseSpec:
-    chart = versions()["charts"]["external-secrets"]
+    chart = chart_pins()["external-secrets"]
     return HelmReleaseSpec(
         name="external-secrets",
         chart="external-secrets",
