@@ -44,6 +44,7 @@ def apply(document: dict[str, Any], ops: tuple[Op, ...]) -> dict[str, Any]:
 
 
 E = "environment"
+C = "controlCenter"
 POOLS = f"{E}.nodePools"
 HOSTS = f"{E}.baremetal.hosts"
 
@@ -167,4 +168,24 @@ CASES: tuple[Case, ...] = (
     Case("aws-one-zone", (("set", f"{E}.aws", {"region": "eu-west-1", "vpcCidr": "10.0.0.0/16",
                                                 "availabilityZones": 1}),),
          f"{E}.aws.availabilityZones", "at least 2"),
+    # Control center.
+    Case("cc-threshold-over-shares", (("set", f"{C}.secretsStore.unseal.threshold", 4),),
+         f"{C}.secretsStore.unseal.threshold", "more than the 3 shares", base="control-center"),
+    Case("cc-pgp-keys-per-share", (("set", f"{C}.secretsStore.unseal.shares", 5),),
+         f"{C}.secretsStore.unseal.operatorPgpKeyFiles", "one operator PGP public key per share", base="control-center"),
+    Case("cc-pgp-key-missing", (("set", f"{C}.secretsStore.unseal.operatorPgpKeyFiles.0", "stacks/nobody.asc"),),
+         f"{C}.secretsStore.unseal.operatorPgpKeyFiles[0]", "does not exist", base="control-center"),
+    Case("cc-implementation", (("set", f"{C}.secretsStore.implementation", "consul"),),
+         f"{C}.secretsStore.implementation", "must be one of vault, openbao", base="control-center"),
+    Case("cc-hub-host-unknown", (("set", f"{C}.wireguard.hub.host", "cc-4"),),
+         f"{C}.wireguard.hub.host", "unknown host 'cc-4'", base="control-center"),
+    Case("cc-bad-public-key", (("set", f"{C}.wireguard.peers.alice.publicKey", "not-a-key"),),
+         f"{C}.wireguard.peers.alice.publicKey", "does not match", base="control-center"),
+    Case("cc-pin-outside-mesh", (("set", f"{C}.wireguard.peers.alice.address", "10.9.9.9"),),
+         f"{C}.wireguard", "alice", base="control-center"),
+    Case("cc-duplicate-environment", (("set", f"{C}.environments", ["demo", "demo"]),),
+         f"{C}.environments", "listed 2 times", base="control-center"),
+    Case("cc-profile", (("set", f"{C}.profile", "maximal"),), f"{C}.profile", "must be one of minimal, full",
+         base="control-center"),
+    Case("cc-wireguard-missing", (("del", f"{C}.wireguard"),), f"{C}.wireguard", "is required", base="control-center"),
 )

@@ -310,9 +310,70 @@ class ControlCenterProfile(StrEnum):
     FULL = "full"
 
 
+class Unseal(Model):
+    shares: int = Field(default=5, ge=1, le=10)
+    """Shamir key shares (bare metal); each is encrypted to one operator's PGP key."""
+    threshold: int = Field(default=3, ge=1, le=10)
+    """Shares needed to unseal."""
+    operator_pgp_key_files: tuple[str, ...] = ()
+    """One public PGP key file per share (paths relative to the project directory); shares are only ever
+    handed out encrypted to these keys."""
+
+
+class SecretsStore(Model):
+    implementation: Literal["vault", "openbao"] = "vault"
+    """HashiCorp Vault (default) or OpenBao; both speak the Vault API."""
+    replicas: int = Field(default=3, ge=1, le=7)
+    """Raft peers; 3 or 5 for HA."""
+    unseal: Unseal = Unseal()
+    """Shamir unseal on bare metal (AWS auto-unseals with a KMS key)."""
+
+
+class WireGuardHub(Model):
+    host: DnsLabel
+    """The bare-metal control-center host that runs the hub (one of `baremetal.hosts`)."""
+    endpoint: str = Field(pattern=r"^[^\s:]+:\d{1,5}$")
+    """What peers dial, `host:port` (a public name or address of the hub host)."""
+    listen_port: int = Field(default=51820, ge=1, le=65535)
+    """UDP port the hub listens on."""
+    public_key: str = Field(pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+    """The hub's public key, reported by `mojactl baremetal STACK apply` (the private key never leaves the host)."""
+
+
+class WireGuardPeer(Model):
+    kind: Literal["environment", "operator"]
+    """An environment cluster or an operator's machine."""
+    public_key: str = Field(pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+    """The peer's public key (its private key is generated where it is used and never travels)."""
+    address: ipaddress.IPv4Address | None = None
+    """Pins the tunnel address; by default the planner picks a stable one."""
+    allowed_ips: tuple[ipaddress.IPv4Network, ...] = ()
+    """Networks behind the peer routed through the tunnel (an environment's node or pod CIDR)."""
+
+
+class WireGuardMesh(Model):
+    cidr: ipaddress.IPv4Network
+    """Tunnel addresses are taken from here; the hub gets the first."""
+    hub: WireGuardHub
+    """The control center's end of every tunnel."""
+    peers: dict[DnsLabel, WireGuardPeer] = {}
+    """Environments and operators, keyed by name."""
+    ledger: dict[DnsLabel, ipaddress.IPv4Address] = {}
+    """Addresses given out before (the `wireguardLedger` stack output): honoured, so adding or removing a peer
+    never renumbers another."""
+
+
 class ControlCenter(ClusterSettings):
     profile: ControlCenterProfile = ControlCenterProfile.MINIMAL
     """`minimal` (secrets store, object storage, registry mirror, WireGuard hub) or `full` (adds GitLab)."""
+    environments: tuple[DnsLabel, ...] = ()
+    """Environments this control center serves: each gets a bucket, a Vault Kubernetes auth mount and policies."""
+    secrets_store: SecretsStore = SecretsStore()
+    """The Vault-API secrets store."""
+    wireguard: WireGuardMesh
+    """The WireGuard mesh joining operators, the control center and the environments."""
+    backup_expiry_days: int = Field(default=30, ge=1, le=3650)
+    """Backups older than this are expired by the `backups` bucket's lifecycle rule."""
 
 
 class StackConfig(Model):

@@ -17,7 +17,9 @@ from mojaloop_iac.catalog import ReleaseCatalog, UpgradeRefused, plan_upgrade
 from mojaloop_iac.config.defaults import versions
 from mojaloop_iac.config.issues import Issue, suggest
 from mojaloop_iac.paths import REPO_ROOT
-from mojaloop_iac.config.models import ClusterSettings, Environment, StackConfig, Substrate
+from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment, StackConfig, Substrate
+from mojaloop_iac.planners.mesh import plan_wireguard_mesh
+from mojaloop_iac.wireguard import MeshPlanError
 
 
 def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
@@ -30,6 +32,8 @@ def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
         k3s_version_matches_kubernetes,
     ]
     issues = [issue for rule in cluster_rules for issue in rule(config.cluster, prefix)]
+    if config.control_center is not None:
+        issues += control_center_rules(config.control_center, prefix)
     if config.environment is not None:
         issues += release_is_installable(config.environment, prefix, catalog)
         issues += workload_classes_placed(config.environment, prefix)
@@ -241,3 +245,44 @@ def values_files_are_mappings(env: Environment, prefix: str) -> Iterator[Issue]:
 def load_values_file(name: str) -> object:
     """A values overrides file, relative to the project directory (where `pulumi up` runs)."""
     return yaml.safe_load((REPO_ROOT / name).read_text(encoding="utf-8")) or {}
+
+
+def control_center_rules(cc: ControlCenter, prefix: str) -> Iterator[Issue]:
+    for name, count in Counter(cc.environments).items():
+        if count > 1:
+            yield Issue(f"{prefix}.environments", f"{name!r} is listed {count} times")
+    unseal = cc.secrets_store.unseal
+    base = f"{prefix}.secretsStore.unseal"
+    if unseal.threshold > unseal.shares:
+        yield Issue(f"{base}.threshold", f"{unseal.threshold} is more than the {unseal.shares} shares")
+    if cc.substrate == Substrate.BAREMETAL:
+        if len(unseal.operator_pgp_key_files) != unseal.shares:
+            yield Issue(
+                f"{base}.operatorPgpKeyFiles",
+                f"needs one operator PGP public key per share ({unseal.shares}), found "
+                f"{len(unseal.operator_pgp_key_files)}: unseal shares are only ever handed out encrypted",
+            )
+        for index, name in enumerate(unseal.operator_pgp_key_files):
+            if not (REPO_ROOT / name).is_file():
+                yield Issue(f"{base}.operatorPgpKeyFiles[{index}]", f"{name} does not exist (relative to {REPO_ROOT})")
+    yield from wireguard_mesh_plans(cc, f"{prefix}.wireguard")
+
+
+def wireguard_mesh_plans(cc: ControlCenter, path: str) -> Iterator[Issue]:
+    hosts = [host.name for host in cc.baremetal.hosts] if cc.baremetal is not None else []
+    if cc.substrate != Substrate.BAREMETAL:
+        yield Issue(f"{path}.hub.host", "the WireGuard hub runs on a bare-metal control-center host; "
+                    f"substrate {cc.substrate.value} is not supported for it yet")
+        return
+    if cc.wireguard.hub.host not in hosts:
+        hint = suggest(cc.wireguard.hub.host, hosts)
+        yield Issue(f"{path}.hub.host", f"unknown host {cc.wireguard.hub.host!r}"
+                    + (f"; did you mean {hint!r}?" if hint else f"; hosts: {', '.join(hosts)}"))
+    for name, peer in cc.wireguard.peers.items():
+        if peer.kind == "environment" and name not in cc.environments:
+            yield Issue(f"{path}.peers.{name}", f"environment peer {name!r} is not in {path.rsplit('.', 1)[0]}"
+                        ".environments", severity="warning")
+    try:
+        plan_wireguard_mesh(cc.wireguard)
+    except MeshPlanError as error:
+        yield Issue(path, str(error))
