@@ -19,6 +19,7 @@ from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environme
 from mojaloop_iac.config.rules import load_values_file
 from mojaloop_iac.planners.backend_values import BackendValuesError
 from mojaloop_iac.planners.mojaloop_release import mojaloop_release_specs
+from mojaloop_iac.planners.mesh import peer_configs, plan_wireguard_mesh
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
@@ -114,9 +115,14 @@ def build_environment(env: Environment) -> None:
 
 
 def build_control_center(control_center: ControlCenter) -> None:
-    cluster = build_cluster(control_center)
+    build_cluster(control_center)
     pulumi.export("profile", control_center.profile.value)
-    del cluster  # the control-center services are wired here as they are built
+    mesh = plan_wireguard_mesh(control_center.wireguard)
+    pulumi.export("wireguardHubEndpoint", str(mesh.hub.endpoint))
+    pulumi.export("wireguardHubPublicKey", mesh.hub.public_key)
+    # Feed this back as wireguard.ledger: addresses given out are never reassigned.
+    pulumi.export("wireguardLedger", mesh.ledger())
+    pulumi.export("wireguardPeerConfigs", peer_configs(control_center.wireguard))
 
 
 stack = load_stack_config()

@@ -181,3 +181,18 @@ def test_check_mode_flag_reaches_ansible(tmp_path: Path):
     recorded = json.loads((result.artifact_dir / "command").read_text())
     assert "--check" in recorded["command"]
     assert any("x=y:Sometimes" in m for m in result.failed_messages)
+
+
+def test_combined_runs_add_up_per_host_and_merge_reported_keys(tmp_path):
+    from mojaloop_iac.baremetal.actions import combine
+    from mojaloop_iac.baremetal.runner import HostResult, PlaybookResult
+
+    site = PlaybookResult("site.yml", "successful", 0, {"cc-1": HostResult(ok=10, changed=2)}, (), tmp_path,
+                          {"wireguard_public_keys": {"cc-1": "k1"}})
+    hub = PlaybookResult("control-center-hosts.yml", "failed", 2,
+                         {"cc-1": HostResult(ok=3, changed=1, failed=1)}, ("cc-1: t: boom",), tmp_path,
+                         {"wireguard_public_keys": {"hub": "k2"}})
+    both = combine(site, hub)
+    assert both.hosts["cc-1"] == HostResult(ok=13, changed=3, failed=1)
+    assert both.reported["wireguard_public_keys"] == {"cc-1": "k1", "hub": "k2"}
+    assert not both.succeeded and both.failed_messages == ("cc-1: t: boom",)

@@ -16,9 +16,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from mojaloop_iac.baremetal.runner import PlaybookResult, ProgressHandler, run_playbook
+from mojaloop_iac.baremetal.runner import HostResult, PlaybookResult, ProgressHandler, run_playbook
 
 VALIDATE_TAG = "validate"
+CONTROL_CENTER_GROUP = "control_center_hosts"
 # The steps that start k3s and need it running; skipping them stages hosts without starting Kubernetes.
 K3S_START_TAG = "k3s_start"
 
@@ -50,8 +51,13 @@ def apply(
     skip_tags: Iterable[str] = (),
     event_handler: ProgressHandler | None = None,
 ) -> PlaybookResult:
-    """Prepare the hosts and install k3s (site.yml); the kubeconfig lands at `kubeconfig_path(run_dir)`."""
-    return _run_with_kubeconfig("site.yml", inventory, run_dir, limit, skip_tags, event_handler)
+    """Prepare the hosts and install k3s (site.yml); the kubeconfig lands at `kubeconfig_path(run_dir)`.
+    A control center's inventory also has the WireGuard hub host: control-center-hosts.yml converges it next."""
+    cluster = _run_with_kubeconfig("site.yml", inventory, run_dir, limit, skip_tags, event_handler)
+    if not cluster.succeeded or CONTROL_CENTER_GROUP not in inventory.get("all", {}).get("children", {}):
+        return cluster
+    hub = prepare_control_center_hosts(inventory, run_dir, limit=limit, event_handler=event_handler)
+    return combine(cluster, hub)
 
 
 def upgrade(
@@ -143,3 +149,25 @@ def run_action(
 
 def _kubeconfig_vars(run_dir: Path) -> dict[str, str]:
     return {"k3s_server_kubeconfig_dest": str(kubeconfig_path(run_dir))}
+
+
+def combine(first: PlaybookResult, second: PlaybookResult) -> PlaybookResult:
+    """Two runs as one: per-host counts added up, what the roles reported merged, the later status wins."""
+    hosts = dict(first.hosts)
+    for name, counts in second.hosts.items():
+        if name in hosts:
+            before = hosts[name]
+            counts = HostResult(**{f: getattr(before, f) + getattr(counts, f) for f in vars(counts)})
+        hosts[name] = counts
+    reported = {**first.reported}
+    for key, value in second.reported.items():
+        reported[key] = {**reported.get(key, {}), **value} if isinstance(value, Mapping) else value
+    return PlaybookResult(
+        playbook=f"{first.playbook}+{second.playbook}",
+        status=second.status if first.succeeded else first.status,
+        rc=second.rc or first.rc,
+        hosts=hosts,
+        failed_messages=first.failed_messages + second.failed_messages,
+        artifact_dir=second.artifact_dir,
+        reported=reported,
+    )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from mojaloop_iac.config.defaults import versions
-from mojaloop_iac.config.models import BareMetal, ClusterSettings
+from mojaloop_iac.config.models import BareMetal, ClusterSettings, ControlCenter
+from mojaloop_iac.planners.mesh import HUB_GROUP, hub_host_vars
 from mojaloop_iac.planners.placement import node_labels, node_taints
 
 SERVER_GROUP = "k3s_servers"
@@ -60,6 +61,11 @@ def plan_inventory(cluster: ClusterSettings) -> dict[str, Any]:
             "node_labels": node_labels(host.pool, pool),
             "node_taints": node_taints(pool),
         }
+    children: dict[str, Any] = {group: {"hosts": hosts} for group, hosts in groups.items()}
+    if isinstance(cluster, ControlCenter):
+        # The WireGuard hub host also runs control-center-hosts.yml (the hub's interface, IP forwarding).
+        hub = next(h for h in baremetal.hosts if h.name == cluster.wireguard.hub.host)
+        children[HUB_GROUP] = {"hosts": {hub.name: {"ansible_host": str(hub.address), **hub_host_vars(cluster.wireguard)}}}
     return {
         "all": {
             "vars": {
@@ -75,6 +81,6 @@ def plan_inventory(cluster: ClusterSettings) -> dict[str, Any]:
                 "nodeports": list(GATEWAY_NODEPORTS),
                 "wireguard": {"enabled": False, "interface": "wg0", "listen_port": 51820},
             },
-            "children": {group: {"hosts": hosts} for group, hosts in groups.items()},
+            "children": children,
         }
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mojaloop_iac.config.models import WireGuardMesh
-from mojaloop_iac.wireguard import HubSpec, MeshPlan, MeshSpec, PeerSpec, plan_mesh
+from mojaloop_iac.wireguard import HubSpec, MeshPlan, MeshSpec, PeerSpec, plan_mesh, render_hub_config, render_peer_config
 
 
 def mesh_spec(mesh: WireGuardMesh) -> MeshSpec:
@@ -30,3 +30,19 @@ def mesh_spec(mesh: WireGuardMesh) -> MeshSpec:
 def plan_wireguard_mesh(mesh: WireGuardMesh) -> MeshPlan:
     """Addresses honour pins, then the ledger of earlier runs, so adding a peer never renumbers another."""
     return plan_mesh(mesh_spec(mesh), previous={name: str(address) for name, address in mesh.ledger.items()})
+
+
+# Where the wireguard_peer role keeps each host's private key (generated there, never read back).
+KEY_PATH = "/etc/wireguard/%i.key"
+HUB_GROUP = "control_center_hosts"
+
+
+def hub_host_vars(mesh: WireGuardMesh) -> dict[str, str]:
+    """What the hub host's wireguard_peer role installs: the hub configuration, without its private key."""
+    return {"wireguard_peer_config": render_hub_config(plan_wireguard_mesh(mesh), KEY_PATH)}
+
+
+def peer_configs(mesh: WireGuardMesh) -> dict[str, str]:
+    """Each environment's and operator's configuration (no private key: it is generated where it is used)."""
+    plan = plan_wireguard_mesh(mesh)
+    return {peer.name: render_peer_config(plan, peer.name, KEY_PATH) for peer in plan.peers}

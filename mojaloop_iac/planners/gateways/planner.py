@@ -1,0 +1,140 @@
+"""plan_gateways: checks the input, then assembles releases, namespaces, manifests and Secret needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mojaloop_iac import contract
+from mojaloop_iac.planners.gateways.charts import PinnedChart, minor_version, pinned_chart
+from mojaloop_iac.planners.gateways.inputs import (
+    EXTERNAL,
+    INTERNAL,
+    SUBSTRATES,
+    GatewaysError,
+    GatewaysInput,
+    GatewaysPlan,
+)
+from mojaloop_iac.planners.gateways.manifests import (
+    egress_gateway,
+    external_gateway,
+    internal_gateway,
+    mesh_wide_strict_mtls,
+)
+from mojaloop_iac.planners.gateways.names import check_distinct_domains, check_domain, check_object_name, plain
+from mojaloop_iac.planners.gateways.releases import (
+    egress_gateway_release,
+    ingress_gateway_release,
+    istio_base_release,
+    istiod_release,
+)
+from mojaloop_iac.planners.namespaces import NamespaceSpec
+from mojaloop_iac.planners.secrets import SecretNeed
+
+# Pins in config/charts/istio.yaml.
+ISTIO_BASE = "istio-base"
+ISTIOD = "istiod"
+ISTIO_GATEWAY = "istio-gateway"
+
+# Key of the client CA Secret; Istio reads `ca.crt` (or `cacert`) from a CA credential.
+CLIENT_CA_KEY = "ca.crt"
+# Not a password: the operator (or the DFSP onboarding) writes the CA certificate to Vault.
+CLIENT_CA_KIND = "x509-ca-certificate"
+
+
+def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
+    try:
+        _check(inp)
+        providers = extension_providers(inp.extension_providers)
+    except ValueError as wrong:
+        raise GatewaysError(f"cannot plan the Istio gateways: {wrong}") from None
+    base, istiod, gateway = (pinned_chart(key) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
+    _check_one_istio_release(base, istiod, gateway)
+    releases = (
+        istio_base_release(base),
+        istiod_release(istiod, providers),
+        ingress_gateway_release(gateway, INTERNAL, inp),
+        ingress_gateway_release(gateway, EXTERNAL, inp),
+        egress_gateway_release(gateway, inp),
+    )
+    manifests = (
+        mesh_wide_strict_mtls(istiod.namespace),
+        internal_gateway(INTERNAL, inp.internal_domain, inp.internal_tls_secret),
+        external_gateway(EXTERNAL, inp.external_domain, inp.external_tls_secret, inp.client_ca_secret),
+        egress_gateway(),
+    )
+    client_ca = SecretNeed(
+        inp.client_ca_secret,
+        {CLIENT_CA_KEY: CLIENT_CA_KIND},
+        "CA certificate(s) that sign DFSP client certificates; the external gateway accepts only clients "
+        "presenting a certificate they signed",
+    )
+    warning = istiod.support_warning(inp.kubernetes_version)
+    return GatewaysPlan(
+        releases=releases,
+        namespaces=gateway_namespaces(istiod.namespace),
+        manifests=manifests,
+        secret_needs={EXTERNAL.namespace: (client_ca,)},
+        warnings=(warning,) if warning else (),
+    )
+
+
+def gateway_namespaces(istio_namespace: str) -> tuple[NamespaceSpec, ...]:
+    """All `restricted`: istiod and the gateway pods run as non-root with every capability dropped, no
+    privilege escalation and the RuntimeDefault seccomp profile (set in their values), and the only
+    sysctl the gateways use (unprivileged ports) is one `restricted` allows. Gateway pods need no init
+    container (no traffic redirection), so nothing there needs NET_ADMIN."""
+    return (
+        NamespaceSpec(istio_namespace, "restricted", "Istio control plane (istiod) and mesh-wide policy"),
+        NamespaceSpec(INTERNAL.namespace, "restricted", "Internal ingress gateway: hub operators, portals"),
+        NamespaceSpec(EXTERNAL.namespace, "restricted", "External ingress gateway: FSPIOP interop API (mutual TLS)"),
+        NamespaceSpec(contract.EGRESS_GATEWAY_NAMESPACE, "restricted", "Egress gateway for callbacks to DFSPs"),
+    )
+
+
+def extension_providers(entries: tuple[Mapping[str, Any], ...]) -> list[dict[str, Any]]:
+    """meshConfig.extensionProviders, sorted by name so the values do not depend on who adds first."""
+    by_name: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"extension provider #{index + 1} has no `name`")
+        kinds = sorted(set(entry) - {"name"})
+        if len(kinds) != 1:
+            raise ValueError(
+                f"extension provider {name!r} must set exactly one provider kind (e.g. envoyExtAuthzHttp), "
+                f"it sets {', '.join(kinds) or 'none'}"
+            )
+        if name in by_name:
+            raise ValueError(f"two extension providers are named {name!r}; AuthorizationPolicies pick one by name")
+        by_name[name] = plain(entry)
+    return [by_name[name] for name in sorted(by_name)]
+
+
+def _check(inp: GatewaysInput) -> None:
+    if inp.substrate not in SUBSTRATES:
+        raise ValueError(f"substrate {inp.substrate!r} is not one of {', '.join(SUBSTRATES)}")
+    check_domain("internal domain", inp.internal_domain)
+    check_domain("external domain", inp.external_domain)
+    check_distinct_domains(inp.internal_domain, inp.external_domain)
+    minor_version(inp.kubernetes_version)
+    check_object_name("internal TLS secret", inp.internal_tls_secret)
+    check_object_name("external TLS secret", inp.external_tls_secret)
+    check_object_name("client CA secret", inp.client_ca_secret)
+    if inp.client_ca_secret == inp.external_tls_secret:
+        raise ValueError(
+            f"the client CA secret and the external TLS secret are both {inp.client_ca_secret!r}: cert-manager "
+            "owns the TLS secret and would replace the client CA; name a Secret of its own"
+        )
+
+
+def _check_one_istio_release(*pins: PinnedChart) -> None:
+    versions = {pin.key: pin.version for pin in pins}
+    if len(set(versions.values())) != 1:
+        listed = ", ".join(f"{key} {version}" for key, version in versions.items())
+        raise GatewaysError(f"config/charts/istio.yaml pins a mix of Istio releases ({listed}): pin one version")
+    if pins[0].namespace != pins[1].namespace:
+        raise GatewaysError(
+            f"config/charts/istio.yaml: istio-base ({pins[0].namespace}) and istiod ({pins[1].namespace}) "
+            "must share one namespace, Istio's root namespace"
+        )

@@ -1,0 +1,140 @@
+"""Helm releases of Istio: base (CRDs), istiod, and one `gateway` chart release per contract gateway.
+
+Each gateway release is named after its contract gateway, so the chart names its Deployment, Service and
+pod label `istio: <name>` after it; the Gateway resources select their pods by that label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from mojaloop_iac import contract
+from mojaloop_iac.planners.gateways.charts import PinnedChart
+from mojaloop_iac.planners.gateways.inputs import SERVICE_PORTS, STATUS_PORT, GatewaysInput, IngressGateway
+from mojaloop_iac.planners.gateways.names import plain
+from mojaloop_iac.planners.helm import HelmReleaseSpec
+
+RUNTIME_DEFAULT_SECCOMP: Final = {"type": "RuntimeDefault"}
+
+# The chart's own default pod securityContext is just this sysctl (so the non-root proxy can bind 80 and
+# 443; a "safe" sysctl that Pod Security `baseline` and `restricted` allow). Setting the securityContext
+# replaces that default, so it is repeated here, with what `restricted` also asks of every pod.
+GATEWAY_POD_SECURITY_CONTEXT: Final = {
+    "runAsNonRoot": True,
+    "seccompProfile": RUNTIME_DEFAULT_SECCOMP,
+    "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
+}
+
+# At least two gateway pods, so a node drain or a rollout never leaves a gateway without one.
+GATEWAY_AUTOSCALING: Final = {
+    "enabled": True,
+    "minReplicas": 2,
+    "maxReplicas": 5,
+    "targetCPUUtilizationPercentage": 80,
+}
+
+AWS_LB: Final = "service.beta.kubernetes.io/aws-load-balancer"
+
+# Time for a chart to become ready: CRDs only; istiod; a gateway whose AWS load balancer is provisioned.
+BASE_TIMEOUT_SECONDS: Final = 300
+ISTIOD_TIMEOUT_SECONDS: Final = 600
+GATEWAY_TIMEOUT_SECONDS: Final = 600
+
+
+def istio_base_release(pin: PinnedChart) -> HelmReleaseSpec:
+    # The chart's defaults are what we want: Istio's CRDs as templates (so upgrades update them) and the
+    # default revision's validation webhook.
+    return _release(pin, "istio-base", pin.namespace, {}, BASE_TIMEOUT_SECONDS)
+
+
+def istiod_release(pin: PinnedChart, extension_providers: list[dict[str, Any]]) -> HelmReleaseSpec:
+    values = {
+        "meshConfig": {"extensionProviders": extension_providers},
+        # Pod Security `restricted` asks every container for a seccomp profile; istiod's chart sets none
+        # unless asked. The same for the sidecars istiod injects into application pods.
+        "seccompProfile": RUNTIME_DEFAULT_SECCOMP,
+        "global": {"proxy": {"seccompProfile": RUNTIME_DEFAULT_SECCOMP}},
+    }
+    return _release(pin, "istiod", pin.namespace, values, ISTIOD_TIMEOUT_SECONDS)
+
+
+def ingress_gateway_release(pin: PinnedChart, gateway: IngressGateway, inp: GatewaysInput) -> HelmReleaseSpec:
+    service = _baremetal_service(gateway) if inp.substrate == "baremetal" else _aws_service(gateway)
+    values = _gateway_values(gateway.name, service, inp)
+    return _release(pin, gateway.name, gateway.namespace, values, GATEWAY_TIMEOUT_SECONDS)
+
+
+def egress_gateway_release(pin: PinnedChart, inp: GatewaysInput) -> HelmReleaseSpec:
+    # Reached only from inside the mesh: no NodePort, no load balancer.
+    service = {"type": "ClusterIP", "ports": _service_ports()}
+    values = _gateway_values(contract.EGRESS_GATEWAY_NAME, service, inp)
+    return _release(pin, contract.EGRESS_GATEWAY_NAME, contract.EGRESS_GATEWAY_NAMESPACE, values, GATEWAY_TIMEOUT_SECONDS)
+
+
+def _gateway_values(name: str, service: Mapping[str, Any], inp: GatewaysInput) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        # The chart would derive `istio: <name without "istio-">`; stating it keeps the Gateway resources'
+        # selector independent of that rule.
+        "labels": {"istio": name},
+        "service": dict(service),
+        "securityContext": GATEWAY_POD_SECURITY_CONTEXT,
+        "autoscaling": GATEWAY_AUTOSCALING,
+        "podDisruptionBudget": {"minAvailable": 1},
+    }
+    if inp.scheduling is not None:
+        values["affinity"] = plain(inp.scheduling.affinity)
+        values["tolerations"] = plain(inp.scheduling.tolerations)
+    return plain(values)
+
+
+def _baremetal_service(gateway: IngressGateway) -> dict[str, Any]:
+    return {
+        "type": "NodePort",
+        "ports": _service_ports(gateway.node_ports),
+        # Only nodes running a gateway pod answer, and clients' addresses reach the gateway unchanged
+        # (access logs, allow-lists). The load balancer finds those nodes by checking the health NodePort.
+        "externalTrafficPolicy": "Local",
+    }
+
+
+def _aws_service(gateway: IngressGateway) -> dict[str, Any]:
+    # The AWS Load Balancer Controller makes a network load balancer that sends to the pods' IPs; it
+    # checks Envoy's readiness on the status port rather than a TCP connect to the traffic ports.
+    return {
+        "type": "LoadBalancer",
+        "ports": _service_ports(),
+        "annotations": {
+            f"{AWS_LB}-type": "external",
+            f"{AWS_LB}-nlb-target-type": "ip",
+            f"{AWS_LB}-scheme": gateway.aws_scheme,
+            f"{AWS_LB}-healthcheck-protocol": "HTTP",
+            f"{AWS_LB}-healthcheck-port": str(STATUS_PORT[1]),
+            f"{AWS_LB}-healthcheck-path": "/healthz/ready",
+        },
+    }
+
+
+def _service_ports(node_ports: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+    ports = []
+    for name, port in SERVICE_PORTS:
+        entry: dict[str, Any] = {"name": name, "port": port, "protocol": "TCP", "targetPort": port}
+        if node_ports is not None:
+            entry["nodePort"] = node_ports[name]
+        ports.append(entry)
+    return ports
+
+
+def _release(
+    pin: PinnedChart, name: str, namespace: str, values: Mapping[str, Any], timeout_seconds: int
+) -> HelmReleaseSpec:
+    # atomic (the spec's default): none of Istio's charts has hooks that make a rollback unsafe.
+    return HelmReleaseSpec(
+        name=name,
+        chart=pin.chart,
+        repo=pin.repo,
+        version=pin.version,
+        namespace=namespace,
+        values=plain(values),
+        timeout_seconds=timeout_seconds,
+    )
