@@ -168,7 +168,11 @@ def dump_json(document: Any) -> str:
 
 
 def dump_yaml(document: Any) -> str:
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
+    # libyaml's emitter (C) when present: same YAML, several times faster on large values files.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(
+        document, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120
+    )
 
 
 def _write(path: Path, text: str) -> Path:

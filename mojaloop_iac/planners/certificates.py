@@ -120,13 +120,15 @@ def plan_certificates(inp: CertificatesInput) -> CertificatesPlan:
         gateway_certificate(contract.EXTERNAL_GATEWAY_NAMESPACE, EXTERNAL_TLS_SECRET, inp.external_domain,
                             inp.external_issuer),
     ]  # fmt: skip
-    warning = pin.support_warning(inp.kubernetes_version)
+    warning = pin.support_warning(inp.kubernetes_version, "cert-manager")
     return CertificatesPlan(
         release=cert_manager_release(),
         # `restricted`: the chart runs every cert-manager pod non-root, with all capabilities dropped, no
         # privilege escalation and the RuntimeDefault seccomp profile. ACME solver pods (HTTP-01 only)
         # would run elsewhere; DNS-01 starts none.
-        namespaces=(NamespaceSpec(namespace, "restricted", "cert-manager: issues the gateways' certificates"),),
+        namespaces=(
+            NamespaceSpec(namespace, "restricted", "cert-manager: issues the gateways' certificates"),
+        ),
         manifests=tuple(manifests),
         internal_tls_secret=INTERNAL_TLS_SECRET,
         external_tls_secret=EXTERNAL_TLS_SECRET,
@@ -195,7 +197,9 @@ def acme_issuer(email: str, server: str, dns01_solver: Mapping[str, Any]) -> dic
     )
 
 
-def gateway_certificate(namespace: str, secret_name: str, domain: str, issuer: IssuerChoice) -> dict[str, Any]:
+def gateway_certificate(
+    namespace: str, secret_name: str, domain: str, issuer: IssuerChoice
+) -> dict[str, Any]:
     """A wildcard certificate in the gateway's namespace, where the gateway reads its Secret."""
     return {
         "apiVersion": CERT_MANAGER_API,
@@ -231,7 +235,9 @@ def _check(inp: CertificatesInput) -> None:
     minor_version(inp.kubernetes_version)
     for gateway, choice in (("internal", inp.internal_issuer), ("external", inp.external_issuer)):
         if choice not in ISSUER_CHOICES:
-            raise ValueError(f"the {gateway} gateway's issuer {choice!r} is not one of {', '.join(ISSUER_CHOICES)}")
+            raise ValueError(
+                f"the {gateway} gateway's issuer {choice!r} is not one of {', '.join(ISSUER_CHOICES)}"
+            )
     acme_users = [gw for gw, choice in (("internal", inp.internal_issuer), ("external", inp.external_issuer))
                   if choice == "acme"]  # fmt: skip
     configured = inp.acme_email is not None or inp.acme_dns01_solver is not None
@@ -241,7 +247,11 @@ def _check(inp: CertificatesInput) -> None:
 
 def _check_acme(inp: CertificatesInput, acme_users: list[str]) -> None:
     users = f" (the {' and '.join(acme_users)} gateway's certificate uses it)" if acme_users else ""
-    if inp.acme_email is None or "@" not in inp.acme_email.strip("@") or any(c.isspace() for c in inp.acme_email):
+    if (
+        inp.acme_email is None
+        or "@" not in inp.acme_email.strip("@")
+        or any(c.isspace() for c in inp.acme_email)
+    ):
         raise ValueError(f"the ACME issuer{users} needs a contact e-mail address, got {inp.acme_email!r}")
     if not inp.acme_server.startswith("https://"):
         raise ValueError(f"the ACME server {inp.acme_server!r} must be an https:// directory URL")
@@ -260,8 +270,9 @@ def _check_acme(inp: CertificatesInput, acme_users: list[str]) -> None:
         )
     _refuse_inline_credentials(solver, "dns01")
     for ref in _secret_refs(solver):
-        if not isinstance(ref.get("name"), str) or not isinstance(ref.get("key"), str):
-            raise ValueError(f"a SecretRef in the DNS-01 solver needs both `name` and `key`, got {dict(ref)}")
+        missing = [field for field in ("name", "key") if not ref.get(field)]
+        if missing:
+            raise ValueError(f"a SecretRef in the DNS-01 solver lacks {' and '.join(missing)}: {dict(ref)}")
 
 
 def _refuse_inline_credentials(value: Any, path: str) -> None:

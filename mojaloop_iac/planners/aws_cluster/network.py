@@ -63,7 +63,16 @@ def choose_zones(available: Sequence[str], count: int, region: str) -> tuple[str
     return tuple(names[:count])
 
 
+# AWS accepts VPC blocks from /16 to /28; the address planner needs at least a /24.
+_VPC_PREFIXES = range(16, 25)
+
+
 def plan_network(cluster_name: str, vpc_cidr: ipaddress.IPv4Network, zones: Sequence[str]) -> NetworkPlan:
+    if vpc_cidr.prefixlen not in _VPC_PREFIXES:
+        raise AwsClusterPlanError(
+            f"aws.vpcCidr {vpc_cidr} must be between a /16 (the largest VPC AWS allows) and a /24; a /16 is "
+            "recommended, since pods take VPC addresses on EKS"
+        )
     layout = plan_zone_subnets(vpc_cidr, len(zones))
     shared = {cluster_tag(cluster_name): "shared"}
     public = tuple(

@@ -35,12 +35,13 @@ class PinnedChart:
         version = minor_version(kubernetes_version)
         return minor_version(self.kubernetes_minimum) <= version <= minor_version(self.kubernetes_maximum)
 
-    def support_warning(self, kubernetes_version: str) -> str | None:
-        """A plan warning when the cluster's Kubernetes version is outside the chart's supported range."""
+    def support_warning(self, kubernetes_version: str, product: str) -> str | None:
+        """A plan warning when the cluster's Kubernetes version is outside the range `product` (what the
+        chart installs, e.g. "Istio") supports at the pinned version."""
         if self.supports(kubernetes_version):
             return None
         return (
-            f"{self.chart} {self.version} is supported on Kubernetes {self.kubernetes_minimum} to "
+            f"{product} {self.version} is supported on Kubernetes {self.kubernetes_minimum} to "
             f"{self.kubernetes_maximum}, the cluster runs {kubernetes_version}: install it on a supported "
             f"Kubernetes version, or pin a release that supports {kubernetes_version} "
             f"(config/charts, entry {self.key})"
@@ -51,7 +52,7 @@ def minor_version(version: str) -> tuple[int, int]:
     """(major, minor) of a Kubernetes version such as "1.28", "1.28.3" or "v1.28"."""
     match = _MINOR_VERSION.match(version.strip())
     if match is None:
-        raise ValueError(f"{version!r} is not a Kubernetes version such as \"1.28\"")
+        raise ValueError(f'{version!r} is not a Kubernetes version such as "1.28"')
     return int(match.group(1)), int(match.group(2))
 
 

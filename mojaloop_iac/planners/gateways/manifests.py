@@ -34,7 +34,9 @@ def internal_gateway(gateway: IngressGateway, domain: str, tls_secret: str) -> d
     return _ingress_gateway(gateway, domain, {"mode": "SIMPLE", "credentialName": tls_secret})
 
 
-def external_gateway(gateway: IngressGateway, domain: str, tls_secret: str, client_ca_secret: str) -> dict[str, Any]:
+def external_gateway(
+    gateway: IngressGateway, domain: str, tls_secret: str, client_ca_secret: str
+) -> dict[str, Any]:
     """The FSPIOP interop API: every DFSP presents a client certificate signed by the client CA.
 
     `caCertCredentialName` (Istio 1.28 and later) names the client CA Secret explicitly: without it Istio

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 # RFC 1123 labels, lower case as Kubernetes and certificate SANs want them; at least two labels.
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+)
 # A Kubernetes object name (DNS-1123 subdomain), as Secrets are named.
 _OBJECT_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 

@@ -21,7 +21,12 @@ from mojaloop_iac.planners.gateways.manifests import (
     internal_gateway,
     mesh_wide_strict_mtls,
 )
-from mojaloop_iac.planners.gateways.names import check_distinct_domains, check_domain, check_object_name, plain
+from mojaloop_iac.planners.gateways.names import (
+    check_distinct_domains,
+    check_domain,
+    check_object_name,
+    plain,
+)
 from mojaloop_iac.planners.gateways.releases import (
     egress_gateway_release,
     ingress_gateway_release,
@@ -69,7 +74,7 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
         "CA certificate(s) that sign DFSP client certificates; the external gateway accepts only clients "
         "presenting a certificate they signed",
     )
-    warning = istiod.support_warning(inp.kubernetes_version)
+    warning = istiod.support_warning(inp.kubernetes_version, "Istio")
     return GatewaysPlan(
         releases=releases,
         namespaces=gateway_namespaces(istiod.namespace),
@@ -87,8 +92,12 @@ def gateway_namespaces(istio_namespace: str) -> tuple[NamespaceSpec, ...]:
     return (
         NamespaceSpec(istio_namespace, "restricted", "Istio control plane (istiod) and mesh-wide policy"),
         NamespaceSpec(INTERNAL.namespace, "restricted", "Internal ingress gateway: hub operators, portals"),
-        NamespaceSpec(EXTERNAL.namespace, "restricted", "External ingress gateway: FSPIOP interop API (mutual TLS)"),
-        NamespaceSpec(contract.EGRESS_GATEWAY_NAMESPACE, "restricted", "Egress gateway for callbacks to DFSPs"),
+        NamespaceSpec(
+            EXTERNAL.namespace, "restricted", "External ingress gateway: FSPIOP interop API (mutual TLS)"
+        ),
+        NamespaceSpec(
+            contract.EGRESS_GATEWAY_NAMESPACE, "restricted", "Egress gateway for callbacks to DFSPs"
+        ),
     )
 
 
@@ -106,7 +115,9 @@ def extension_providers(entries: tuple[Mapping[str, Any], ...]) -> list[dict[str
                 f"it sets {', '.join(kinds) or 'none'}"
             )
         if name in by_name:
-            raise ValueError(f"two extension providers are named {name!r}; AuthorizationPolicies pick one by name")
+            raise ValueError(
+                f"two extension providers are named {name!r}; AuthorizationPolicies pick one by name"
+            )
         by_name[name] = plain(entry)
     return [by_name[name] for name in sorted(by_name)]
 
@@ -132,7 +143,9 @@ def _check_one_istio_release(*pins: PinnedChart) -> None:
     versions = {pin.key: pin.version for pin in pins}
     if len(set(versions.values())) != 1:
         listed = ", ".join(f"{key} {version}" for key, version in versions.items())
-        raise GatewaysError(f"config/charts/istio.yaml pins a mix of Istio releases ({listed}): pin one version")
+        raise GatewaysError(
+            f"config/charts/istio.yaml pins a mix of Istio releases ({listed}): pin one version"
+        )
     if pins[0].namespace != pins[1].namespace:
         raise GatewaysError(
             f"config/charts/istio.yaml: istio-base ({pins[0].namespace}) and istiod ({pins[1].namespace}) "

@@ -69,7 +69,9 @@ def egress_gateway_release(pin: PinnedChart, inp: GatewaysInput) -> HelmReleaseS
     # Reached only from inside the mesh: no NodePort, no load balancer.
     service = {"type": "ClusterIP", "ports": _service_ports()}
     values = _gateway_values(contract.EGRESS_GATEWAY_NAME, service, inp)
-    return _release(pin, contract.EGRESS_GATEWAY_NAME, contract.EGRESS_GATEWAY_NAMESPACE, values, GATEWAY_TIMEOUT_SECONDS)
+    return _release(
+        pin, contract.EGRESS_GATEWAY_NAME, contract.EGRESS_GATEWAY_NAMESPACE, values, GATEWAY_TIMEOUT_SECONDS
+    )
 
 
 def _gateway_values(name: str, service: Mapping[str, Any], inp: GatewaysInput) -> dict[str, Any]:
