@@ -25,6 +25,7 @@ from mojaloop_iac.planners.namespaces import environment_namespaces
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
 from mojaloop_iac.planners.secrets import secrets_needed
 from mojaloop_iac.planners.vault_access import (
+    control_center_vault_address,
     external_secrets_release,
     kubeconfig_ca_pem,
     vault_kubernetes_host,
@@ -80,9 +81,15 @@ def build_environment(env: Environment) -> None:
         )
     except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
         raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
+    vault_address: pulumi.Input[str]
+    if env.vault.address is not None:
+        vault_address = env.vault.address
+    else:
+        assert env.control_center_stack is not None, "validation requires one of them"
+        vault_address = pulumi.StackReference(env.control_center_stack).require_output("vaultAddress")
     delivery = plan_secret_delivery(
         env.name,
-        env.vault.address,
+        vault_address,
         env.vault.kv_mount,
         {env.mojaloop.namespace: secrets_needed(specs.secret_refs)},
     )
@@ -90,7 +97,7 @@ def build_environment(env: Environment) -> None:
         pulumi.log.warn(note)
     secret_args: VaultSecretDeliveryArgs = {
         "plan": delivery,
-        "vault_address": env.vault.address,
+        "vault_address": vault_address,
         "token_env": env.vault.token_env,
         "kubernetes_host": vault_kubernetes_host(env),
         "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
@@ -117,6 +124,7 @@ def build_environment(env: Environment) -> None:
 def build_control_center(control_center: ControlCenter) -> None:
     build_cluster(control_center)
     pulumi.export("profile", control_center.profile.value)
+    pulumi.export("vaultAddress", control_center_vault_address(control_center.domains.internal))
     mesh = plan_wireguard_mesh(control_center.wireguard)
     pulumi.export("wireguardHubEndpoint", str(mesh.hub.endpoint))
     pulumi.export("wireguardHubPublicKey", mesh.hub.public_key)

@@ -23,7 +23,7 @@ from mojaloop_iac.vault.resources import (
 class VaultSecretDeliveryArgs(TypedDict):
     plan: SecretDeliveryPlan
     """From planners.secret_delivery: what Vault generates, who may read it, what the cluster receives."""
-    vault_address: str
+    vault_address: pulumi.Input[str]
     token_env: str
     """Environment variable holding the Vault token when Pulumi runs; the token never enters state."""
     vault_ca_cert: NotRequired[str]

@@ -72,13 +72,25 @@ def plan(
         Path | None, typer.Option("--out", help="Bundle directory (default: out/<stack>).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
+    stack_outputs: Annotated[
+        Path | None,
+        typer.Option("--stack-outputs", help="YAML/JSON mapping of referenced stack name to its outputs "
+                     "(default: plan the referenced stack from stacks/)."),
+    ] = None,
 ) -> None:
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
+    import yaml
+
     from mojaloop_iac.config.load import read_stack_file
     from mojaloop_iac.plan.run import plan_stack
 
+    given = None
+    if stack_outputs is not None:
+        given = yaml.safe_load(stack_outputs.read_text(encoding="utf-8"))
+        if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
+            _fail(f"{stack_outputs} must map stack names to their outputs", EXIT_INVALID)
     target = out_dir or Path("out") / read_stack_file(stack).name
-    result = plan_stack(stack, target)
+    result = plan_stack(stack, target, given)
     if not quiet:
         out.print(Markdown(result.summary))
     _print_warnings(result.warnings)

@@ -253,8 +253,9 @@ class MojaloopSettings(Model):
 
 
 class VaultAccess(Model):
-    address: str = Field(pattern=r"^https?://[^\s/]+(:\d+)?/?$")
-    """Vault (or OpenBao) API address, e.g. `https://vault.int.cc.example.com:8200`."""
+    address: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(:\d+)?/?$")
+    """Vault (or OpenBao) API address, e.g. `https://vault.int.cc.example.com:8200`; by default the control
+    center's (`controlCenterStack` output `vaultAddress`)."""
     ca_cert_file: str | None = None
     """CA certificate that signed Vault's TLS certificate (a PEM file); default: the system's CAs."""
     token_env: str = Field(default="VAULT_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -299,8 +300,11 @@ class ClusterSettings(Model):
 class Environment(ClusterSettings):
     mojaloop: MojaloopSettings
     """The Mojaloop release and how it is installed."""
-    vault: VaultAccess
+    vault: VaultAccess = VaultAccess()
     """The Vault that generates this environment's passwords (the control center's secrets store)."""
+    control_center_stack: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
+    """The control-center stack this environment uses (`org/project/stack`, or a stack name): its outputs
+    give the Vault address unless `vault.address` is set."""
     placement: Placement = Placement()
     """Scheduling of Mojaloop workloads."""
 

@@ -218,6 +218,9 @@ def tainted_pools_tolerated(env: Environment, prefix: str) -> Iterator[Issue]:
 
 
 def vault_reaches_the_cluster(env: Environment, prefix: str) -> Iterator[Issue]:
+    if env.vault.address is None and env.control_center_stack is None:
+        yield Issue(f"{prefix}.vault.address", "is required unless controlCenterStack names the control center "
+                    "whose Vault this environment uses")
     if env.vault.kubernetes_host is None and env.substrate != Substrate.BAREMETAL:
         yield Issue(
             f"{prefix}.vault.kubernetesHost",

@@ -25,6 +25,7 @@ from mojaloop_iac.plan.fakes import fake_call, fake_id, fake_outputs
 
 SECRET_PLACEHOLDER = "[secret]"
 STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class PlanRecord:
     resources: list[RecordedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    stack_references: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Outputs the plan answers each StackReference with, by referenced stack name."""
 
 
 class ProgramError(Exception):
@@ -54,7 +57,16 @@ class ProgramError(Exception):
 
 
 class _FakeCloud(pulumi.runtime.Mocks):
+    def __init__(self, stack_references: dict[str, dict[str, Any]] | None = None):
+        self.stack_references = stack_references or {}
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if args.typ == STACK_REFERENCE_TYPE:
+            target = args.inputs.get("name") or args.resource_id
+            if target not in self.stack_references:
+                known = ", ".join(sorted(self.stack_references)) or "none"
+                raise ProgramError(f"the plan has no outputs for stack reference {target!r} (answered: {known})")
+            return target, {"name": target, "outputs": self.stack_references[target], "secretOutputNames": []}
         return fake_id(args.typ, args.name), fake_outputs(args.typ, args.name, args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
@@ -63,7 +75,7 @@ class _FakeCloud(pulumi.runtime.Mocks):
 
 class _RecordingMonitor(mocks.MockMonitor):
     def __init__(self, record: PlanRecord):
-        super().__init__(_FakeCloud())
+        super().__init__(_FakeCloud(record.stack_references))
         self.record = record
         self._stack_urn = ""
 
@@ -118,10 +130,11 @@ def run_program(
     config: dict[str, str],
     secret_keys: list[str],
     program: Path = PROGRAM,
+    stack_references: dict[str, dict[str, Any]] | None = None,
 ) -> PlanRecord:
     """Run the program under the recording monitor; `config` maps `namespace:key` to string values
     (structured values JSON-encoded), exactly as the engine passes them."""
-    record = PlanRecord(project=project, stack=stack)
+    record = PlanRecord(project=project, stack=stack, stack_references=dict(stack_references or {}))
     logger = logging.getLogger(f"mojaloop_iac.plan.{stack}")
     logger.propagate = False
     logger.handlers = [_WarningCollector(record)]
@@ -129,7 +142,8 @@ def run_program(
         sys.path.insert(0, str(REPO_ROOT))
 
     pulumi.runtime.set_all_config(config, secret_keys)
-    mocks.set_mocks(_FakeCloud(), project, stack, preview=False, logger=logger, monitor=_RecordingMonitor(record))
+    monitor = _RecordingMonitor(record)
+    mocks.set_mocks(monitor.mocks, project, stack, preview=False, logger=logger, monitor=monitor)
     # set_mocks made a root stack for unit tests; the program gets its own, as under the engine.
     settings.ROOT.set(None)
     try:

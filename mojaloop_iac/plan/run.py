@@ -9,6 +9,7 @@ import yaml
 
 from mojaloop_iac.catalog import load_catalog, plan_upgrade
 
+from mojaloop_iac.config.issues import ConfigError, Issue
 from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, ValidatedStack, validate_stack_file
 from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.plan.bundle import helm_releases, manifests, write_bundle
@@ -58,11 +59,32 @@ def upgrade_sections(validated: ValidatedStack) -> list[tuple[str, str]]:
     return [("Upgrade steps", "\n".join(lines))]
 
 
-def plan_stack(stack: str, out_dir: Path | None) -> PlanResult:
+def referenced_outputs(validated: ValidatedStack, given: dict[str, dict] | None) -> dict[str, dict]:
+    """Outputs for the stacks this one references: given (a fixture), or planned from a local stack file
+    named like the reference's last segment (`org/mojaloop/control-center` -> stacks/Pulumi.control-center.yaml)."""
+    env = validated.config.environment
+    if env is None or env.control_center_stack is None:
+        return {}
+    reference = env.control_center_stack
+    if given and reference in given:
+        return {reference: given[reference]}
+    local = reference.rsplit("/", 1)[-1]
+    try:
+        planned = plan_stack(local, None)
+    except ConfigError as error:
+        raise ConfigError(
+            [Issue("environment.controlCenterStack", f"cannot answer the stack reference {reference!r} offline: "
+                   f"plan a local stack {local!r} or pass --stack-outputs ({issue})") for issue in error.issues]
+        ) from None
+    return {reference: planned.record.outputs}
+
+
+def plan_stack(stack: str, out_dir: Path | None, stack_outputs: dict[str, dict] | None = None) -> PlanResult:
     stack_file, validated = validate_stack_file(stack)
     cluster = validated.config.cluster
     config, secret_keys, notes = engine_config(stack_file.config)
-    record = run_program(project_name(), stack_file.name, config, secret_keys)
+    references = referenced_outputs(validated, stack_outputs)
+    record = run_program(project_name(), stack_file.name, config, secret_keys, stack_references=references)
     warnings = tuple(dict.fromkeys(notes + record.warnings))
     releases = helm_releases(record)
     facts = [f"kind {validated.config.kind}", f"substrate {cluster.substrate.value}",

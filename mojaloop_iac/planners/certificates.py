@@ -54,7 +54,8 @@ CERT_MANAGER_TIMEOUT_SECONDS: Final = 600
 
 # cert-manager's DNS-01 providers (the keys of an issuer's `dns01` block besides `cnameStrategy`).
 DNS01_PROVIDERS: Final = (
-    "acmeDNS", "akamai", "azureDNS", "cloudDNS", "cloudflare", "digitalocean", "rfc2136", "route53", "webhook",
+    "acmeDNS", "akamai", "azureDNS", "cloudDNS", "cloudflare", "digitalocean", "rfc2136", "route53",
+    "webhook",
 )  # fmt: skip
 # Not a password: the operator's DNS provider issues it; delivered from Vault like any Secret.
 DNS01_CREDENTIAL_KIND: Final = "dns01-provider-credential"

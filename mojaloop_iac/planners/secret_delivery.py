@@ -51,9 +51,11 @@ class SecretDeliveryPlan:
     paths; said as warnings."""
 
 
+# vault_address is placed verbatim into the SecretStores and Vault resources: a string, or the Pulumi
+# Output of the control-center stack's `vaultAddress` that the engine resolves at deployment.
 def plan_secret_delivery(
     environment: str,
-    vault_address: str,
+    vault_address: Any,
     kv_mount: str,
     needs_by_namespace: Mapping[str, Iterable[SecretNeed]],
     vault_ca_bundle_b64: str | None = None,

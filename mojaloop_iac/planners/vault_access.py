@@ -50,3 +50,8 @@ def external_secrets_release() -> HelmReleaseSpec:
         values={"installCRDs": True},
         timeout_seconds=600,
     )
+
+
+def control_center_vault_address(internal_domain: str) -> str:
+    """Where environments reach the control center's Vault: its internal gateway name, TLS on 443."""
+    return f"https://vault.{internal_domain}"

@@ -24,7 +24,9 @@ from mojaloop_iac.vault.paths import require_dns_label, secret_path
 
 CERT_MANAGER_API = "cert-manager.io/v1"
 # Names a hostname may use; checked so a typo fails at plan time, not at the first TLS handshake.
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$"
+)
 
 
 class ControlCenterPlanError(ValueError):
@@ -52,7 +54,8 @@ class ChartPin:
     def image(self, name: str) -> ImagePin:
         if name not in self.images:
             raise ControlCenterPlanError(
-                f"config/charts: chart {self.chart!r} pins no image {name!r}; add it under {self.chart}.images"
+                f"config/charts: chart {self.chart!r} pins no image {name!r}; "
+                f"add it under {self.chart}.images"
             )
         return self.images[name]
 
@@ -61,17 +64,26 @@ def pinned_chart(chart: str) -> ChartPin:
     """The chart's pin from config/charts/*.yaml; versions are data, never literals in code."""
     pins = chart_pins()
     if chart not in pins:
-        raise ControlCenterPlanError(f"config/charts: no pin for chart {chart!r}; add it to control-center.yaml")
+        raise ControlCenterPlanError(
+            f"config/charts: no pin for chart {chart!r}; add it to control-center.yaml"
+        )
     pin = pins[chart]
     images = {
-        name: ImagePin(str(image["repository"]), str(image["tag"])) for name, image in (pin.get("images") or {}).items()
+        name: ImagePin(str(image["repository"]), str(image["tag"]))
+        for name, image in (pin.get("images") or {}).items()
     }
     return ChartPin(chart, str(pin["repo"]), str(pin["version"]), str(pin["namespace"]), images)
 
 
 def release(pin: ChartPin, name: str, values: Mapping[str, Any], **options: Any) -> HelmReleaseSpec:
     return HelmReleaseSpec(
-        name=name, chart=pin.chart, repo=pin.repo, version=pin.version, namespace=pin.namespace, values=values, **options
+        name=name,
+        chart=pin.chart,
+        repo=pin.repo,
+        version=pin.version,
+        namespace=pin.namespace,
+        values=values,
+        **options,
     )
 
 
@@ -90,7 +102,12 @@ def https_url(hostname: str, port: int) -> str:
 
 def service_dns_names(service: str, namespace: str) -> tuple[str, ...]:
     """The names a Service answers to inside the cluster, short to fully qualified."""
-    return (service, f"{service}.{namespace}", f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.cluster.local")
+    return (
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.cluster.local",
+    )
 
 
 @dataclass(frozen=True)
@@ -158,7 +175,8 @@ class TemplatedSecret:
         duplicated = sorted({key for key in keys if keys.count(key) > 1})
         if duplicated:
             raise ControlCenterPlanError(
-                f"templated Secret {self.name!r}: source keys {duplicated} appear in several sources; rename them"
+                f"templated Secret {self.name!r}: source keys {duplicated} appear in several sources; "
+                "rename them"
             )
         if self.name in {need.name for need in self.sources}:
             raise ControlCenterPlanError(
@@ -226,17 +244,23 @@ def needs_by_namespace(needs: Iterable[tuple[str, SecretNeed]]) -> dict[str, tup
     for namespace, need in needs:
         known = grouped.setdefault(namespace, {})
         if need.name in known and known[need.name] != need:
-            raise ControlCenterPlanError(f"Secret {namespace}/{need.name} is declared twice with different keys")
+            raise ControlCenterPlanError(
+                f"Secret {namespace}/{need.name} is declared twice with different keys"
+            )
         known[need.name] = need
     return {
-        namespace: tuple(sorted(items.values(), key=lambda need: need.name)) for namespace, items in sorted(grouped.items())
+        namespace: tuple(sorted(items.values(), key=lambda need: need.name))
+        for namespace, items in sorted(grouped.items())
     }
 
 
 def merge_secret_needs(*plans: ServicePlan) -> dict[str, tuple[SecretNeed, ...]]:
     """One `needs_by_namespace` for `plan_secret_delivery` from several service plans."""
     return needs_by_namespace(
-        (namespace, need) for plan in plans for namespace, needs in plan.secret_needs.items() for need in needs
+        (namespace, need)
+        for plan in plans
+        for namespace, needs in plan.secret_needs.items()
+        for need in needs
     )
 
 

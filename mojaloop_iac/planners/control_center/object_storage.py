@@ -53,7 +53,9 @@ MINIO_UID = 1000
 
 ROOT_SECRET = "minio-root"
 ROOT_PASSWORD_NEED = SecretNeed(
-    "minio-root-password", {"rootPassword": "generic"}, "MinIO root password (the chart reads it via minio-root)"
+    "minio-root-password",
+    {"rootPassword": "generic"},
+    "MinIO root password (the chart reads it via minio-root)",
 )
 CONSUMER_SECRET_KEY = "secretKey"
 
@@ -119,7 +121,8 @@ class ObjectStoragePlan:
     """What clients outside the cluster use (export it)."""
     in_cluster_endpoint_url: str
     connection: S3Connection
-    """For the Bucket/BucketPolicy/ConsumerAccess dynamic resources (root credentials from the environment)."""
+    """For the Bucket/BucketPolicy/ConsumerAccess dynamic resources (root credentials come from the
+    environment)."""
     root_user: str
     root_password: VaultValue
     tls_dns_names: tuple[str, ...]
@@ -148,7 +151,10 @@ def _validate(spec: ObjectStorageInput) -> None:
 
 def tls_dns_names(hostname: str, namespace: str) -> tuple[str, ...]:
     # Distributed MinIO nodes reach each other as <pod>.minio-svc.<ns>.svc over TLS.
-    headless = (f"*.{HEADLESS_SERVICE}.{namespace}.svc", f"*.{HEADLESS_SERVICE}.{namespace}.svc.cluster.local")
+    headless = (
+        f"*.{HEADLESS_SERVICE}.{namespace}.svc",
+        f"*.{HEADLESS_SERVICE}.{namespace}.svc.cluster.local",
+    )
     return tuple(sorted({hostname, *service_dns_names(SERVICE, namespace), *headless}))
 
 
@@ -169,7 +175,12 @@ def minio_values(spec: ObjectStorageInput) -> dict[str, Any]:
         "buckets": [],
         "svcaccts": [],
         "customCommands": [],
-        "tls": {"enabled": True, "certSecret": spec.tls.secret_name, "publicCrt": "tls.crt", "privateKey": "tls.key"},
+        "tls": {
+            "enabled": True,
+            "certSecret": spec.tls.secret_name,
+            "publicCrt": "tls.crt",
+            "privateKey": "tls.key",
+        },
         "persistence": {
             "enabled": True,
             "storageClass": spec.storage_class,
@@ -216,7 +227,9 @@ def plan_object_storage(spec: ObjectStorageInput) -> ObjectStoragePlan:
             user=name,
             policy_name=f"consumer-{name}",
             policy=render_consumer_policy(name, buckets),
-            secret_key=VaultValue(secret_path(spec.control_center, namespace, need.name), CONSUMER_SECRET_KEY),
+            secret_key=VaultValue(
+                secret_path(spec.control_center, namespace, need.name), CONSUMER_SECRET_KEY
+            ),
         )
         for name, need in sorted(consumer_needs.items())
     )
@@ -233,7 +246,8 @@ def plan_object_storage(spec: ObjectStorageInput) -> ObjectStoragePlan:
     warnings = []
     if spec.tls.issuer is None:
         warnings.append(
-            f"object storage: provide TLS Secret {namespace}/{spec.tls.secret_name} covering {', '.join(names)}"
+            f"object storage: provide TLS Secret {namespace}/{spec.tls.secret_name} "
+            f"covering {', '.join(names)}"
         )
     service = ServicePlan(
         releases=(release(pinned_chart(CHART), RELEASE_NAME, minio_values(spec)),),
@@ -253,6 +267,8 @@ def plan_object_storage(spec: ObjectStorageInput) -> ObjectStoragePlan:
         in_cluster_endpoint_url=f"https://{SERVICE}.{namespace}.svc.cluster.local:{API_PORT}",
         connection=S3Connection(endpoint=f"{spec.hostname}:{spec.port}", secure=True),
         root_user=spec.root_user,
-        root_password=VaultValue(secret_path(spec.control_center, namespace, ROOT_PASSWORD_NEED.name), "rootPassword"),
+        root_password=VaultValue(
+            secret_path(spec.control_center, namespace, ROOT_PASSWORD_NEED.name), "rootPassword"
+        ),
         tls_dns_names=names,
     )

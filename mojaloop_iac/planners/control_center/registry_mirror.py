@@ -71,7 +71,9 @@ UPSTREAM_CREDENTIALS_NEED_NAME = "registry-mirror-upstream-logins"
 # Not a password policy: the operator writes upstream account credentials into Vault.
 OPERATOR_SUPPLIED = "operator-supplied"
 
-_REPOSITORY_PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+_REPOSITORY_PATH = re.compile(
+    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 
@@ -131,7 +133,11 @@ class ImageReference:
     digest: str | None
 
     def render(self, registry: str, repository: str) -> str:
-        return f"{registry}/{repository}" + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
+        return (
+            f"{registry}/{repository}"
+            + (f":{self.tag}" if self.tag else "")
+            + (f"@{self.digest}" if self.digest else "")
+        )
 
 
 def parse_image(image: str) -> ImageReference:
@@ -157,7 +163,8 @@ def parse_image(image: str) -> ImageReference:
         repository = f"library/{repository}"
     if not _REPOSITORY_PATH.match(repository):
         raise ControlCenterPlanError(
-            f"image {image!r}: repository {repository!r} is not a valid repository path (lower-case components)"
+            f"image {image!r}: repository {repository!r} is not a valid repository path "
+            "(lower-case components)"
         )
     return ImageReference(registry, repository, tag, digest or None)
 
@@ -174,7 +181,8 @@ def mirror_image(image: str, mirror: RegistryMirror) -> str:
     if prefix is None:
         raise ControlCenterPlanError(
             f"image {image!r} comes from {reference.registry}, which the registry mirror does not cache "
-            f"(it caches {', '.join(sorted(set(mirror.upstream_prefixes.values())))}): add the registry to the "
+            f"(it caches {', '.join(sorted(set(mirror.upstream_prefixes.values())))}): "
+            "add the registry to the "
             "mirror's upstreams or push the image to its private project"
         )
     return reference.render(mirror.host, f"{prefix}/{reference.repository}")
@@ -245,7 +253,9 @@ def _validate(spec: RegistryMirrorInput) -> None:
             raise ControlCenterPlanError(f"upstream {upstream.prefix!r} URL {upstream.url!r} must use https")
     unknown = sorted(set(spec.authenticated_upstreams) - set(prefixes))
     if unknown:
-        raise ControlCenterPlanError(f"authenticated_upstreams {unknown} are not upstream prefixes {sorted(prefixes)}")
+        raise ControlCenterPlanError(
+            f"authenticated_upstreams {unknown} are not upstream prefixes {sorted(prefixes)}"
+        )
 
 
 def _credential_key(prefix: str, part: str) -> str:
@@ -276,7 +286,13 @@ def zot_config(spec: RegistryMirrorInput) -> dict[str, Any]:
         sync["credentialsFile"] = f"{UPSTREAM_MOUNT}/credentials.json"
     return {
         "distSpecVersion": "1.1.1",
-        "storage": {"rootDirectory": STORAGE_ROOT, "dedupe": True, "gc": True, "gcDelay": "1h", "gcInterval": "24h"},
+        "storage": {
+            "rootDirectory": STORAGE_ROOT,
+            "dedupe": True,
+            "gc": True,
+            "gcDelay": "1h",
+            "gcInterval": "24h",
+        },
         "http": {
             "address": "0.0.0.0",
             "port": str(PORT),
@@ -378,7 +394,10 @@ def plan_registry_mirror(spec: RegistryMirrorInput) -> RegistryMirrorPlan:
     cert = certificate(namespace, spec.tls, names)
     warnings = []
     if spec.tls.issuer is None:
-        warnings.append(f"registry mirror: provide TLS Secret {namespace}/{spec.tls.secret_name} covering {', '.join(names)}")
+        warnings.append(
+            f"registry mirror: provide TLS Secret {namespace}/{spec.tls.secret_name} "
+            f"covering {', '.join(names)}"
+        )
     if spec.authenticated_upstreams:
         warnings.append(
             "registry mirror: write the upstream logins "
@@ -398,7 +417,9 @@ def plan_registry_mirror(spec: RegistryMirrorInput) -> RegistryMirrorPlan:
     service = ServicePlan(
         releases=(release(pin, RELEASE_NAME, zot_values(spec)),),
         namespaces=(NamespaceSpec(namespace, "restricted", "Registry mirror (zot)"),),
-        manifests=tuple(([cert] if cert else []) + [secret.external_secret(spec.control_center) for secret in templated]),
+        manifests=tuple(
+            ([cert] if cert else []) + [secret.external_secret(spec.control_center) for secret in templated]
+        ),
         secret_needs=needs_by_namespace((namespace, need) for need in needs),
         templated_secrets=tuple(templated),
         warnings=tuple(warnings),

@@ -134,8 +134,8 @@ def _check(inp: GatewaysInput) -> None:
     check_object_name("client CA secret", inp.client_ca_secret)
     if inp.client_ca_secret == inp.external_tls_secret:
         raise ValueError(
-            f"the client CA secret and the external TLS secret are both {inp.client_ca_secret!r}: cert-manager "
-            "owns the TLS secret and would replace the client CA; name a Secret of its own"
+            f"the client CA secret and the external TLS secret are both {inp.client_ca_secret!r}: "
+            "cert-manager owns the TLS secret and would replace the client CA; name a Secret of its own"
         )
 
 

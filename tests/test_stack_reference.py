@@ -1,0 +1,49 @@
+"""An environment reads the control center's outputs through a StackReference; offline, the plan answers it
+from the control-center stack's own plan or from a fixture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from mojaloop_iac import cli
+from mojaloop_iac.plan.run import plan_stack
+
+
+def referencing_stack(tmp_path: Path, reference: str) -> str:
+    stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
+    env = stack["config"]["mojaloop:environment"]
+    env.pop("vault")
+    env["controlCenterStack"] = reference
+    path = tmp_path / "Pulumi.connected.yaml"
+    path.write_text(yaml.safe_dump(stack))
+    return str(path)
+
+
+def secret_store_server(bundle: Path) -> str:
+    store = yaml.safe_load((bundle / "manifests" / "mojaloop" / "SecretStore-vault.yaml").read_text())
+    return store["spec"]["provider"]["vault"]["server"]
+
+
+def test_the_reference_is_answered_from_the_control_center_plan(tmp_path):
+    plan_stack(referencing_stack(tmp_path, "organization/mojaloop/control-center"), tmp_path / "bundle")
+    assert secret_store_server(tmp_path / "bundle") == "https://vault.int.cc.mojaloop.example"
+    resources = json.loads((tmp_path / "bundle" / "plan.json").read_text())["resources"]
+    generated = [r for r in resources if r["type"].endswith("GeneratedSecret")]
+    assert {r["inputs"]["address"] for r in generated} == {"https://vault.int.cc.mojaloop.example"}
+
+
+def test_the_reference_can_be_answered_from_a_fixture(tmp_path):
+    fixture = tmp_path / "outputs.yaml"
+    fixture.write_text(yaml.safe_dump({"org/mojaloop/prod-cc": {"vaultAddress": "https://vault.example.org"}}))
+    stack = referencing_stack(tmp_path, "org/mojaloop/prod-cc")
+    assert cli.main(["plan", stack, "--out", str(tmp_path / "bundle"), "--quiet", "--stack-outputs", str(fixture)]) == 0
+    assert secret_store_server(tmp_path / "bundle") == "https://vault.example.org"
+
+
+def test_an_unanswerable_reference_is_invalid_input(tmp_path, capsys):
+    stack = referencing_stack(tmp_path, "org/mojaloop/nowhere")
+    assert cli.main(["plan", stack, "--out", str(tmp_path / "bundle"), "--quiet"]) == 2
+    assert "cannot answer the stack reference 'org/mojaloop/nowhere' offline" in capsys.readouterr().err
