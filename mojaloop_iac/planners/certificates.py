@@ -54,9 +54,16 @@ CERT_MANAGER_TIMEOUT_SECONDS: Final = 600
 
 # cert-manager's DNS-01 providers (the keys of an issuer's `dns01` block besides `cnameStrategy`).
 DNS01_PROVIDERS: Final = (
-    "acmeDNS", "akamai", "azureDNS", "cloudDNS", "cloudflare", "digitalocean", "rfc2136", "route53",
+    "acmeDNS",
+    "akamai",
+    "azureDNS",
+    "cloudDNS",
+    "cloudflare",
+    "digitalocean",
+    "rfc2136",
+    "route53",
     "webhook",
-)  # fmt: skip
+)
 # Not a password: the operator's DNS provider issues it; delivered from Vault like any Secret.
 DNS01_CREDENTIAL_KIND: Final = "dns01-provider-credential"
 _SECRET_LOOKING: Final = ("secret", "password", "token", "apikey", "privatekey")
@@ -116,11 +123,13 @@ def plan_certificates(inp: CertificatesInput) -> CertificatesPlan:
         if needs:
             secret_needs[namespace] = needs
     manifests += [
-        gateway_certificate(contract.INTERNAL_GATEWAY_NAMESPACE, INTERNAL_TLS_SECRET, inp.internal_domain,
-                            inp.internal_issuer),
-        gateway_certificate(contract.EXTERNAL_GATEWAY_NAMESPACE, EXTERNAL_TLS_SECRET, inp.external_domain,
-                            inp.external_issuer),
-    ]  # fmt: skip
+        gateway_certificate(
+            contract.INTERNAL_GATEWAY_NAMESPACE, INTERNAL_TLS_SECRET, inp.internal_domain, inp.internal_issuer
+        ),
+        gateway_certificate(
+            contract.EXTERNAL_GATEWAY_NAMESPACE, EXTERNAL_TLS_SECRET, inp.external_domain, inp.external_issuer
+        ),
+    ]
     warning = pin.support_warning(inp.kubernetes_version, "cert-manager")
     return CertificatesPlan(
         release=cert_manager_release(),
@@ -223,10 +232,13 @@ def dns01_secret_needs(solver: Mapping[str, Any]) -> tuple[SecretNeed, ...]:
     for ref in _secret_refs(solver):
         keys_by_secret.setdefault(ref["name"], set()).add(ref["key"])
     return tuple(
-        SecretNeed(name, {key: DNS01_CREDENTIAL_KIND for key in sorted(keys)},
-                   f"DNS-01 solver credentials ({provider}) for the ACME wildcard certificates")
+        SecretNeed(
+            name,
+            {key: DNS01_CREDENTIAL_KIND for key in sorted(keys)},
+            f"DNS-01 solver credentials ({provider}) for the ACME wildcard certificates",
+        )
         for name, keys in sorted(keys_by_secret.items())
-    )  # fmt: skip
+    )
 
 
 def _check(inp: CertificatesInput) -> None:
@@ -239,8 +251,11 @@ def _check(inp: CertificatesInput) -> None:
             raise ValueError(
                 f"the {gateway} gateway's issuer {choice!r} is not one of {', '.join(ISSUER_CHOICES)}"
             )
-    acme_users = [gw for gw, choice in (("internal", inp.internal_issuer), ("external", inp.external_issuer))
-                  if choice == "acme"]  # fmt: skip
+    acme_users = [
+        gw
+        for gw, choice in (("internal", inp.internal_issuer), ("external", inp.external_issuer))
+        if choice == "acme"
+    ]
     configured = inp.acme_email is not None or inp.acme_dns01_solver is not None
     if acme_users or configured:
         _check_acme(inp, acme_users)
