@@ -11,6 +11,7 @@ import pulumi
 from components.cluster import KubernetesCluster, KubernetesClusterArgs
 from components.mojaloop_release import MojaloopRelease
 from components.namespaces import Namespaces
+from components.platform import PlatformLayer
 from components.secret_delivery import VaultSecretDelivery, VaultSecretDeliveryArgs
 from mojaloop_iac.catalog import load_catalog
 from mojaloop_iac.config.issues import ConfigError
@@ -23,7 +24,8 @@ from mojaloop_iac.planners.mesh import peer_configs, plan_wireguard_mesh
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
-from mojaloop_iac.planners.secrets import secrets_needed
+from mojaloop_iac.planners.platform import merge_namespaces, merge_needs, plan_platform
+from mojaloop_iac.planners.secrets import SecretNeed, secrets_needed
 from mojaloop_iac.planners.vault_access import (
     control_center_vault_address,
     external_secrets_release,
@@ -63,11 +65,6 @@ def build_cluster(settings: ClusterSettings) -> KubernetesCluster:
 def build_environment(env: Environment) -> None:
     cluster = build_cluster(env)
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-    namespaces = Namespaces(
-        f"{env.name}-namespaces",
-        {"namespaces": environment_namespaces(env.mojaloop.namespace), "kubernetes_version": env.kubernetes.version},
-        opts=in_cluster,
-    )
     release = load_catalog().get(env.mojaloop.release)
     assert release is not None, "validation guarantees a catalog release"
     try:
@@ -81,21 +78,60 @@ def build_environment(env: Environment) -> None:
         )
     except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
         raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
+    platform = plan_platform(env)
+    for note in platform.warnings:
+        pulumi.log.warn(note)
+    namespaces = Namespaces(
+        f"{env.name}-namespaces",
+        {
+            "namespaces": merge_namespaces(environment_namespaces(env.mojaloop.namespace), platform.namespaces),
+            "kubernetes_version": env.kubernetes.version,
+        },
+        opts=in_cluster,
+    )
+    layers: list[pulumi.Resource] = []
+    for layer in platform.layers:
+        layers.append(
+            PlatformLayer(
+                f"{env.name}-{layer.name}",
+                {"releases": layer.releases, "manifests": layer.manifests},
+                opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, *layers])),
+            )
+        )
+    secrets = build_secret_delivery(
+        env,
+        cluster,
+        merge_needs({env.mojaloop.namespace: secrets_needed(specs.secret_refs)}, platform.secret_needs),
+        pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
+    )
+    mojaloop = MojaloopRelease(
+        f"{env.name}-mojaloop",
+        {"umbrella": specs.umbrella, "backend": specs.backend, "virtual_services": specs.virtual_services},
+        # The charts read their Secrets at once, and the VirtualServices need the gateways.
+        opts=pulumi.ResourceOptions.merge(
+            in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets, *layers])
+        ),
+    )
+    pulumi.export("mojaloopRelease", release.version)
+    pulumi.export("mojaloopStatus", mojaloop.status)
+
+
+def build_secret_delivery(
+    env: Environment,
+    cluster: KubernetesCluster,
+    needs: dict[str, tuple[SecretNeed, ...]],
+    opts: pulumi.ResourceOptions,
+) -> VaultSecretDelivery:
     vault_address: pulumi.Input[str]
     if env.vault.address is not None:
         vault_address = env.vault.address
     else:
         assert env.control_center_stack is not None, "validation requires one of them"
         vault_address = pulumi.StackReference(env.control_center_stack).require_output("vaultAddress")
-    delivery = plan_secret_delivery(
-        env.name,
-        vault_address,
-        env.vault.kv_mount,
-        {env.mojaloop.namespace: secrets_needed(specs.secret_refs)},
-    )
+    delivery = plan_secret_delivery(env.name, vault_address, env.vault.kv_mount, needs)
     for note in delivery.operator_supplied:
         pulumi.log.warn(note)
-    secret_args: VaultSecretDeliveryArgs = {
+    args: VaultSecretDeliveryArgs = {
         "plan": delivery,
         "vault_address": vault_address,
         "token_env": env.vault.token_env,
@@ -105,20 +141,8 @@ def build_environment(env: Environment) -> None:
         "operator": external_secrets_release(),
     }
     if env.vault.ca_cert_file:
-        secret_args["vault_ca_cert"] = env.vault.ca_cert_file
-    secrets = VaultSecretDelivery(
-        f"{env.name}-secrets",
-        secret_args,
-        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
-    )
-    mojaloop = MojaloopRelease(
-        f"{env.name}-mojaloop",
-        {"umbrella": specs.umbrella, "backend": specs.backend, "virtual_services": specs.virtual_services},
-        # The charts start reading their Secrets at once: deliver them first.
-        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets])),
-    )
-    pulumi.export("mojaloopRelease", release.version)
-    pulumi.export("mojaloopStatus", mojaloop.status)
+        args["vault_ca_cert"] = env.vault.ca_cert_file
+    return VaultSecretDelivery(f"{env.name}-secrets", args, opts=opts)
 
 
 def build_control_center(control_center: ControlCenter) -> None:

@@ -107,6 +107,12 @@ CASES: tuple[Case, ...] = (
     Case("vault-host-on-aws", (("set", f"{E}.substrate", "aws"), ("del", f"{E}.baremetal"),
                                ("set", f"{E}.aws", {"region": "eu-west-1", "vpcCidr": "10.0.0.0/16"})),
          f"{E}.vault.kubernetesHost", "is required when substrate is aws"),
+    Case("acme-without-email", (("set", f"{E}.tls", {"externalIssuer": "acme", "acmeDns01Solver": {"route53": {}}}),),
+         f"{E}.tls.acmeEmail", "is required when an issuer is acme"),
+    Case("acme-without-solver", (("set", f"{E}.tls", {"externalIssuer": "acme", "acmeEmail": "ops@example.org"}),),
+         f"{E}.tls.acmeDns01Solver", "DNS-01"),
+    Case("tls-issuer-enum", (("set", f"{E}.tls", {"internalIssuer": "vault"}),),
+         f"{E}.tls.internalIssuer", "must be one of internal-ca, acme"),
     # Networks.
     Case("pod-cidr-invalid", (("set", f"{E}.network", {"podCidr": "10.42.0.0/33"}),),
          f"{E}.network.podCidr", "must be a CIDR"),

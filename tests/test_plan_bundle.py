@@ -192,8 +192,10 @@ def test_vault_resources_carry_paths_and_policy_names_only(demo_bundle):
         assert set(resource["inputs"]["keys"].values()) <= {"mojaloop-mysql", "mojaloop-mongodb"}
         assert resource["inputs"]["token_env"] == "VAULT_TOKEN" and "token" not in resource["inputs"]
     roles = [r for r in resources if r["type"].endswith("mojaloop-vault:KubernetesAuthRole")]
-    assert [(r["inputs"]["bound_service_account_names"], r["inputs"]["bound_service_account_namespaces"])
-            for r in roles] == [(["vault-secrets-reader"], ["mojaloop"])]
+    bound = sorted((r["inputs"]["bound_service_account_namespaces"], r["inputs"]["role"]) for r in roles)
+    # Each namespace's role is bound to that namespace alone (the gateway's for its client CA).
+    assert bound == [(["istio-ingress-ext"], "ns-istio-ingress-ext"), (["mojaloop"], "ns-mojaloop")]
+    assert all(r["inputs"]["bound_service_account_names"] == ["vault-secrets-reader"] for r in roles)
 
 
 def test_an_allowed_upgrade_lists_its_ordered_steps_in_the_summary(tmp_path):

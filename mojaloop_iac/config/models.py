@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -276,6 +276,20 @@ class Placement(Model):
     workload classes are placed on."""
 
 
+class Tls(Model):
+    internal_issuer: Literal["internal-ca", "acme"] = "internal-ca"
+    """Who signs the internal gateway's wildcard certificate: the cluster's own CA, or ACME (public DNS)."""
+    external_issuer: Literal["internal-ca", "acme"] = "internal-ca"
+    """Who signs the external (interop) gateway's certificate; `acme` for a public name."""
+    acme_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    """The ACME account's contact address (required when an issuer is `acme`)."""
+    acme_server: str | None = Field(default=None, pattern=r"^https://\S+$")
+    """ACME directory; default Let's Encrypt production (use its staging URL while trying things out)."""
+    acme_dns01_solver: dict[str, Any] | None = None
+    """A cert-manager dns01 solver (wildcards need DNS-01), e.g. `{route53: {region: eu-west-1}}`;
+    credentials only as `...SecretRef`s."""
+
+
 class ClusterSettings(Model):
     """What every stack kind has: a cluster on a substrate."""
 
@@ -295,6 +309,8 @@ class ClusterSettings(Model):
     """Hosts and k3s settings (substrate `baremetal`)."""
     aws: Aws | None = None
     """AWS settings (substrate `aws`)."""
+    tls: Tls = Tls()
+    """Certificates for the gateways (cert-manager issuers)."""
 
 
 class Environment(ClusterSettings):

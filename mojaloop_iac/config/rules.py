@@ -25,6 +25,7 @@ from mojaloop_iac.wireguard import MeshPlanError
 def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
     prefix = config.kind
     cluster_rules: list[Callable[[ClusterSettings, str], Iterator[Issue]]] = [
+        acme_is_configured,
         substrate_sections,
         cidrs_do_not_overlap,
         baremetal_hosts,
@@ -289,3 +290,14 @@ def wireguard_mesh_plans(cc: ControlCenter, path: str) -> Iterator[Issue]:
         plan_wireguard_mesh(cc.wireguard)
     except MeshPlanError as error:
         yield Issue(path, str(error))
+
+
+def acme_is_configured(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    tls = cluster.tls
+    if "acme" not in (tls.internal_issuer, tls.external_issuer):
+        return
+    if tls.acme_email is None:
+        yield Issue(f"{prefix}.tls.acmeEmail", "is required when an issuer is acme (the ACME account's contact)")
+    if tls.acme_dns01_solver is None:
+        yield Issue(f"{prefix}.tls.acmeDns01Solver", "is required when an issuer is acme: wildcard certificates "
+                    "need a DNS-01 solver, e.g. {route53: {region: eu-west-1}}")

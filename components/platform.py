@@ -1,0 +1,40 @@
+"""A platform layer: Helm releases installed in order, then the objects that need them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+import pulumi
+
+from components.helm import helm_release
+from components.manifests import kubernetes_object
+from mojaloop_iac.planners.helm import HelmReleaseSpec
+
+
+class PlatformLayerArgs(TypedDict):
+    releases: Sequence[HelmReleaseSpec]
+    """Installed one after another (each may need the CRDs or webhooks of the one before)."""
+    manifests: Sequence[Mapping[str, Any]]
+    """Objects created once every release of the layer is installed (custom resources need their CRDs)."""
+
+
+class PlatformLayer(pulumi.ComponentResource):
+    releases: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: PlatformLayerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mojaloop:platform:PlatformLayer", name, None, opts)
+        self.releases = []
+        for spec in args["releases"]:
+            after = self.releases[-1:]
+            self.releases.append(
+                helm_release(f"{name}-{spec.name}", spec, pulumi.ResourceOptions(parent=self, depends_on=after))
+            )
+        for manifest in args["manifests"]:
+            metadata = manifest["metadata"]
+            kubernetes_object(
+                f"{name}-{manifest['kind'].lower()}-{metadata.get('namespace', 'cluster')}-{metadata['name']}",
+                manifest,
+                pulumi.ResourceOptions(parent=self, depends_on=self.releases),
+            )
+        self.register_outputs({})

@@ -1,0 +1,98 @@
+"""The platform an environment runs on before Mojaloop: certificates, the Istio gateways, and what they need.
+
+Each layer is a set of Helm releases installed in order plus the objects that need them; the program
+installs the layers in the order given. Namespaces, Secret needs and warnings of every layer are
+collected so one Namespaces component and one secret delivery serve them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mojaloop_iac.config.models import ClusterSettings
+from mojaloop_iac.planners.certificates import CertificatesInput, plan_certificates
+from mojaloop_iac.planners.gateways import GatewaysInput, plan_gateways
+from mojaloop_iac.planners.helm import HelmReleaseSpec
+from mojaloop_iac.planners.namespaces import NamespaceSpec
+from mojaloop_iac.planners.secrets import SecretNeed
+
+# The CA that signs DFSPs' client certificates, in the external gateway's namespace (key `ca.crt`):
+# written to Vault by the hub operator, delivered like every other Secret.
+DFSP_CLIENT_CA_SECRET = "dfsp-client-ca"
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    releases: tuple[HelmReleaseSpec, ...]
+    manifests: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class PlatformPlan:
+    layers: tuple[Layer, ...]
+    namespaces: tuple[NamespaceSpec, ...]
+    secret_needs: Mapping[str, tuple[SecretNeed, ...]]
+    warnings: tuple[str, ...]
+
+
+def plan_platform(cluster: ClusterSettings, extension_providers: Sequence[Mapping[str, Any]] = ()) -> PlatformPlan:
+    tls = cluster.tls
+    certificates = plan_certificates(
+        CertificatesInput(
+            internal_domain=cluster.domains.internal,
+            external_domain=cluster.domains.external,
+            kubernetes_version=cluster.kubernetes.version,
+            internal_issuer=tls.internal_issuer,
+            external_issuer=tls.external_issuer,
+            acme_email=tls.acme_email,
+            **({"acme_server": tls.acme_server} if tls.acme_server else {}),
+            acme_dns01_solver=tls.acme_dns01_solver,
+        )
+    )
+    gateways = plan_gateways(
+        GatewaysInput(
+            substrate=cluster.substrate.value,
+            internal_domain=cluster.domains.internal,
+            external_domain=cluster.domains.external,
+            kubernetes_version=cluster.kubernetes.version,
+            internal_tls_secret=certificates.internal_tls_secret,
+            external_tls_secret=certificates.external_tls_secret,
+            client_ca_secret=DFSP_CLIENT_CA_SECRET,
+            extension_providers=tuple(extension_providers),
+        )
+    )
+    layers = (
+        Layer("cert-manager", (certificates.release,), certificates.manifests),
+        Layer("istio", gateways.releases, gateways.manifests),
+    )
+    return PlatformPlan(
+        layers=layers,
+        namespaces=merge_namespaces(certificates.namespaces, gateways.namespaces),
+        secret_needs=merge_needs(certificates.secret_needs, gateways.secret_needs),
+        warnings=certificates.warnings + gateways.warnings,
+    )
+
+
+def merge_namespaces(*groups: Sequence[NamespaceSpec]) -> tuple[NamespaceSpec, ...]:
+    """One spec per namespace; two layers asking for the same namespace must agree on it."""
+    merged: dict[str, NamespaceSpec] = {}
+    for spec in (spec for group in groups for spec in group):
+        if spec.name in merged and merged[spec.name].enforce != spec.enforce:
+            raise ValueError(f"namespace {spec.name} is planned as both {merged[spec.name].enforce} and {spec.enforce}")
+        merged.setdefault(spec.name, spec)
+    return tuple(merged[name] for name in sorted(merged))
+
+
+def merge_needs(*groups: Mapping[str, Sequence[SecretNeed]]) -> dict[str, tuple[SecretNeed, ...]]:
+    merged: dict[str, dict[str, SecretNeed]] = {}
+    for group in groups:
+        for namespace, needs in group.items():
+            for need in needs:
+                known = merged.setdefault(namespace, {}).get(need.name)
+                if known is not None and known != need:
+                    raise ValueError(f"Secret {namespace}/{need.name} is defined twice, differently")
+                merged[namespace][need.name] = need
+    return {namespace: tuple(needs[name] for name in sorted(needs)) for namespace, needs in sorted(merged.items())}
