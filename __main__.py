@@ -30,7 +30,6 @@ from mojaloop_iac.planners.vault_access import (
     control_center_vault_address,
     external_secrets_release,
     kubeconfig_ca_pem,
-    vault_kubernetes_host,
 )
 
 
@@ -135,7 +134,7 @@ def build_secret_delivery(
         "plan": delivery,
         "vault_address": vault_address,
         "token_env": env.vault.token_env,
-        "kubernetes_host": vault_kubernetes_host(env),
+        "kubernetes_host": env.vault.kubernetes_host or cluster.api_endpoint,
         "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
         "retain_secrets_on_delete": env.vault.retain_secrets_on_delete,
         "operator": external_secrets_release(),

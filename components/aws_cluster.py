@@ -8,7 +8,7 @@ feeds the values only AWS knows (ids, ARNs, the OIDC issuer) back into the plann
 from __future__ import annotations
 
 import json
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -16,8 +16,10 @@ import pulumi_kubernetes as k8s
 
 from mojaloop_iac.config.models import ClusterSettings
 from mojaloop_iac.planners.aws_cluster import (
+    AddonSpec,
     AwsClusterPlan,
     NodeGroupSpec,
+    SubnetSpec,
     cluster_encryption_policy,
     eks_kubeconfig,
     plan_aws_cluster,
@@ -25,10 +27,10 @@ from mojaloop_iac.planners.aws_cluster import (
 )
 from mojaloop_iac.planners.aws_cluster.iam import CLUSTER_ROLE, NODE_ROLE, STS_AUDIENCE, ServicePrincipal
 from mojaloop_iac.planners.aws_cluster.network import cluster_tag
+from mojaloop_iac.planners.aws_cluster.security_groups import ANYWHERE_IPV4, CONTROL_PLANE_GROUP, NODES_GROUP
 from mojaloop_iac.planners.aws_cluster.storage import DEFAULT_CLASS_ANNOTATION, LEGACY_DEFAULT_CLASS
 from mojaloop_iac.planners.aws_cluster.tags import resource_tags
 
-ANYWHERE_IPV4 = "0.0.0.0/0"
 # Standard zones only: Local Zones and Wavelength Zones cannot host EKS control-plane interfaces.
 STANDARD_ZONES_FILTER = {"name": "opt-in-status", "values": ["opt-in-not-required"]}
 # The longest window AWS allows: a key scheduled for deletion by mistake can be recovered for 30 days.
@@ -77,22 +79,26 @@ class AwsCluster(pulumi.ComponentResource):
         zones = aws.get_availability_zones(filters=[STANDARD_ZONES_FILTER], opts=lookup)
         partition = aws.get_partition(opts=lookup)
         plan = plan_aws_cluster(settings, zones.names, partition.partition)
-        self._dns_suffix = partition.dns_suffix
 
         private_routes = self._network(plan)
         self._security_groups(plan)
         roles, attachments = self._service_roles(plan)
         cluster = self._control_plane(plan, roles, attachments, private_routes)
         self._service_account_roles(plan)
-        vpc_cni = self._addon(plan, "vpc-cni", [])
+        # The network plugin must be ready when nodes join; the other add-ons need running nodes to become
+        # active (the EBS CSI controller runs on them).
+        network_addons = [self._addon(spec, []) for spec in plan.addons if spec.before_nodes]
         self.node_groups = {
             spec.pool: self._node_group(
-                plan, spec, roles[NODE_ROLE], [vpc_cni, *attachments[NODE_ROLE], *private_routes]
+                plan, spec, roles[NODE_ROLE], [*network_addons, *attachments[NODE_ROLE], *private_routes]
             )
             for spec in plan.node_groups
         }
-        # The driver's controller must be running for the add-on to become active: after the nodes.
-        ebs_csi = self._addon(plan, "aws-ebs-csi-driver", list(self.node_groups.values()))
+        node_addons = [
+            self._addon(spec, list(self.node_groups.values()))
+            for spec in plan.addons
+            if not spec.before_nodes
+        ]
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
@@ -104,9 +110,9 @@ class AwsCluster(pulumi.ComponentResource):
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
             # Everything deployed through this provider waits for nodes and volumes to exist.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.node_groups.values(), ebs_csi]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.node_groups.values(), *node_addons]),
         )
-        self._default_storage(plan, ebs_csi)
+        self._default_storage(plan, node_addons)
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
@@ -117,7 +123,7 @@ class AwsCluster(pulumi.ComponentResource):
             }
         )
 
-    def _options(self, **options) -> pulumi.ResourceOptions:
+    def _options(self, **options: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self._aws, **options)
 
     def _network(self, plan: AwsClusterPlan) -> list[pulumi.Resource]:
@@ -148,15 +154,7 @@ class AwsCluster(pulumi.ComponentResource):
         )
         public_subnets = {}
         for spec in network.public_subnets:
-            subnet = aws.ec2.Subnet(
-                f"{name}-{spec.key}",
-                vpc_id=vpc.id,
-                cidr_block=str(spec.cidr),
-                availability_zone=spec.zone,
-                map_public_ip_on_launch=False,
-                tags={**spec.tags, "Name": f"{cluster}-{spec.key}"},
-                opts=self._options(),
-            )
+            subnet = self._subnet(spec, vpc, cluster)
             aws.ec2.RouteTableAssociation(
                 f"{name}-{spec.key}",
                 subnet_id=subnet.id,
@@ -182,15 +180,7 @@ class AwsCluster(pulumi.ComponentResource):
         self.private_subnet_ids = []
         private_routes: list[pulumi.Resource] = []
         for spec in network.private_subnets:
-            subnet = aws.ec2.Subnet(
-                f"{name}-{spec.key}",
-                vpc_id=vpc.id,
-                cidr_block=str(spec.cidr),
-                availability_zone=spec.zone,
-                map_public_ip_on_launch=False,
-                tags={**spec.tags, "Name": f"{cluster}-{spec.key}"},
-                opts=self._options(),
-            )
+            subnet = self._subnet(spec, vpc, cluster)
             table = aws.ec2.RouteTable(
                 f"{name}-{spec.key}",
                 vpc_id=vpc.id,
@@ -210,17 +200,29 @@ class AwsCluster(pulumi.ComponentResource):
             self.private_subnet_ids.append(subnet.id)
         return private_routes
 
+    def _subnet(self, spec: SubnetSpec, vpc: aws.ec2.Vpc, cluster: str) -> aws.ec2.Subnet:
+        return aws.ec2.Subnet(
+            f"{self._name}-{spec.key}",
+            vpc_id=vpc.id,
+            cidr_block=str(spec.cidr),
+            availability_zone=spec.zone,
+            # No instance gets a public address: load balancers and NAT gateways bring their own.
+            map_public_ip_on_launch=False,
+            tags={**spec.tags, "Name": f"{cluster}-{spec.key}"},
+            opts=self._options(),
+        )
+
     def _security_groups(self, plan: AwsClusterPlan) -> None:
         name, cluster = self._name, plan.control_plane.name
         self._groups = {
-            "control-plane": aws.ec2.SecurityGroup(
+            CONTROL_PLANE_GROUP: aws.ec2.SecurityGroup(
                 f"{name}-control-plane-sg",
                 vpc_id=self.vpc_id,
                 description=f"EKS {cluster} control plane: the API server, reached by the nodes",
                 tags={"Name": f"{cluster}-control-plane"},
                 opts=self._options(),
             ),
-            "nodes": aws.ec2.SecurityGroup(
+            NODES_GROUP: aws.ec2.SecurityGroup(
                 f"{name}-nodes-sg",
                 vpc_id=self.vpc_id,
                 description=f"EKS {cluster} nodes and pods",
@@ -229,7 +231,7 @@ class AwsCluster(pulumi.ComponentResource):
                 opts=self._options(),
             ),
         }
-        self.node_security_group_id = self._groups["nodes"].id
+        self.node_security_group_id = self._groups[NODES_GROUP].id
         for rule in plan.security_group_rules:
             peer = (
                 {"referenced_security_group_id": self._groups[rule.peer_group].id} if rule.peer_group else {}
@@ -273,12 +275,12 @@ class AwsCluster(pulumi.ComponentResource):
     def _service_roles(
         self, plan: AwsClusterPlan
     ) -> tuple[dict[str, aws.iam.Role], dict[str, list[pulumi.Resource]]]:
-        """Roles AWS services assume (control plane, nodes); service-account roles wait for the OIDC provider."""
+        """Roles AWS services assume (control plane, nodes); service-account roles need the OIDC provider."""
         roles, attachments = {}, {}
         for key, spec in plan.roles.items():
             if not isinstance(spec.trusted, ServicePrincipal):
                 continue
-            policy = json.dumps(trust_policy(spec, dns_suffix=self._dns_suffix))
+            policy = json.dumps(trust_policy(spec))
             roles[key] = self._role(key, f"{plan.control_plane.name}: {spec.description}", policy)
             attachments[key] = self._attach_managed_policies(plan, key, roles[key])
         return roles, attachments
@@ -324,7 +326,7 @@ class AwsCluster(pulumi.ComponentResource):
             role_arn=roles[CLUSTER_ROLE].arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=self.private_subnet_ids,
-                security_group_ids=[self._groups["control-plane"].id],
+                security_group_ids=[self._groups[CONTROL_PLANE_GROUP].id],
                 endpoint_private_access=spec.endpoint_private_access,
                 endpoint_public_access=spec.endpoint_public_access,
             ),
@@ -372,8 +374,7 @@ class AwsCluster(pulumi.ComponentResource):
             role = self._role(key, f"{plan.control_plane.name}: {spec.description}", policy)
             self._account_roles[key] = (role, self._attach_managed_policies(plan, key, role))
 
-    def _addon(self, plan: AwsClusterPlan, addon_name: str, after: list[pulumi.Resource]) -> aws.eks.Addon:
-        spec = next(addon for addon in plan.addons if addon.name == addon_name)
+    def _addon(self, spec: AddonSpec, after: list[pulumi.Resource]) -> aws.eks.Addon:
         role, attachments = self._account_roles[spec.role]
         return aws.eks.Addon(
             f"{self._name}-{spec.name}",
@@ -449,10 +450,10 @@ class AwsCluster(pulumi.ComponentResource):
             ),
         )
 
-    def _default_storage(self, plan: AwsClusterPlan, ebs_csi: aws.eks.Addon) -> None:
+    def _default_storage(self, plan: AwsClusterPlan, storage_driver: list[pulumi.Resource]) -> None:
         manifest = plan.storage_class
         self.storage_class_name = manifest["metadata"]["name"]
-        in_cluster = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ebs_csi])
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=storage_driver)
         k8s.storage.v1.StorageClass(
             f"{self._name}-default-storage",
             metadata=manifest["metadata"],

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mojaloop_iac.config.models import ClusterSettings, Substrate
-from mojaloop_iac.planners.inventory import plan_inventory
+from mojaloop_iac.planners.inventory import BAREMETAL_STORAGE_CLASS, baremetal_api_endpoint, plan_inventory
 from mojaloop_iac.planners.placement import node_labels, node_taint_specs
 
 
@@ -27,6 +27,10 @@ class KubernetesCluster(pulumi.ComponentResource):
     """Provider every in-cluster resource uses; never the ambient kubeconfig."""
     kubeconfig: pulumi.Output[str]
     """The cluster's kubeconfig, secret."""
+    api_endpoint: pulumi.Output[str]
+    """The API server URL (what Vault calls to review service-account logins)."""
+    storage_class_name: str
+    """The default storage class stateful workloads use."""
     inventory: dict[str, Any] | None
     """Ansible inventory (bare metal only), as data for the playbooks."""
     node_patches: dict[str, k8s.core.v1.NodePatch]
@@ -35,8 +39,26 @@ class KubernetesCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mojaloop:cluster:KubernetesCluster", name, None, opts)
         settings = args["settings"]
-        if settings.substrate != Substrate.BAREMETAL:
-            raise ValueError(f"substrate {settings.substrate.value} is not available in this version of the toolkit")
+        self.inventory = None
+        self.node_patches = {}
+        if settings.substrate == Substrate.AWS:
+            self._aws(name, settings)
+        else:
+            self._baremetal(name, settings, args)
+        self.register_outputs({"inventory": self.inventory})
+
+    def _aws(self, name: str, settings: ClusterSettings) -> None:
+        # Imported here: bare-metal stacks never pay for loading pulumi-aws.
+        from components.aws_cluster import AwsCluster
+
+        # EKS applies each node group's labels and taints itself: no node patches.
+        cluster = AwsCluster(f"{name}-aws", {"settings": settings}, pulumi.ResourceOptions(parent=self))
+        self.kubeconfig = cluster.kubeconfig
+        self.provider = cluster.provider
+        self.api_endpoint = cluster.endpoint
+        self.storage_class_name = cluster.storage_class_name
+
+    def _baremetal(self, name: str, settings: ClusterSettings, args: KubernetesClusterArgs) -> None:
         self.inventory = plan_inventory(settings)
         if "kubeconfig" in args:
             kubeconfig = args["kubeconfig"]
@@ -61,14 +83,14 @@ class KubernetesCluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.api_endpoint = pulumi.Output.from_input(baremetal_api_endpoint(settings))
+        self.storage_class_name = BAREMETAL_STORAGE_CLASS
         self._enforce_node_labels_and_taints(name, settings)
-        self.register_outputs({"inventory": self.inventory})
 
     def _enforce_node_labels_and_taints(self, name: str, settings: ClusterSettings) -> None:
         """Server-side-apply patches own each node's pool labels and taints, so drift is corrected and a
         label or taint removed from config is removed from the node."""
         assert settings.baremetal is not None
-        self.node_patches = {}
         for host in settings.baremetal.hosts:
             pool = settings.node_pools[host.pool]
             self.node_patches[host.name] = k8s.core.v1.NodePatch(

@@ -217,14 +217,8 @@ def test_kubernetes_provider_gets_the_kubeconfig_as_a_secret_and_waits_for_nodes
     assert built.named(f"{NAME}-aws-ebs-csi-driver").urn in provider.dependencies
     kubeconfig = yaml.safe_load(built.values["kubeconfig"])
     (user,) = kubeconfig["users"]
-    assert user["user"]["exec"]["args"][:6] == [
-        "--region",
-        "eu-west-1",
-        "eks",
-        "get-token",
-        "--cluster-name",
-        "awsdemo",
-    ]
+    exec_command = " ".join([user["user"]["exec"]["command"], *user["user"]["exec"]["args"]])
+    assert exec_command == "aws --region eu-west-1 eks get-token --cluster-name awsdemo --output json"
     assert kubeconfig["clusters"][0]["cluster"]["server"].endswith(".eks.amazonaws.com")
 
 

@@ -42,8 +42,8 @@ from tests.support.manifests import validate_core
 
 EU_WEST_1 = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 MOJALOOP_SERVICES = [
-    "CENTRAL-LEDGER-SVC", "CORE-API-ADAPTERS", "CENTRAL-SETTLEMENT", "QUOTING-SERVICE", "ACCOUNT-LOOKUP-SERVICE",
-    "ALS-ORACLES", "CORE-HANDLERS", "MONITORING",
+    "CENTRAL-LEDGER-SVC", "CORE-API-ADAPTERS", "CENTRAL-SETTLEMENT", "QUOTING-SERVICE",
+    "ACCOUNT-LOOKUP-SERVICE", "ALS-ORACLES", "CORE-HANDLERS", "MONITORING",
 ]  # fmt: skip
 
 
@@ -62,13 +62,17 @@ def aws_environment(
             "core": {
                 "workloadClasses": MOJALOOP_SERVICES,
                 "labels": {"example.com/team": "hub"},
-                "aws": {"instanceTypes": ["m6i.xlarge", "m6a.xlarge"], "minSize": 2, "maxSize": 6, "desiredSize": 3},
+                "aws": {
+                    "instanceTypes": ["m6i.xlarge", "m6a.xlarge"],
+                    "minSize": 2, "maxSize": 6, "desiredSize": 3,
+                },
             },
             "kafka": {
                 "workloadClasses": ["KAFKA-CONTROL-PLANE", "KAFKA-DATA-PLANE"],
                 "taints": [{"key": "moja-enabled", "value": "true", "effect": "NoSchedule"}],
                 "aws": {
-                    "instanceTypes": ["r6i.xlarge"], "minSize": 3, "maxSize": 3, "desiredSize": 3, "diskSizeGib": 200,
+                    "instanceTypes": ["r6i.xlarge"], "minSize": 3, "maxSize": 3, "desiredSize": 3,
+                    "diskSizeGib": 200,
                 },
             },
             "rdbms": {
@@ -278,7 +282,8 @@ def test_a_cluster_whose_every_pool_repels_untolerating_pods_is_refused():
 # --- IAM ----------------------------------------------------------------------------------------------------
 
 OIDC_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123"
-ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123"
+ISSUER_HOST = "oidc.eks.eu-west-1.amazonaws.com/id/ABC123"
+ISSUER = f"https://{ISSUER_HOST}"
 
 
 def roles():
@@ -319,8 +324,8 @@ def test_ebs_csi_role_trusts_only_the_controller_service_account_through_the_oid
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Condition"] == {
         "StringEquals": {
-            "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
-            "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:aud": "sts.amazonaws.com",
+            f"{ISSUER_HOST}:sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
+            f"{ISSUER_HOST}:aud": "sts.amazonaws.com",
         }
     }
 
@@ -433,17 +438,9 @@ def test_kubeconfig_authenticates_with_the_aws_cli_and_holds_no_credential():
     (user,) = document["users"]
     assert set(user["user"]) == {"exec"}  # no token, no client certificate, no password
     exec_plugin = user["user"]["exec"]
-    assert exec_plugin["command"] == "aws"
-    assert exec_plugin["args"] == [
-        "--region",
-        "eu-west-1",
-        "eks",
-        "get-token",
-        "--cluster-name",
-        "awsdemo",
-        "--output",
-        "json",
-    ]
+    assert " ".join([exec_plugin["command"], *exec_plugin["args"]]) == (
+        "aws --region eu-west-1 eks get-token --cluster-name awsdemo --output json"
+    )
     assert document["clusters"][0]["cluster"]["server"] == "https://ABC.gr7.eu-west-1.eks.amazonaws.com"
     # Vault's Kubernetes auth reads the CA from the kubeconfig the same way it does on bare metal.
     assert kubeconfig_ca_pem(text) == CA_PEM

@@ -19,7 +19,7 @@ def problems(values: dict) -> list[str]:
     return [str(issue) for issue in raised.value.issues]
 
 
-@pytest.mark.parametrize("stack", ["demo", "control-center"])
+@pytest.mark.parametrize("stack", ["demo", "control-center", "aws-dev"])
 def test_example_stacks_are_valid(stack):
     validated = validate_namespace(namespace_of(stack))
     assert validated.config.cluster.name

@@ -240,3 +240,45 @@ def test_a_password_in_the_values_file_is_refused_cleanly(tmp_path, capsys):
     code = cli.main(["plan", stack, "--out", str(tmp_path / "bundle"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and "cannot plan the Mojaloop release values" in err and "x" * 12 not in err
+
+
+STACK_KUBERNETES = {"demo": "1.28", "aws-dev": "1.32", "control-center": "1.30"}
+
+
+@pytest.fixture(scope="module", params=sorted(STACK_KUBERNETES))
+def any_bundle(request, tmp_path_factory) -> tuple[str, Path]:
+    out = tmp_path_factory.mktemp(request.param)
+    plan_stack(request.param, out)
+    return request.param, out
+
+
+def test_every_object_of_every_example_stack_validates_for_its_kubernetes_version(any_bundle):
+    stack, bundle = any_bundle
+    for path, document in bundle_manifests(bundle):
+        try:
+            validate_core(document, STACK_KUBERNETES[stack]) if is_core(document) else validate_custom(document)
+        except Exception as error:
+            raise AssertionError(f"{path.relative_to(bundle)}: {error}") from error
+
+
+def test_no_helm_value_of_any_example_stack_carries_a_password(any_bundle):
+    _, bundle = any_bundle
+    for values_file in sorted((bundle / "helm").glob("*/values.yaml")):
+        assert list(_credential_literals(yaml.safe_load(values_file.read_text()))) == [], values_file
+
+
+def test_aws_dev_runs_on_eks_with_a_node_group_per_pool(tmp_path):
+    plan_stack("aws-dev", tmp_path)
+    resources = json.loads((tmp_path / "plan.json").read_text())["resources"]
+    groups = {r["inputs"]["labels"]["mojaloop.io/node-pool"]: r["inputs"]
+              for r in resources if r["type"] == "aws:eks/nodeGroup:NodeGroup"}
+    assert set(groups) == {"core", "kafka", "rdbms"}
+    assert groups["core"]["scalingConfig"] == {"desiredSize": 3, "maxSize": 6, "minSize": 2}
+    kafka = groups["kafka"]
+    assert kafka["taints"] == [{"effect": "NO_SCHEDULE", "key": "moja-enabled", "value": "true"}]
+    assert kafka["labels"]["workload-class.mojaloop.io/KAFKA-DATA-PLANE"] == "enabled"
+    cluster = next(r for r in resources if r["type"] == "aws:eks/cluster:Cluster")
+    assert cluster["options"].get("protect") is True
+    assert cluster["inputs"]["encryptionConfig"]["resources"] == ["secrets"]
+    provider = next(r for r in resources if r["type"] == "pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"

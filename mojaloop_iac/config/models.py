@@ -263,7 +263,7 @@ class VaultAccess(Model):
     kv_mount: DnsLabel = "mojaloop"
     """KV v2 mount holding every environment's secrets, each under `environments/<env>/<namespace>/`."""
     kubernetes_host: str | None = Field(default=None, pattern=r"^https://[^\s]+$")
-    """The cluster's API server as Vault reaches it; default `https://<first server host>:6443` on bare metal."""
+    """The cluster's API server as Vault reaches it; default: the EKS endpoint, or `https://<first server>:6443`."""
     retain_secrets_on_delete: bool = True
     """Keep the generated secrets in Vault when the stack is destroyed (False deletes every version)."""
 

@@ -222,12 +222,6 @@ def vault_reaches_the_cluster(env: Environment, prefix: str) -> Iterator[Issue]:
     if env.vault.address is None and env.control_center_stack is None:
         yield Issue(f"{prefix}.vault.address", "is required unless controlCenterStack names the control center "
                     "whose Vault this environment uses")
-    if env.vault.kubernetes_host is None and env.substrate != Substrate.BAREMETAL:
-        yield Issue(
-            f"{prefix}.vault.kubernetesHost",
-            f"is required when substrate is {env.substrate.value}: the API server address Vault checks "
-            "service-account logins against",
-        )
 
 
 def values_files_are_mappings(env: Environment, prefix: str) -> Iterator[Issue]:

@@ -33,8 +33,10 @@ def fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
     """Outputs a real provider would add to the inputs, for the types whose consumers read them."""
     outputs = dict(inputs)
     if type_.startswith("aws:"):
-        service = type_.split(":")[1].split("/")[0]
-        outputs.setdefault("arn", f"arn:aws:{service}:{FAKE_REGION}:{FAKE_ACCOUNT_ID}:{name}")
+        # Imported here: only AWS stacks create aws: resources.
+        from mojaloop_iac.plan.fakes_aws import fake_aws_outputs
+
+        return fake_aws_outputs(type_, name, inputs)
     if type_ == "kubernetes:helm.sh/v3:Release":
         outputs["status"] = {
             "name": inputs.get("name", name),

@@ -16,6 +16,17 @@ from mojaloop_iac.planners.placement import node_labels, node_taints
 SERVER_GROUP = "k3s_servers"
 AGENT_GROUP = "k3s_agents"
 GATEWAY_NODEPORTS = (31443, 31080, 31081, 32443, 32080, 32081)
+KUBERNETES_API_PORT = 6443
+# k3s' bundled local-path provisioner.
+BAREMETAL_STORAGE_CLASS = "local-path"
+
+
+def baremetal_api_endpoint(cluster: ClusterSettings) -> str:
+    """The API server of a bare-metal cluster: the first k3s server."""
+    assert cluster.baremetal is not None
+    server = next(host for host in cluster.baremetal.hosts if host.role == "server")
+    address = f"[{server.address}]" if server.address.version == 6 else str(server.address)
+    return f"https://{address}:{KUBERNETES_API_PORT}"
 
 
 def k3s_version(cluster: ClusterSettings) -> str:

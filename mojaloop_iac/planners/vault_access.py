@@ -8,20 +8,8 @@ from typing import Any
 import yaml
 
 from mojaloop_iac.config.defaults import chart_pins
-from mojaloop_iac.config.models import Environment
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 
-KUBERNETES_API_PORT = 6443
-
-
-def vault_kubernetes_host(env: Environment) -> str:
-    """The API server Vault calls to review service-account logins: configured, or the first k3s server."""
-    if env.vault.kubernetes_host:
-        return env.vault.kubernetes_host
-    assert env.baremetal is not None, "validation requires vault.kubernetesHost off bare metal"
-    server = next(host for host in env.baremetal.hosts if host.role == "server")
-    address = f"[{server.address}]" if server.address.version == 6 else str(server.address)
-    return f"https://{address}:{KUBERNETES_API_PORT}"
 
 
 def kubeconfig_ca_pem(kubeconfig: str | None) -> str | None:

@@ -65,7 +65,8 @@ ADDONS = (
 def check_service_cidr(service_cidr: ipaddress.IPv4Network, vpc_cidr: ipaddress.IPv4Network) -> None:
     if not any(service_cidr.subnet_of(allowed) for allowed in _EKS_SERVICE_RANGES):
         raise AwsClusterPlanError(
-            f"network.serviceCidr {service_cidr} must lie in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 on EKS"
+            f"network.serviceCidr {service_cidr} must lie in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 "
+            "on EKS"
         )
     if service_cidr.prefixlen not in _SERVICE_PREFIXES:
         raise AwsClusterPlanError(

@@ -33,7 +33,8 @@ def eks_kubeconfig(cluster_name: str, endpoint: str, certificate_authority_data:
                         "apiVersion": EXEC_API_VERSION,
                         "command": "aws",
                         "args": [
-                            "--region", region, "eks", "get-token", "--cluster-name", cluster_name, "--output", "json",
+                            "--region", region,
+                            "eks", "get-token", "--cluster-name", cluster_name, "--output", "json",
                         ],
                         "interactiveMode": "Never",
                     }

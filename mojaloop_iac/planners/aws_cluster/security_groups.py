@@ -70,7 +70,9 @@ def plan_security_group_rules() -> tuple[SecurityGroupRule, ...]:
         ),
         # Nodes pull images and reach Vault, object storage and the DFSPs' callback endpoints, wherever
         # those are; egress is narrowed per workload by the egress gateway and NetworkPolicies.
-        SecurityGroupRule(NODES_GROUP, "egress", ALL_PROTOCOLS, None, None, "all outbound", cidr=ANYWHERE_IPV4),
+        SecurityGroupRule(
+            NODES_GROUP, "egress", ALL_PROTOCOLS, None, None, "all outbound", cidr=ANYWHERE_IPV4,
+        ),
     ]  # fmt: skip
     # The control plane's egress is EKS's own cluster group (all outbound), also on its interfaces.
     return tuple(rules)
