@@ -6,12 +6,16 @@ no traceback), and wires planner output into components. Decisions live in mojal
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
 import pulumi
 
 from components.cluster import KubernetesCluster, KubernetesClusterArgs
 from components.mojaloop_release import MojaloopRelease
 from components.namespaces import Namespaces
-from components.platform import PlatformLayer
+from components.platform import PlatformLayer, PlatformLayerArgs
 from components.secret_delivery import VaultSecretDelivery, VaultSecretDeliveryArgs
 from mojaloop_iac.catalog import load_catalog
 from mojaloop_iac.config.issues import ConfigError
@@ -19,7 +23,8 @@ from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
 from mojaloop_iac.config.rules import load_values_file
 from mojaloop_iac.planners.backend_values import BackendValuesError
-from mojaloop_iac.planners.mojaloop_release import mojaloop_release_specs
+from mojaloop_iac.planners.identity import with_templates
+from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
 from mojaloop_iac.planners.mesh import peer_configs, plan_wireguard_mesh
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
@@ -77,7 +82,7 @@ def build_environment(env: Environment) -> None:
         )
     except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
         raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
-    platform = plan_platform(env)
+    platform = plan_platform(env, STORAGE_CLASS[env.substrate])
     for note in platform.warnings:
         pulumi.log.warn(note)
     namespaces = Namespaces(
@@ -88,21 +93,28 @@ def build_environment(env: Environment) -> None:
         },
         opts=in_cluster,
     )
-    layers: list[pulumi.Resource] = []
-    for layer in platform.layers:
-        layers.append(
-            PlatformLayer(
-                f"{env.name}-{layer.name}",
-                {"releases": layer.releases, "manifests": layer.manifests},
-                opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, *layers])),
-            )
-        )
+    # External Secrets first: the gateways' client CA and the identity services' credentials come through it.
     secrets = build_secret_delivery(
         env,
         cluster,
         merge_needs({env.mojaloop.namespace: secrets_needed(specs.secret_refs)}, platform.secret_needs),
+        platform.external_secret_templates,
         pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
     )
+    layers: list[pulumi.Resource] = []
+    for layer in platform.layers:
+        layer_args: PlatformLayerArgs = {"releases": layer.releases, "manifests": layer.manifests}
+        if layer.sources:
+            layer_args.update(sources=layer.sources, kubeconfig=cluster.kubeconfig)
+        layers.append(
+            PlatformLayer(
+                f"{env.name}-{layer.name}",
+                layer_args,
+                opts=pulumi.ResourceOptions.merge(
+                    in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets, *layers])
+                ),
+            )
+        )
     mojaloop = MojaloopRelease(
         f"{env.name}-mojaloop",
         {"umbrella": specs.umbrella, "backend": specs.backend, "virtual_services": specs.virtual_services},
@@ -119,6 +131,7 @@ def build_secret_delivery(
     env: Environment,
     cluster: KubernetesCluster,
     needs: dict[str, tuple[SecretNeed, ...]],
+    templates: Mapping[tuple[str, str], Mapping[str, Any]],
     opts: pulumi.ResourceOptions,
 ) -> VaultSecretDelivery:
     vault_address: pulumi.Input[str]
@@ -128,6 +141,8 @@ def build_secret_delivery(
         assert env.control_center_stack is not None, "validation requires one of them"
         vault_address = pulumi.StackReference(env.control_center_stack).require_output("vaultAddress")
     delivery = plan_secret_delivery(env.name, vault_address, env.vault.kv_mount, needs)
+    # Some Secrets are documents around a generated password (a DSN): ESO assembles them in the cluster.
+    delivery = dataclasses.replace(delivery, manifests=with_templates(delivery.manifests, templates))
     for note in delivery.operator_supplied:
         pulumi.log.warn(note)
     args: VaultSecretDeliveryArgs = {

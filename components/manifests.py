@@ -17,6 +17,14 @@ def kubernetes_object(resource_name: str, manifest: Mapping[str, Any], opts: pul
         return k8s.rbac.v1.ClusterRoleBinding(
             resource_name, metadata=metadata, role_ref=manifest["roleRef"], subjects=manifest["subjects"], opts=opts
         )
+    if (manifest["apiVersion"], kind) == ("rbac.authorization.k8s.io/v1", "RoleBinding"):
+        return k8s.rbac.v1.RoleBinding(
+            resource_name, metadata=metadata, role_ref=manifest["roleRef"], subjects=manifest["subjects"], opts=opts
+        )
+    if (manifest["apiVersion"], kind) == ("rbac.authorization.k8s.io/v1", "Role"):
+        return k8s.rbac.v1.Role(resource_name, metadata=metadata, rules=manifest["rules"], opts=opts)
+    if "spec" not in manifest:
+        raise ValueError(f"no Pulumi type is wired for {manifest['apiVersion']} {kind} ({resource_name})")
     # Custom resources (Istio, External Secrets, cert-manager, ...): apiVersion/kind/metadata/spec.
     return k8s.apiextensions.CustomResource(
         resource_name,

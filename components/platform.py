@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.helm import helm_release
 from components.manifests import kubernetes_object
 from mojaloop_iac.planners.helm import HelmReleaseSpec
+from mojaloop_iac.planners.identity import ManifestSource
 
 
 class PlatformLayerArgs(TypedDict):
@@ -17,6 +19,10 @@ class PlatformLayerArgs(TypedDict):
     """Installed one after another (each may need the CRDs or webhooks of the one before)."""
     manifests: Sequence[Mapping[str, Any]]
     """Objects created once every release of the layer is installed (custom resources need their CRDs)."""
+    sources: NotRequired[Sequence[ManifestSource]]
+    """Upstream manifests (an operator without a chart), applied first into their namespace."""
+    kubeconfig: NotRequired[pulumi.Input[str]]
+    """Needed with `sources`: they apply through a provider defaulting to their namespace."""
 
 
 class PlatformLayer(pulumi.ComponentResource):
@@ -25,6 +31,22 @@ class PlatformLayer(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mojaloop:platform:PlatformLayer", name, None, opts)
         self.releases = []
+        for source in args.get("sources", ()):
+            # The upstream objects name no namespace; this provider puts them into the intended one.
+            namespaced = k8s.Provider(
+                f"{name}-{source.name}-provider",
+                kubeconfig=args["kubeconfig"],
+                namespace=source.namespace,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for index, url in enumerate(source.urls):
+                self.releases.append(
+                    k8s.yaml.v2.ConfigFile(
+                        f"{name}-{source.name}-{index}",
+                        file=url,
+                        opts=pulumi.ResourceOptions(parent=self, provider=namespaced, depends_on=self.releases[-1:]),
+                    )
+                )
         for spec in args["releases"]:
             after = self.releases[-1:]
             self.releases.append(

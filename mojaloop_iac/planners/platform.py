@@ -15,6 +15,7 @@ from mojaloop_iac.config.models import ClusterSettings
 from mojaloop_iac.planners.certificates import CertificatesInput, plan_certificates
 from mojaloop_iac.planners.gateways import GatewaysInput, plan_gateways
 from mojaloop_iac.planners.helm import HelmReleaseSpec
+from mojaloop_iac.planners.identity import IdentityInput, ManifestSource, plan_identity
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.secrets import SecretNeed
 
@@ -28,6 +29,8 @@ class Layer:
     name: str
     releases: tuple[HelmReleaseSpec, ...]
     manifests: tuple[dict[str, Any], ...]
+    sources: tuple[ManifestSource, ...] = ()
+    """Upstream manifests applied as they are, before the releases (operators without a chart)."""
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,19 @@ class PlatformPlan:
     layers: tuple[Layer, ...]
     namespaces: tuple[NamespaceSpec, ...]
     secret_needs: Mapping[str, tuple[SecretNeed, ...]]
+    external_secret_templates: Mapping[tuple[str, str], Mapping[str, Any]]
+    """(namespace, Secret) -> the ExternalSecret template assembling it (e.g. a DSN around a password)."""
     warnings: tuple[str, ...]
 
 
-def plan_platform(cluster: ClusterSettings, extension_providers: Sequence[Mapping[str, Any]] = ()) -> PlatformPlan:
+def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
+    identity = plan_identity(
+        IdentityInput(
+            internal_domain=cluster.domains.internal,
+            external_domain=cluster.domains.external,
+            storage_class=storage_class,
+        )
+    )
     tls = cluster.tls
     certificates = plan_certificates(
         CertificatesInput(
@@ -61,19 +73,45 @@ def plan_platform(cluster: ClusterSettings, extension_providers: Sequence[Mappin
             internal_tls_secret=certificates.internal_tls_secret,
             external_tls_secret=certificates.external_tls_secret,
             client_ca_secret=DFSP_CLIENT_CA_SECRET,
-            extension_providers=tuple(extension_providers),
+            extension_providers=identity.mesh_extension_providers,
         )
     )
     layers = (
         Layer("cert-manager", (certificates.release,), certificates.manifests),
         Layer("istio", gateways.releases, gateways.manifests),
+        # Releases install one after another, which honours identity.release_dependencies (databases
+        # first, then Kratos and Keto before Oathkeeper).
+        Layer("identity", ordered_releases(identity.releases, identity.release_dependencies), identity.manifests,
+              identity.operator_manifests),
     )
     return PlatformPlan(
         layers=layers,
-        namespaces=merge_namespaces(certificates.namespaces, gateways.namespaces),
-        secret_needs=merge_needs(certificates.secret_needs, gateways.secret_needs),
-        warnings=certificates.warnings + gateways.warnings,
+        namespaces=merge_namespaces(certificates.namespaces, gateways.namespaces, identity.namespaces),
+        secret_needs=merge_needs(certificates.secret_needs, gateways.secret_needs, identity.secret_needs),
+        external_secret_templates=dict(identity.external_secret_templates),
+        warnings=certificates.warnings + gateways.warnings + identity.notes,
     )
+
+
+def ordered_releases(
+    releases: Sequence[HelmReleaseSpec], dependencies: Mapping[str, Sequence[str]]
+) -> tuple[HelmReleaseSpec, ...]:
+    """The releases in an order where each comes after the ones it depends on (stable otherwise)."""
+    by_name = {release.name: release for release in releases}
+    ordered: list[HelmReleaseSpec] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise ValueError(f"release dependencies form a cycle: {' -> '.join((*path, name))}")
+        if by_name[name] in ordered:
+            return
+        for dependency in dependencies.get(name, ()):
+            visit(dependency, (*path, name))
+        ordered.append(by_name[name])
+
+    for release in releases:
+        visit(release.name, ())
+    return tuple(ordered)
 
 
 def merge_namespaces(*groups: Sequence[NamespaceSpec]) -> tuple[NamespaceSpec, ...]:

@@ -145,13 +145,17 @@ def with_templates(
     pending = dict(templates)
     result = []
     for manifest in manifests:
-        document = copy.deepcopy(dict(manifest))
-        if document.get("kind") == "ExternalSecret":
-            target = document["spec"]["target"]
-            template = pending.pop((document["metadata"]["namespace"], target["name"]), None)
-            if template is not None:
-                target["template"] = copy.deepcopy(dict(template))
-        result.append(document)
+        key = (manifest["metadata"].get("namespace"), manifest["spec"]["target"]["name"]) if (
+            manifest.get("kind") == "ExternalSecret"
+        ) else None
+        if key in pending:
+            # Only the documents that change are copied: others may hold deployment-time values (a Vault
+            # address from another stack) that cannot be copied.
+            document = copy.deepcopy(dict(manifest))
+            document["spec"]["target"]["template"] = copy.deepcopy(dict(pending.pop(key)))
+            result.append(document)
+        else:
+            result.append(dict(manifest))
     if pending:
         missing = ", ".join(f"{namespace}/{name}" for namespace, name in sorted(pending))
         raise IdentityError(

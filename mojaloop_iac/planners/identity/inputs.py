@@ -129,8 +129,9 @@ class IdentityPlan:
     release_dependencies: Mapping[str, tuple[str, ...]]
     """Release name -> releases that must be installed first (a database before its service)."""
     manifests: tuple[dict[str, Any], ...]
-    """Keycloak and realm imports (need the operator's CRDs), Istio policies and routes, Oathkeeper Rules
-    (the CRD comes with the oathkeeper release), and the objects that copy the Kratos client secret."""
+    """Keycloak and realm imports (after the operator manifests and the `keycloak-mysql` release), Istio
+    routes and policies (need Istio's CRDs), Oathkeeper Rules (after the oathkeeper release, whose Maester
+    sub-chart brings the CRD), and the objects copying the Kratos client secret (need External Secrets)."""
     mesh_extension_providers: tuple[dict[str, Any], ...]
     """Entries for istiod's `meshConfig.extensionProviders`."""
     secret_needs: Mapping[str, tuple[SecretNeed, ...]]

@@ -160,7 +160,6 @@ def hub_operator_realm_import(namespace: str, auth_url: str, client_secret: Iden
                 "pkce.code.challenge.method": "S256",
                 "post.logout.redirect.uris": f"{auth_url}/*",
             },
-            "defaultClientScopes": ["openid", "profile", "email"],
         }
     ]
     placeholders = {KRATOS_CLIENT_SECRET_PLACEHOLDER: {"secret": client_secret.selector("client-secret")}}

@@ -381,11 +381,12 @@ def _notes(
             f"'{ory.KETO_API_NAMESPACE}:<api>#read|write@<Kratos identity id>' (APIs: "
             f"{', '.join(HUB_OPERATOR_API_IDS)}); none is granted by this plan."
         ),
-        (
-            "The Istio gateway pods must carry the label 'istio: <gateway name>' for the identity "
-            "policies to select them."
-        ),
         "Realm imports only create realms: a change to them does not reach an existing realm.",
+        (
+            f"istiod fetches the {DFSP_REALM} realm's keys from "
+            f"{keycloak.jwks_uri(keycloak_ns, DFSP_REALM)}: "
+            "keep that port open without mutual TLS (PERMISSIVE) if the Keycloak namespace joins the mesh."
+        ),
     ]
     if inp.registry is not None:
         notes.append(
