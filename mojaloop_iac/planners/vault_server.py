@@ -45,6 +45,9 @@ RAFT_PERFORMANCE_MULTIPLIER: Final = 1
 DEFAULT_AUDIT_DEVICE_PATH: Final = "file"
 DEFAULT_AUDIT_FILE_NAME: Final = "audit.log"
 IRSA_ROLE_ANNOTATION: Final = "eks.amazonaws.com/role-arn"
+# A pod counts as ready while uninitialised or sealed, so Helm's wait (and `pulumi up`) completes before the
+# operators can initialise and unseal it; only the unsealed leader carries the `vault-active` Service.
+READINESS_PATH: Final = "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"
 # The charts' defaults for the server image's user; kept explicit because the security context is ours.
 SERVER_UID: Final = 100
 SERVER_GID: Final = 1000
@@ -369,12 +372,13 @@ def plan_vault_server(server: VaultServerInput) -> VaultServerPlan:
     _check(server)
     layout = _LAYOUTS[server.implementation]
     pin = _pin(server.implementation)
-    if server.kubernetes_version is not None and "min_kubernetes" in pin:
+    minimum = (pin.get("kubernetes") or {}).get("minimum")
+    if server.kubernetes_version is not None and minimum is not None:
         _require(
             _minor(server.kubernetes_version, "kubernetes_version")
-            >= _minor(str(pin["min_kubernetes"]), "min_kubernetes"),
-            f"the {layout.chart} chart {pin['version']} requires Kubernetes {pin['min_kubernetes']} or later, "
-            f"the cluster runs {server.kubernetes_version}: upgrade the cluster or choose the other implementation",
+            >= _minor(str(minimum), "kubernetes.minimum"),
+            f"the {layout.chart} chart {pin['version']} requires Kubernetes {minimum} or later, the cluster "
+            f"runs {server.kubernetes_version}: upgrade the cluster or choose the other implementation",
         )
     namespace = str(pin["namespace"])
     tls_dir = f"{layout.home}/userconfig/{server.tls_secret_name}"
@@ -414,6 +418,8 @@ def plan_vault_server(server: VaultServerInput) -> VaultServerPlan:
         # `operator` commands run inside a pod verify the listener's certificate against the issuing CA.
         "extraEnvironmentVars": {layout.ca_cert_env: f"{tls_dir}/ca.crt"},
         "statefulSet": {"securityContext": _restricted_security_context()},
+        # The charts' default probe (`status` exits 2 while sealed) would keep every fresh install unready.
+        "readinessProbe": {"enabled": True, "path": READINESS_PATH},
     }
     if server.substrate == "aws":
         # The KMS seal finds its credentials through IRSA: no access keys in values, files or state.
@@ -431,15 +437,11 @@ def plan_vault_server(server: VaultServerInput) -> VaultServerPlan:
     }
     release = HelmReleaseSpec(
         name=FULLNAME,
-        chart=layout.chart,
+        chart=str(pin.get("chart", layout.chart)),
         repo=str(pin["repo"]),
         version=str(pin["version"]),
         namespace=namespace,
         values=values,
-        # Uninitialised servers never become ready, so waiting for readiness would fail every first install.
-        timeout_seconds=600,
-        atomic=False,
-        wait_for_jobs=False,
     )
     api_hostname = f"vault.{server.domain}"
     return VaultServerPlan(

@@ -73,10 +73,14 @@ class InitializationInputs:
         operators = []
         for index, entry in enumerate(raw):
             if not isinstance(entry, Mapping):
-                raise InvalidInput("operators", f"operators[{index}] must be a mapping with name and pgp_public_key")
+                raise InvalidInput(
+                    "operators", f"operators[{index}] must be a mapping with name and pgp_public_key"
+                )
             try:
                 name = require_vault_name(entry.get("name"), f"operators[{index}].name")
-                key = parse_public_key(str(entry.get("pgp_public_key") or ""), f"operators[{index}].pgp_public_key")
+                key = parse_public_key(
+                    str(entry.get("pgp_public_key") or ""), f"operators[{index}].pgp_public_key"
+                )
             except (ValueError, PgpKeyError) as error:
                 raise InvalidInput("operators", str(error)) from error
             operators.append(Operator(name, key))
@@ -87,7 +91,9 @@ class InitializationInputs:
         shares = len(operators)
         threshold = whole_number(props, "threshold", min(2, shares))
         if not 1 <= threshold <= shares:
-            raise InvalidInput("threshold", f"threshold {threshold} must be between 1 and the {shares} operators")
+            raise InvalidInput(
+                "threshold", f"threshold {threshold} must be between 1 and the {shares} operators"
+            )
         if shares >= 2 and threshold < 2:
             raise InvalidInput(
                 "threshold",
@@ -96,7 +102,8 @@ class InitializationInputs:
         root_token_operator = optional_text(props, "root_token_operator") or names[0]
         if root_token_operator not in names:
             raise InvalidInput(
-                "root_token_operator", f"root_token_operator {root_token_operator!r} is not one of {', '.join(names)}"
+                "root_token_operator",
+                f"root_token_operator {root_token_operator!r} is not one of {', '.join(names)}",
             )
         unseal = text(props, "unseal", "shamir")
         if unseal not in ("shamir", "auto"):
@@ -158,7 +165,9 @@ def _check_seal_type(vault: VaultSession, inputs: InitializationInputs, status: 
         )
 
 
-def _status_message(inputs: InitializationInputs, address: str, status: SealStatus, initialised_here: bool) -> str:
+def _status_message(
+    inputs: InitializationInputs, address: str, status: SealStatus, initialised_here: bool
+) -> str:
     kind = "recovery" if status.auto_unseal else "unseal"
     if initialised_here:
         said = (
@@ -183,21 +192,25 @@ def _status_message(inputs: InitializationInputs, address: str, status: SealStat
 
 
 def _holders_changed(inputs: InitializationInputs, olds: Mapping[str, Any]) -> bool:
-    old_holders = [(entry.get("operator"), entry.get("fingerprint")) for entry in olds.get("key_shares") or []]
+    old_holders = [
+        (entry.get("operator"), entry.get("fingerprint")) for entry in olds.get("key_shares") or []
+    ]
     if not old_holders:
         return False
-    return old_holders != [(o.name, o.key.fingerprint) for o in inputs.operators] or olds.get("threshold") != (
-        inputs.threshold
-    )
+    return old_holders != [(o.name, o.key.fingerprint) for o in inputs.operators] or olds.get(
+        "threshold"
+    ) != (inputs.threshold)
 
 
 def _rekey_message(inputs: InitializationInputs) -> str:
+    # OpenBao replaced the unauthenticated rekey endpoints with `rotate-keys`, run with an administrator's token.
+    command = f"{inputs.cli} operator " + ("rotate-keys" if inputs.cli == "bao" else "rekey")
+    target = " -target=recovery" if inputs.unseal == "auto" else ""
     return (
         " The key holders or the threshold in the configuration changed, but the shares in Vault still belong "
-        f"to the previous holders: re-key with `{inputs.cli} operator rekey -init -key-shares={inputs.shares} "
-        f"-key-threshold={inputs.threshold} -pgp-keys=<one exported public key file per holder>`"
-        + (" -target=recovery" if inputs.unseal == "auto" else "")
-        + ", then have the current holders each run `operator rekey` with their share."
+        f"to the previous holders: re-key with `{command} -init -key-shares={inputs.shares} "
+        f"-key-threshold={inputs.threshold} -pgp-keys=<one exported public key file per holder>{target}`, then "
+        f"have {inputs.threshold} current holders each run `{command} -nonce=<nonce>` with their share."
     )
 
 
@@ -236,7 +249,9 @@ class VaultInitializationProvider(_VaultProvider):
             "status": _status_message(inputs, inputs.connection.base_address, status, answer is not None),
         }
         if answer is not None:
-            encrypted = answer.get("recovery_keys_base64") if status.auto_unseal else answer.get("keys_base64")
+            encrypted = (
+                answer.get("recovery_keys_base64") if status.auto_unseal else answer.get("keys_base64")
+            )
             if not encrypted or len(encrypted) != inputs.shares:
                 raise VaultOperationError(
                     f"Vault at {inputs.connection.base_address} was initialised but returned "

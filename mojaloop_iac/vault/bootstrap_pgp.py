@@ -66,7 +66,9 @@ def _decode(text: str, what: str) -> bytes:
 def _first_packet(data: bytes, what: str) -> tuple[int, bytes]:
     """Tag and body of the first OpenPGP packet (RFC 9580 section 4.2)."""
     if not data or not data[0] & 0x80:
-        raise PgpKeyError(f"{what} does not decode to an OpenPGP key: export it with `gpg --export KEYID | base64 -w0`")
+        raise PgpKeyError(
+            f"{what} does not decode to an OpenPGP key: export it with `gpg --export KEYID | base64 -w0`"
+        )
     header = data[0]
     if header & 0x40:  # new format
         tag = header & 0x3F
@@ -95,7 +97,9 @@ def _first_packet(data: bytes, what: str) -> tuple[int, bytes]:
 def parse_public_key(text: str, what: str = "PGP key") -> PgpPublicKey:
     """Accept an armored or base64 binary OpenPGP public key; return it as Vault wants it."""
     if not isinstance(text, str) or not text.strip():
-        raise PgpKeyError(f"{what} is empty: give the operator's public key (`gpg --export KEYID | base64 -w0`)")
+        raise PgpKeyError(
+            f"{what} is empty: give the operator's public key (`gpg --export KEYID | base64 -w0`)"
+        )
     if text.lstrip().startswith("keybase:"):
         raise PgpKeyError(f"{what}: keybase: references are not supported; give the public key itself")
     data = _dearmor(text, what) if _ARMOR_BEGIN.search(text) else _decode(text, what)
@@ -113,5 +117,7 @@ def parse_public_key(text: str, what: str = "PGP key") -> PgpPublicKey:
             f"{what} is a version {version} key; Vault and OpenBao encrypt to version 4 keys "
             "(the default of GnuPG 2.2-2.4): create the key without --rfc9580"
         )
-    fingerprint = hashlib.sha1(b"\x99" + len(body).to_bytes(2, "big") + body, usedforsecurity=False).hexdigest()
+    fingerprint = hashlib.sha1(
+        b"\x99" + len(body).to_bytes(2, "big") + body, usedforsecurity=False
+    ).hexdigest()
     return PgpPublicKey(base64.b64encode(data).decode("ascii"), fingerprint.upper())

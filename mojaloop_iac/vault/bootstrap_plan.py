@@ -1,0 +1,383 @@
+"""What the control center's Vault is configured with after initialisation, as plain data (pure).
+
+From the environments declared in the control-center configuration and the operators who administer Vault,
+this derives everything the VaultBootstrap resource converges on:
+
+- the file audit device (declared in the server configuration where the server requires it);
+- the KV v2 mount and the password policies every environment's generated secrets use;
+- per environment: its Kubernetes auth mount and, per namespace, the read-only policy and the role
+  (from mojaloop_iac.vault.environment, the same derivation the environment stacks use, so both sides
+  converge on identical objects instead of fighting over them);
+- an administrators' policy and a userpass auth method with one account per operator, so that nobody
+  needs the root token after the first run, which revokes it.
+
+`to_props`/`from_props` give the plan as the dynamic resource's inputs and back: every text (policy HCL,
+password policies) is part of the inputs, so changing one is a Pulumi diff.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from mojaloop_iac.planners.vault_server import AuditFileDevice
+from mojaloop_iac.vault.environment import DEFAULT_ROLE_TTL_SECONDS, plan_environment_vault
+from mojaloop_iac.vault.errors import InvalidInput
+from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT, require_dns_label, require_vault_name
+from mojaloop_iac.vault.policies import PasswordPolicySpec, load_password_policies
+
+ADMIN_POLICY_NAME: Final = "operator-admin"
+DEFAULT_OPERATOR_AUTH_MOUNT: Final = "userpass"
+DEFAULT_INITIAL_PASSWORD_ENV: Final = "VAULT_OPERATOR_INITIAL_PASSWORD"
+# Operator sessions: a working day at most, renewed hourly.
+OPERATOR_TOKEN_TTL_SECONDS: Final = 3600
+OPERATOR_TOKEN_MAX_TTL_SECONDS: Final = 8 * 3600
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_URL = re.compile(r"^https?://[^/\s]+/?$")
+
+
+@dataclass(frozen=True)
+class EnvironmentDeclaration:
+    """One environment cluster whose workloads read secrets from this Vault."""
+
+    name: str
+    kubernetes_host: str
+    """The cluster's API server as Vault reaches it, e.g. https://10.0.0.10:6443."""
+    kubernetes_ca_cert: str
+    """PEM CA certificate of the cluster's API server (Vault runs outside that cluster, so it must be given)."""
+    service_accounts_by_namespace: Mapping[str, Sequence[str]]
+    """Namespaces that read secrets, each with the service accounts that log in to Vault."""
+
+
+@dataclass(frozen=True)
+class NamedText:
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class NamespaceRole:
+    namespace: str
+    policy: NamedText
+    role: str
+    service_accounts: tuple[str, ...]
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class EnvironmentAccess:
+    name: str
+    auth_mount: str
+    kubernetes_host: str
+    kubernetes_ca_cert: str
+    namespaces: tuple[NamespaceRole, ...]
+
+
+@dataclass(frozen=True)
+class OperatorAuth:
+    mount: str
+    users: tuple[str, ...]
+    initial_password_env: str
+    """Variable holding the initial password of accounts created in this run (never stored)."""
+    token_ttl_seconds: int = OPERATOR_TOKEN_TTL_SECONDS
+    token_max_ttl_seconds: int = OPERATOR_TOKEN_MAX_TTL_SECONDS
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    device: AuditFileDevice
+    declared_in_server_config: bool
+
+
+@dataclass(frozen=True)
+class VaultBootstrapPlan:
+    audit: AuditPlan
+    kv_mount: str
+    password_policies: tuple[NamedText, ...]
+    admin_policy: NamedText
+    environments: tuple[EnvironmentAccess, ...]
+    operator_auth: OperatorAuth
+    revoke_root_token: bool = True
+
+    def to_props(self) -> dict[str, Any]:
+        return {
+            "audit": {
+                "path": self.audit.device.path,
+                "file_path": self.audit.device.file_path,
+                "description": self.audit.device.description,
+                "declared_in_server_config": self.audit.declared_in_server_config,
+            },
+            "kv_mount": self.kv_mount,
+            "password_policies": [{"name": p.name, "policy": p.text} for p in self.password_policies],
+            "admin_policy": {"name": self.admin_policy.name, "policy": self.admin_policy.text},
+            "environments": [_environment_props(environment) for environment in self.environments],
+            "operator_auth": {
+                "mount": self.operator_auth.mount,
+                "users": list(self.operator_auth.users),
+                "initial_password_env": self.operator_auth.initial_password_env,
+                "token_ttl": self.operator_auth.token_ttl_seconds,
+                "token_max_ttl": self.operator_auth.token_max_ttl_seconds,
+            },
+            "revoke_root_token": self.revoke_root_token,
+        }
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> VaultBootstrapPlan:
+        audit = _mapping(props, "audit")
+        operator_auth = _mapping(props, "operator_auth")
+        admin = _mapping(props, "admin_policy")
+        plan = cls(
+            audit=AuditPlan(
+                AuditFileDevice(
+                    path=_text(audit, "path", "audit"),
+                    file_path=_text(audit, "file_path", "audit"),
+                    description=str(audit.get("description") or ""),
+                ),
+                declared_in_server_config=bool(audit.get("declared_in_server_config")),
+            ),
+            kv_mount=_text(props, "kv_mount", "kv_mount"),
+            password_policies=tuple(
+                NamedText(_text(p, "name", "password_policies"), _text(p, "policy", "password_policies"))
+                for p in _list(props, "password_policies")
+            ),
+            admin_policy=NamedText(
+                _text(admin, "name", "admin_policy"), _text(admin, "policy", "admin_policy")
+            ),
+            environments=tuple(_environment_from_props(entry) for entry in _list(props, "environments")),
+            operator_auth=OperatorAuth(
+                mount=_text(operator_auth, "mount", "operator_auth"),
+                users=tuple(str(user) for user in operator_auth.get("users") or []),
+                initial_password_env=_text(operator_auth, "initial_password_env", "operator_auth"),
+                token_ttl_seconds=_number(operator_auth, "token_ttl", "operator_auth"),
+                token_max_ttl_seconds=_number(operator_auth, "token_max_ttl", "operator_auth"),
+            ),
+            revoke_root_token=bool(props.get("revoke_root_token", True)),
+        )
+        _validate(plan)
+        return plan
+
+
+def _environment_props(environment: EnvironmentAccess) -> dict[str, Any]:
+    return {
+        "name": environment.name,
+        "auth_mount": environment.auth_mount,
+        "kubernetes_host": environment.kubernetes_host,
+        "kubernetes_ca_cert": environment.kubernetes_ca_cert,
+        "namespaces": [
+            {
+                "namespace": access.namespace,
+                "policy_name": access.policy.name,
+                "policy": access.policy.text,
+                "role": access.role,
+                "service_accounts": list(access.service_accounts),
+                "ttl": access.ttl_seconds,
+            }
+            for access in environment.namespaces
+        ],
+    }
+
+
+def _environment_from_props(entry: Mapping[str, Any]) -> EnvironmentAccess:
+    return EnvironmentAccess(
+        name=_text(entry, "name", "environments"),
+        auth_mount=_text(entry, "auth_mount", "environments"),
+        kubernetes_host=_text(entry, "kubernetes_host", "environments"),
+        kubernetes_ca_cert=_text(entry, "kubernetes_ca_cert", "environments"),
+        namespaces=tuple(
+            NamespaceRole(
+                namespace=_text(access, "namespace", "environments"),
+                policy=NamedText(
+                    _text(access, "policy_name", "environments"), _text(access, "policy", "environments")
+                ),
+                role=_text(access, "role", "environments"),
+                service_accounts=tuple(str(account) for account in access.get("service_accounts") or []),
+                ttl_seconds=_number(access, "ttl", "environments"),
+            )
+            for access in entry.get("namespaces") or []
+        ),
+    )
+
+
+def _mapping(props: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = props.get(name)
+    if not isinstance(value, Mapping):
+        raise InvalidInput(name, f"{name} must be a mapping; build the inputs with plan_vault_bootstrap")
+    return value
+
+
+def _list(props: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    value = props.get(name) or []
+    if not isinstance(value, list | tuple) or not all(isinstance(item, Mapping) for item in value):
+        raise InvalidInput(
+            name, f"{name} must be a list of mappings; build the inputs with plan_vault_bootstrap"
+        )
+    return list(value)
+
+
+def _text(props: Mapping[str, Any], key: str, property_name: str) -> str:
+    value = props.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(property_name, f"{property_name}: {key} must be a non-empty string")
+    return value
+
+
+def _number(props: Mapping[str, Any], key: str, property_name: str) -> int:
+    value = props.get(key)
+    # Pulumi transports numbers as doubles.
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value <= 0:
+        raise InvalidInput(
+            property_name, f"{property_name}: {key} must be a positive whole number of seconds"
+        )
+    return int(value)
+
+
+def _validate(plan: VaultBootstrapPlan) -> None:
+    def check(property_name: str, condition: bool, message: str) -> None:
+        if not condition:
+            raise InvalidInput(property_name, message)
+
+    try:
+        require_dns_label(plan.kv_mount, "KV mount")
+        require_dns_label(plan.audit.device.path, "audit device path")
+        require_dns_label(plan.operator_auth.mount, "operator auth mount")
+        require_vault_name(plan.admin_policy.name, "admin policy name")
+        for user in plan.operator_auth.users:
+            require_vault_name(user, "operator user name")
+    except ValueError as error:
+        raise InvalidInput("plan", str(error)) from error
+    check(
+        "audit",
+        plan.audit.device.file_path.startswith("/") and "\n" not in plan.audit.device.file_path,
+        f"audit file_path {plan.audit.device.file_path!r} must be an absolute path on the Vault servers",
+    )
+    check(
+        "operator_auth",
+        bool(_ENV_NAME.match(plan.operator_auth.initial_password_env)),
+        f"initial_password_env {plan.operator_auth.initial_password_env!r} is not an environment variable name",
+    )
+    check(
+        "operator_auth",
+        plan.operator_auth.token_ttl_seconds <= plan.operator_auth.token_max_ttl_seconds,
+        "operator_auth: token_ttl must not exceed token_max_ttl",
+    )
+    check(
+        "operator_auth",
+        len(set(plan.operator_auth.users)) == len(plan.operator_auth.users),
+        "operator_auth: user names must be unique",
+    )
+    # Without an operator account, revoking the root token would lock everybody out of Vault.
+    check(
+        "operator_auth",
+        bool(plan.operator_auth.users) or not plan.revoke_root_token,
+        "operator_auth lists no operator: name at least one administrator before the root token is revoked, "
+        "or nobody could administer Vault afterwards (short of regenerating a root token)",
+    )
+    names = [environment.name for environment in plan.environments]
+    check("environments", len(set(names)) == len(names), f"environment names repeat: {sorted(names)}")
+    mounts = [environment.auth_mount for environment in plan.environments] + [plan.operator_auth.mount]
+    check("environments", len(set(mounts)) == len(mounts), f"auth mount paths repeat: {sorted(mounts)}")
+    for environment in plan.environments:
+        check(
+            "environments",
+            bool(_URL.match(environment.kubernetes_host)),
+            f"environment {environment.name!r}: kubernetes_host {environment.kubernetes_host!r} is not "
+            "an http(s)://host[:port] URL",
+        )
+        check(
+            "environments",
+            environment.kubernetes_ca_cert.lstrip().startswith("-----BEGIN CERTIFICATE-----"),
+            f"environment {environment.name!r}: kubernetes_ca_cert must be the PEM CA certificate of its API "
+            "server (Vault runs outside that cluster and verifies it with this CA)",
+        )
+
+
+def admin_policy_hcl(kv_mount: str) -> str:
+    """The administrators' ACL policy: everything the bootstrap and the environment stacks configure.
+
+    It is broad on purpose: administrators manage policies and auth methods, so they could grant
+    themselves anything anyway; what it replaces is the root token, which stays revoked.
+    """
+    require_dns_label(kv_mount, "KV mount")
+    manage = '["create", "read", "update", "patch", "delete", "list"]'
+    return (
+        "# Managed by mojaloop-iac: administrators of this Vault, who log in through the operator auth method\n"
+        "# once the root token is revoked (see RECOVERY.md for regenerating a root token).\n"
+        'path "sys/*" {\n'
+        '  capabilities = ["create", "read", "update", "patch", "delete", "list", "sudo"]\n'
+        "}\n\n"
+        'path "auth/*" {\n'
+        '  capabilities = ["create", "read", "update", "patch", "delete", "list", "sudo"]\n'
+        "}\n\n"
+        'path "identity/*" {\n'
+        f"  capabilities = {manage}\n"
+        "}\n\n"
+        f'path "{kv_mount}/*" {{\n'
+        f"  capabilities = {manage}\n"
+        "}\n"
+    )
+
+
+def plan_vault_bootstrap(
+    environments: Sequence[EnvironmentDeclaration],
+    operators: Sequence[str],
+    audit_device: AuditFileDevice,
+    audit_declared_in_server_config: bool,
+    *,
+    kv_mount: str = DEFAULT_KV_MOUNT,
+    password_policies: Mapping[str, PasswordPolicySpec] | None = None,
+    operator_auth_mount: str = DEFAULT_OPERATOR_AUTH_MOUNT,
+    initial_password_env: str = DEFAULT_INITIAL_PASSWORD_ENV,
+    role_ttl_seconds: int = DEFAULT_ROLE_TTL_SECONDS,
+    revoke_root_token: bool = True,
+) -> VaultBootstrapPlan:
+    """Everything VaultBootstrap converges on; `audit_*` come from the server plan (planners.vault_server)."""
+    # Shared by every environment, and needed before the first one arrives: created even with none declared.
+    policies = load_password_policies() if password_policies is None else password_policies
+    accesses = []
+    for declaration in sorted(environments, key=lambda environment: environment.name):
+        environment = plan_environment_vault(
+            declaration.name,
+            declaration.service_accounts_by_namespace,
+            kv_mount=kv_mount,
+            password_policies=policies,
+            role_ttl_seconds=role_ttl_seconds,
+        )
+        accesses.append(
+            EnvironmentAccess(
+                name=environment.environment,
+                auth_mount=environment.kubernetes_auth_mount,
+                kubernetes_host=declaration.kubernetes_host,
+                kubernetes_ca_cert=declaration.kubernetes_ca_cert,
+                namespaces=tuple(
+                    NamespaceRole(
+                        namespace=access.namespace,
+                        policy=NamedText(access.policy.name, access.policy.hcl),
+                        role=access.role.role,
+                        service_accounts=access.role.service_accounts,
+                        ttl_seconds=access.role.ttl_seconds,
+                    )
+                    for access in environment.namespaces
+                ),
+            )
+        )
+    plan = VaultBootstrapPlan(
+        audit=AuditPlan(audit_device, audit_declared_in_server_config),
+        kv_mount=kv_mount,
+        password_policies=tuple(
+            NamedText(spec.name, spec.hcl) for spec in sorted(policies.values(), key=lambda spec: spec.name)
+        ),
+        admin_policy=NamedText(ADMIN_POLICY_NAME, admin_policy_hcl(kv_mount)),
+        environments=tuple(accesses),
+        operator_auth=OperatorAuth(
+            mount=operator_auth_mount,
+            users=tuple(sorted(operators)),
+            initial_password_env=initial_password_env,
+        ),
+        revoke_root_token=revoke_root_token,
+    )
+    # The same checks the provider applies, so a bad plan fails at plan time with the same message.
+    VaultBootstrapPlan.from_props(plan.to_props())
+    return plan
