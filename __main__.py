@@ -21,21 +21,24 @@ from mojaloop_iac.catalog import load_catalog
 from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
-from mojaloop_iac.config.rules import load_values_file
+from mojaloop_iac.config.rules import load_operator_keys, load_values_file
+from mojaloop_iac.objectstore.bucket import Bucket
 from mojaloop_iac.planners.backend_values import BackendValuesError
+from mojaloop_iac.planners.control_center_stack import plan_control_center
 from mojaloop_iac.planners.identity import with_templates
-from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
 from mojaloop_iac.planners.mesh import peer_configs, plan_wireguard_mesh
+from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
-from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
 from mojaloop_iac.planners.platform import merge_namespaces, merge_needs, plan_platform
+from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
 from mojaloop_iac.planners.secrets import SecretNeed, secrets_needed
 from mojaloop_iac.planners.vault_access import (
-    control_center_vault_address,
     external_secrets_release,
     kubeconfig_ca_pem,
 )
+from mojaloop_iac.vault.bootstrap_resources import VaultBootstrap, VaultInitialization
+from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT
 
 
 def load_stack_config():
@@ -140,7 +143,29 @@ def build_secret_delivery(
     else:
         assert env.control_center_stack is not None, "validation requires one of them"
         vault_address = pulumi.StackReference(env.control_center_stack).require_output("vaultAddress")
-    delivery = plan_secret_delivery(env.name, vault_address, env.vault.kv_mount, needs)
+    return build_cluster_secret_delivery(
+        env.name, vault_address, cluster, needs, templates, opts,
+        token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
+        vault_ca_cert=env.vault.ca_cert_file, retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
+    )
+
+
+def build_cluster_secret_delivery(
+    name: str,
+    vault_address: pulumi.Input[str],
+    cluster: KubernetesCluster,
+    needs: Mapping[str, tuple[SecretNeed, ...]],
+    templates: Mapping[tuple[str, str], Mapping[str, Any]],
+    opts: pulumi.ResourceOptions,
+    *,
+    token_env: str = "VAULT_TOKEN",
+    kubernetes_host: str | None = None,
+    vault_ca_cert: str | None = None,
+    retain: bool = True,
+    kv_mount: str = DEFAULT_KV_MOUNT,
+) -> VaultSecretDelivery:
+    """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace."""
+    delivery = plan_secret_delivery(name, vault_address, kv_mount, needs)
     # Some Secrets are documents around a generated password (a DSN): ESO assembles them in the cluster.
     delivery = dataclasses.replace(delivery, manifests=with_templates(delivery.manifests, templates))
     for note in delivery.operator_supplied:
@@ -148,27 +173,78 @@ def build_secret_delivery(
     args: VaultSecretDeliveryArgs = {
         "plan": delivery,
         "vault_address": vault_address,
-        "token_env": env.vault.token_env,
-        "kubernetes_host": env.vault.kubernetes_host or cluster.api_endpoint,
+        "token_env": token_env,
+        "kubernetes_host": kubernetes_host or cluster.api_endpoint,
         "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
-        "retain_secrets_on_delete": env.vault.retain_secrets_on_delete,
+        "retain_secrets_on_delete": retain,
         "operator": external_secrets_release(),
     }
-    if env.vault.ca_cert_file:
-        args["vault_ca_cert"] = env.vault.ca_cert_file
-    return VaultSecretDelivery(f"{env.name}-secrets", args, opts=opts)
+    if vault_ca_cert:
+        args["vault_ca_cert"] = vault_ca_cert
+    return VaultSecretDelivery(f"{name}-secrets", args, opts=opts)
 
 
-def build_control_center(control_center: ControlCenter) -> None:
-    build_cluster(control_center)
-    pulumi.export("profile", control_center.profile.value)
-    pulumi.export("vaultAddress", control_center_vault_address(control_center.domains.internal))
-    mesh = plan_wireguard_mesh(control_center.wireguard)
+def build_control_center(cc: ControlCenter) -> None:
+    cluster = build_cluster(cc)
+    in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+    plan = plan_control_center(cc, cluster.storage_class_name, load_operator_keys(cc))
+    for note in plan.warnings:
+        pulumi.log.warn(note)
+    namespaces = Namespaces(
+        f"{cc.name}-namespaces",
+        {"namespaces": plan.namespaces, "kubernetes_version": cc.kubernetes.version},
+        opts=in_cluster,
+    )
+    after_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces]))
+    certificates = PlatformLayer(f"{cc.name}-cert-manager", {"releases": plan.certificates.releases,
+                                 "manifests": plan.certificates.manifests}, opts=after_namespaces)
+    secrets_store = PlatformLayer(
+        f"{cc.name}-secrets-store",
+        {"releases": plan.secrets_store.releases, "manifests": plan.secrets_store.manifests},
+        opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[certificates])),
+    )
+    connection = {"address": plan.vault_address, "cli": plan.vault_server.cli}
+    # First run: initialise, handing each operator a share encrypted to their PGP key. On bare metal the
+    # operators then unseal (the resources below say so while Vault is sealed) and the next run goes on.
+    initialization = VaultInitialization(
+        f"{cc.name}-vault-init",
+        {**connection, **plan.initialization},
+        pulumi.ResourceOptions(depends_on=[secrets_store]),
+    )
+    bootstrap = VaultBootstrap(
+        f"{cc.name}-vault-bootstrap",
+        {**connection, "plan": plan.bootstrap, "token_env": "VAULT_TOKEN"},
+        pulumi.ResourceOptions(depends_on=[initialization]),
+    )
+    secrets = build_cluster_secret_delivery(
+        cc.name,
+        plan.vault_address,
+        cluster,
+        plan.services.secret_needs,
+        {},
+        pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[bootstrap])),
+    )
+    services = PlatformLayer(
+        f"{cc.name}-services",
+        {"releases": plan.services.releases, "manifests": plan.services.manifests},
+        opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, secrets])),
+    )
+    for spec in plan.services.buckets:
+        # Object lock cannot be added to an existing bucket and versions hold every state file: keep them.
+        Bucket(f"{cc.name}-bucket-{spec.name}", spec, plan.services.object_storage.connection,
+               opts=pulumi.ResourceOptions(depends_on=[services], protect=True))
+    pulumi.export("profile", cc.profile.value)
+    pulumi.export("vaultAddress", plan.vault_address)
+    pulumi.export("vaultInitialization", initialization.status)
+    pulumi.export("vaultUnsealShares", initialization.key_shares)
+    for key, value in plan.services.outputs().items():
+        pulumi.export(key, value)
+    mesh = plan_wireguard_mesh(cc.wireguard)
     pulumi.export("wireguardHubEndpoint", str(mesh.hub.endpoint))
     pulumi.export("wireguardHubPublicKey", mesh.hub.public_key)
     # Feed this back as wireguard.ledger: addresses given out are never reassigned.
     pulumi.export("wireguardLedger", mesh.ledger())
-    pulumi.export("wireguardPeerConfigs", peer_configs(control_center.wireguard))
+    pulumi.export("wireguardPeerConfigs", peer_configs(cc.wireguard))
 
 
 stack = load_stack_config()

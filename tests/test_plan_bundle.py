@@ -307,3 +307,27 @@ def test_istio_policies_select_pods_the_gateway_releases_label(any_bundle):
             if "istio" in selector:
                 selected.add(selector["istio"])
     assert selected <= labelled, selected - labelled
+
+
+def test_the_control_center_profiles(tmp_path):
+    stack = yaml.safe_load(Path("stacks/Pulumi.control-center.yaml").read_text())
+    minimal = plan_stack("control-center", tmp_path / "minimal")
+    stack["config"]["mojaloop:controlCenter"]["profile"] = "full"
+    full_file = tmp_path / "Pulumi.cc-full.yaml"
+    full_file.write_text(yaml.safe_dump(stack))
+    full = plan_stack(str(full_file), tmp_path / "full")
+
+    def charts(result):
+        return {r.inputs["chart"] for r in result.record.resources if r.type == "kubernetes:helm.sh/v3:Release"}
+
+    assert {"vault", "minio", "zot", "cert-manager", "external-secrets"} <= charts(minimal)
+    assert "gitlab" not in charts(minimal) and {"gitlab", "gitlab-runner"} <= charts(full)
+    outputs = minimal.record.outputs
+    assert outputs["vaultAddress"] == "https://vault.int.cc.mojaloop.example"
+    assert {"objectStorageUrl", "registryMirror", "wireguardHubPublicKey", "wireguardLedger"} <= set(outputs)
+    buckets = {r.inputs["bucket"] for r in minimal.record.resources if r.type.endswith("mojaloop-objectstore:Bucket")}
+    assert buckets == {"pulumi-state", "backups", "env-demo"}
+    init = next(r for r in minimal.record.resources if r.type.endswith("VaultInitialization"))
+    assert [o["name"] for o in init.inputs["operators"]] == ["alice", "bob", "carol"] and init.inputs["threshold"] == 2
+    for path, document in bundle_manifests(tmp_path / "full"):
+        validate_core(document, "1.30") if is_core(document) else validate_custom(document)

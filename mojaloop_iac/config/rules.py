@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import yaml
 
@@ -16,8 +17,8 @@ from mojaloop_iac import contract
 from mojaloop_iac.catalog import ReleaseCatalog, UpgradeRefused, plan_upgrade
 from mojaloop_iac.config.defaults import versions
 from mojaloop_iac.config.issues import Issue, suggest
-from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment, StackConfig, Substrate
+from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.planners.mesh import plan_wireguard_mesh
 from mojaloop_iac.wireguard import MeshPlanError
 
@@ -295,3 +296,11 @@ def acme_is_configured(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]
     if tls.acme_dns01_solver is None:
         yield Issue(f"{prefix}.tls.acmeDns01Solver", "is required when an issuer is acme: wildcard certificates "
                     "need a DNS-01 solver, e.g. {route53: {region: eu-west-1}}")
+
+
+def load_operator_keys(cc: ControlCenter) -> dict[str, str]:
+    """Operator name (the key file's stem) -> armored PGP public key, for the unseal shares."""
+    return {
+        Path(name).stem: (REPO_ROOT / name).read_text(encoding="utf-8")
+        for name in cc.secrets_store.unseal.operator_pgp_key_files
+    }
