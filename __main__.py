@@ -22,9 +22,7 @@ from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
 from mojaloop_iac.config.rules import load_operator_keys, load_values_file
-from mojaloop_iac.objectstore.bucket import Bucket
 from mojaloop_iac.planners.backend_values import BackendValuesError
-from mojaloop_iac.planners.control_center_stack import plan_control_center
 from mojaloop_iac.planners.identity import with_templates
 from mojaloop_iac.planners.mesh import peer_configs, plan_wireguard_mesh
 from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
@@ -37,7 +35,6 @@ from mojaloop_iac.planners.vault_access import (
     external_secrets_release,
     kubeconfig_ca_pem,
 )
-from mojaloop_iac.vault.bootstrap_resources import VaultBootstrap, VaultInitialization
 from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT
 
 
@@ -185,6 +182,11 @@ def build_cluster_secret_delivery(
 
 
 def build_control_center(cc: ControlCenter) -> None:
+    # Imported here: environment stacks never load the object-storage client or the Vault bootstrap.
+    from mojaloop_iac.objectstore.bucket import Bucket
+    from mojaloop_iac.planners.control_center_stack import plan_control_center
+    from mojaloop_iac.vault.bootstrap_resources import VaultBootstrap, VaultInitialization
+
     cluster = build_cluster(cc)
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
     plan = plan_control_center(cc, cluster.storage_class_name, load_operator_keys(cc))

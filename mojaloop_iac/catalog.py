@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac.paths import CONFIG_DIR
+from mojaloop_iac.yamlio import SafeLoader
 
 DEFAULT_CATALOG_PATH = CONFIG_DIR / "releases.yaml"
 
@@ -394,7 +395,7 @@ class ReleaseCatalog(_Model):
 # --- loading ------------------------------------------------------------------------------------
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(SafeLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that refuses duplicate keys: PyYAML would silently keep the last, hiding a release."""
 
 

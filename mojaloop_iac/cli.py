@@ -79,14 +79,13 @@ def plan(
     ] = None,
 ) -> None:
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
-    import yaml
-
     from mojaloop_iac.config.load import read_stack_file
     from mojaloop_iac.plan.run import plan_stack
+    from mojaloop_iac.yamlio import load_yaml
 
     given = None
     if stack_outputs is not None:
-        given = yaml.safe_load(stack_outputs.read_text(encoding="utf-8"))
+        given = load_yaml(stack_outputs.read_text(encoding="utf-8"))
         if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
             _fail(f"{stack_outputs} must map stack names to their outputs", EXIT_INVALID)
     target = out_dir or Path("out") / read_stack_file(stack).name

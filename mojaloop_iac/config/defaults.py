@@ -3,15 +3,14 @@
 from functools import cache
 from typing import Any
 
-import yaml
-
 from mojaloop_iac.paths import CONFIG_DIR
+from mojaloop_iac.yamlio import load_yaml
 
 
 @cache
 def load_data_file(name: str) -> dict[str, Any]:
     with (CONFIG_DIR / name).open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return load_yaml(handle)
 
 
 def defaults() -> dict[str, Any]:
@@ -27,7 +26,7 @@ def chart_pins() -> dict[str, dict[str, Any]]:
     """Pinned platform Helm charts (repo, version, namespace), from every file in config/charts/."""
     pins: dict[str, dict[str, Any]] = {}
     for path in sorted((CONFIG_DIR / "charts").glob("*.yaml")):
-        for name, pin in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+        for name, pin in (load_yaml(path.read_text(encoding="utf-8")) or {}).items():
             if name in pins:
                 raise ValueError(f"chart {name} is pinned twice (again in {path.name})")
             missing = {"repo", "version", "namespace"} - set(pin)

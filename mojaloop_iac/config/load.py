@@ -18,6 +18,7 @@ from mojaloop_iac.config.issues import ConfigError, Issue, issues_from_validatio
 from mojaloop_iac.config.models import StackConfig
 from mojaloop_iac.config.rules import check_stack
 from mojaloop_iac.paths import STACKS_DIR
+from mojaloop_iac.yamlio import load_yaml
 
 NAMESPACE = "mojaloop"
 STACK_KINDS = ("environment", "controlCenter")
@@ -70,7 +71,7 @@ def stack_name_of(path: Path) -> str:
 def read_stack_file(stack: str) -> StackFile:
     path = resolve_stack_path(stack)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise ConfigError([Issue("", f"{path} is not valid YAML: {error}")], str(path)) from None
     issues = []

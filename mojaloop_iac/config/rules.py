@@ -21,6 +21,7 @@ from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environme
 from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.planners.mesh import plan_wireguard_mesh
 from mojaloop_iac.wireguard import MeshPlanError
+from mojaloop_iac.yamlio import load_yaml
 
 
 def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
@@ -243,7 +244,7 @@ def values_files_are_mappings(env: Environment, prefix: str) -> Iterator[Issue]:
 
 def load_values_file(name: str) -> object:
     """A values overrides file, relative to the project directory (where `pulumi up` runs)."""
-    return yaml.safe_load((REPO_ROOT / name).read_text(encoding="utf-8")) or {}
+    return load_yaml((REPO_ROOT / name).read_text(encoding="utf-8")) or {}
 
 
 def control_center_rules(cc: ControlCenter, prefix: str) -> Iterator[Issue]:

@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from mojaloop_iac.catalog import load_catalog, plan_upgrade
-
 from mojaloop_iac.config.issues import ConfigError, Issue
 from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, ValidatedStack, validate_stack_file
 from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.plan.bundle import helm_releases, manifests, write_bundle
 from mojaloop_iac.plan.engine import PlanRecord, config_for_engine, run_program
 from mojaloop_iac.plan.summary import render_summary
+from mojaloop_iac.yamlio import load_yaml
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class PlanResult:
 
 
 def project_name() -> str:
-    return yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
+    return load_yaml((REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
 
 
 def engine_config(file_config: dict) -> tuple[dict, list, list]:

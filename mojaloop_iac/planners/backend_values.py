@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -35,6 +34,7 @@ from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.values_tree import deep_merge, plain, put
 from mojaloop_iac.planners.values_tree import get as get_path
 from mojaloop_iac.planners.values_tree import split as split_path
+from mojaloop_iac.yamlio import load_yaml
 
 DEFAULT_DATA_PATH = CONFIG_DIR / "backend-values.yaml"
 
@@ -210,7 +210,7 @@ def _load_default() -> BackendChartData:
 
 def _load(path: Path) -> BackendChartData:
     with path.open(encoding="utf-8") as handle:
-        return parse_backend_data(yaml.safe_load(handle), source=str(path))
+        return parse_backend_data(load_yaml(handle), source=str(path))
 
 
 # --- input and output ---------------------------------------------------------------------------

@@ -5,18 +5,16 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import yaml
-
 from mojaloop_iac.config.defaults import chart_pins
 from mojaloop_iac.planners.helm import HelmReleaseSpec
-
+from mojaloop_iac.yamlio import load_yaml
 
 
 def kubeconfig_ca_pem(kubeconfig: str | None) -> str | None:
     """The cluster CA certificate of a kubeconfig's current cluster, as PEM; None when it has none."""
     if not kubeconfig:
         return None
-    document: Any = yaml.safe_load(kubeconfig) or {}
+    document: Any = load_yaml(kubeconfig) or {}
     context_name = document.get("current-context")
     contexts = {c.get("name"): c.get("context", {}) for c in document.get("contexts") or []}
     cluster_name = contexts.get(context_name, {}).get("cluster")

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.vault.paths import (
     DEFAULT_KV_MOUNT,
@@ -19,6 +17,7 @@ from mojaloop_iac.vault.paths import (
     password_policy_name,
     require_dns_label,
 )
+from mojaloop_iac.yamlio import load_yaml
 
 PASSWORD_POLICIES_FILE: Final = CONFIG_DIR / "password-policies.yaml"
 REQUIRED_CONSUMERS: Final = ("mysql", "mongodb", "kafka", "redis", "generic")
@@ -158,7 +157,7 @@ def parse_password_policy(consumer: str, entry: Mapping[str, Any], source: Path)
 def load_password_policies(path: Path = PASSWORD_POLICIES_FILE) -> dict[str, PasswordPolicySpec]:
     """All password policies by consumer type; every type in REQUIRED_CONSUMERS must be there."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise PasswordPolicyFileError(
             f"cannot read password policies from {path}: {error.strerror}"

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
 from mojaloop_iac.paths import CONFIG_DIR
+from mojaloop_iac.yamlio import load_yaml
 
 DEFAULT_DATA_PATH = CONFIG_DIR / "mojaloop-values.yaml"
 
@@ -265,4 +265,4 @@ def _load_default() -> MojaloopValuesData:
 
 def _load(path: Path) -> MojaloopValuesData:
     with path.open(encoding="utf-8") as handle:
-        return parse_values_data(yaml.safe_load(handle), source=str(path))
+        return parse_values_data(load_yaml(handle), source=str(path))
