@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from mojaloop_iac.config.models import WireGuardMesh
-from mojaloop_iac.wireguard import HubSpec, MeshPlan, MeshSpec, PeerSpec, plan_mesh, render_hub_config, render_peer_config
+from mojaloop_iac.wireguard import (
+    HubSpec,
+    MeshPlan,
+    MeshSpec,
+    PeerSpec,
+    plan_mesh,
+    render_hub_config,
+    render_peer_config,
+)
 
 
 def mesh_spec(mesh: WireGuardMesh) -> MeshSpec:
