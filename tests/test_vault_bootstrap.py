@@ -457,7 +457,7 @@ def test_resealed_vault_stops_the_bootstrap_and_counts_submitted_shares(bootstra
 
 @pytest.mark.slow
 def test_an_administrator_and_two_key_holders_can_regenerate_a_root_token(bootstrapped, keyrings, tmp_path):
-    """RECOVERY.md's command, run as written: OpenBao 2.6+ serves generate-root to an authenticated caller
+    """docs/vault-recovery.md's command, run as written: OpenBao 2.6+ serves generate-root to an authenticated caller
     (the administrators' policy allows it) and returns the new root token encrypted to one operator."""
     (tmp_path / "carol.gpg").write_bytes(base64.b64decode(keyrings["carol"].public_key_base64("carol")))
     env = {

@@ -4,7 +4,7 @@
 - `policies`: least-privilege bucket policies and per-consumer identity policies (pure functions).
 - `bucket`, `bucket_policy`: dynamic resources applied through the `minio` S3 client.
 - `admin`: MinIO users and policies through MinIO's admin API.
-- `STATE_BACKEND.md`: using the `pulumi-state` bucket as the state backend of environment stacks.
+- docs/state-backend.md: using the `pulumi-state` bucket as the state backend of environment stacks.
 """
 
 from mojaloop_iac.objectstore.client import MissingCredentials, S3Connection

@@ -304,7 +304,7 @@ def admin_policy_hcl(kv_mount: str) -> str:
     manage = '["create", "read", "update", "patch", "delete", "list"]'
     return (
         "# Managed by mojaloop-iac: administrators of this Vault, who log in through the operator auth method\n"
-        "# once the root token is revoked (see RECOVERY.md for regenerating a root token).\n"
+        "# once the root token is revoked (see docs/vault-recovery.md for regenerating a root token).\n"
         'path "sys/*" {\n'
         '  capabilities = ["create", "read", "update", "patch", "delete", "list", "sudo"]\n'
         "}\n\n"
