@@ -28,7 +28,7 @@ from mojaloop_iac.planners.mesh import peer_configs, plan_wireguard_mesh
 from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
-from mojaloop_iac.planners.platform import merge_namespaces, merge_needs, plan_platform
+from mojaloop_iac.planners.platform import merge_namespaces, merge_needs, plan_platform, with_chart_versions
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
 from mojaloop_iac.planners.secrets import SecretNeed, secrets_needed
 from mojaloop_iac.planners.vault_access import (
@@ -103,7 +103,10 @@ def build_environment(env: Environment) -> None:
     )
     layers: list[pulumi.Resource] = []
     for layer in platform.layers:
-        layer_args: PlatformLayerArgs = {"releases": layer.releases, "manifests": layer.manifests}
+        layer_args: PlatformLayerArgs = {
+            "releases": with_chart_versions(layer.releases, env.chart_versions),
+            "manifests": layer.manifests,
+        }
         if layer.sources:
             layer_args.update(sources=layer.sources, kubeconfig=cluster.kubeconfig)
         layers.append(
@@ -144,6 +147,7 @@ def build_secret_delivery(
         env.name, vault_address, cluster, needs, templates, opts,
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
         vault_ca_cert=env.vault.ca_cert_file, retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
+        chart_versions=env.chart_versions,
     )
 
 
@@ -160,6 +164,7 @@ def build_cluster_secret_delivery(
     vault_ca_cert: str | None = None,
     retain: bool = True,
     kv_mount: str = DEFAULT_KV_MOUNT,
+    chart_versions: Mapping[str, str] | None = None,
 ) -> VaultSecretDelivery:
     """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace."""
     delivery = plan_secret_delivery(name, vault_address, kv_mount, needs)
@@ -174,7 +179,7 @@ def build_cluster_secret_delivery(
         "kubernetes_host": kubernetes_host or cluster.api_endpoint,
         "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
         "retain_secrets_on_delete": retain,
-        "operator": external_secrets_release(),
+        "operator": with_chart_versions((external_secrets_release(),), chart_versions or {})[0],
     }
     if vault_ca_cert:
         args["vault_ca_cert"] = vault_ca_cert

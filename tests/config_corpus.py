@@ -110,6 +110,11 @@ CASES: tuple[Case, ...] = (
          f"{E}.tls.acmeDns01Solver", "DNS-01"),
     Case("tls-issuer-enum", (("set", f"{E}.tls", {"internalIssuer": "vault"}),),
          f"{E}.tls.internalIssuer", "must be one of internal-ca, acme"),
+    Case("layout-and-pools", (("set", f"{E}.layout", "small"),), E, "either layout or nodePools"),
+    Case("layout-unknown", (("set", f"{E}.layout", "huge"), ("del", f"{E}.nodePools")),
+         f"{E}.layout", "must be one of small, production"),
+    Case("chart-version-unknown-release", (("set", f"{E}.chartVersions", {"istio-d": "1.29.4"}),),
+         f"{E}.chartVersions.istio-d", "did you mean 'istiod'"),
     # Networks.
     Case("pod-cidr-invalid", (("set", f"{E}.network", {"podCidr": "10.42.0.0/33"}),),
          f"{E}.network.podCidr", "must be a CIDR"),

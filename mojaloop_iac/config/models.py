@@ -8,18 +8,20 @@ Rules that relate several fields live in `rules.py`, so that each is a small, te
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
-from mojaloop_iac.config.defaults import defaults
+from mojaloop_iac.config.defaults import defaults, load_data_file
 
 _DEFAULTS = defaults()
+LAYOUTS: dict[str, dict[str, Any]] = load_data_file("layouts.yaml")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -293,6 +295,20 @@ class Tls(Model):
 class ClusterSettings(Model):
     """What every stack kind has: a cluster on a substrate."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _node_pools_from_layout(cls, data: Any) -> Any:
+        # A layout stands in for nodePools: filled in before validation so every rule sees the pools.
+        if isinstance(data, dict) and data.get("layout") is not None and "nodePools" in data:
+            raise ValueError("set either layout or nodePools, not both")
+        if isinstance(data, dict) and data.get("layout") in LAYOUTS:
+            pools = copy.deepcopy(LAYOUTS[data["layout"]])
+            if data.get("substrate") != "aws":
+                for pool in pools.values():
+                    pool.pop("aws", None)
+            data = {**data, "nodePools": pools}
+        return data
+
     name: DnsLabel
     """Name of the environment or control center; prefixes resource names."""
     substrate: Substrate
@@ -314,6 +330,12 @@ class ClusterSettings(Model):
 
 
 class Environment(ClusterSettings):
+    layout: Literal["small", "production"] | None = None
+    """Start from a node-pool layout of config/layouts.yaml instead of listing `nodePools` (on bare metal
+    AWS sizing is dropped; on AWS it applies)."""
+    chart_versions: dict[str, str] = {}
+    """Per-stack overrides of platform chart versions pinned in config/charts, keyed by Helm release name
+    (e.g. `istiod: 1.29.4`); the Mojaloop charts' versions come from the release catalog."""
     mojaloop: MojaloopSettings
     """The Mojaloop release and how it is installed."""
     vault: VaultAccess = VaultAccess()

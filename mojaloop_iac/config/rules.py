@@ -43,6 +43,7 @@ def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
         issues += tainted_pools_tolerated(config.environment, prefix)
         issues += vault_reaches_the_cluster(config.environment, prefix)
         issues += values_files_are_mappings(config.environment, prefix)
+        issues += chart_versions_name_platform_releases(config.environment, prefix)
     return issues
 
 
@@ -305,3 +306,21 @@ def load_operator_keys(cc: ControlCenter) -> dict[str, str]:
         Path(name).stem: (REPO_ROOT / name).read_text(encoding="utf-8")
         for name in cc.secrets_store.unseal.operator_pgp_key_files
     }
+
+
+def chart_versions_name_platform_releases(env: Environment, prefix: str) -> Iterator[Issue]:
+    if not env.chart_versions:
+        return
+    # Imported here: the platform planners are only needed when a stack overrides a version.
+    from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS
+    from mojaloop_iac.planners.platform import plan_platform, platform_release_names
+    from mojaloop_iac.planners.vault_access import external_secrets_release
+
+    known = platform_release_names(plan_platform(env, STORAGE_CLASS[env.substrate])) | {
+        external_secrets_release().name
+    }
+    for name in sorted(env.chart_versions):
+        if name not in known:
+            hint = suggest(name, known)
+            yield Issue(f"{prefix}.chartVersions.{name}", "not a platform Helm release"
+                        + (f"; did you mean {hint!r}?" if hint else f"; releases: {', '.join(sorted(known))}"))

@@ -7,6 +7,7 @@ collected so one Namespaces component and one secret delivery serve them all.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -134,3 +135,17 @@ def merge_needs(*groups: Mapping[str, Sequence[SecretNeed]]) -> dict[str, tuple[
                     raise ValueError(f"Secret {namespace}/{need.name} is defined twice, differently")
                 merged[namespace][need.name] = need
     return {namespace: tuple(needs[name] for name in sorted(needs)) for namespace, needs in sorted(merged.items())}
+
+
+def with_chart_versions(
+    releases: Sequence[HelmReleaseSpec], overrides: Mapping[str, str]
+) -> tuple[HelmReleaseSpec, ...]:
+    """The releases with a stack's version overrides (keyed by release name) applied."""
+    return tuple(
+        dataclasses.replace(release, version=overrides[release.name]) if release.name in overrides else release
+        for release in releases
+    )
+
+
+def platform_release_names(plan: PlatformPlan) -> set[str]:
+    return {release.name for layer in plan.layers for release in layer.releases}
