@@ -32,6 +32,9 @@ class MojaloopRelease(pulumi.ComponentResource):
         self.backend = None
         umbrella_deps: list[pulumi.Resource] = []
         if "backend" in args:
+            # Not protected, unlike the cluster and the buckets: ephemeral QA environments must tear down in
+            # one `pulumi destroy`, and uninstalling the chart keeps the databases' PersistentVolumeClaims
+            # (StatefulSet claims outlive their release), so no data goes with it.
             self.backend = helm_release(f"{name}-backend", args["backend"], pulumi.ResourceOptions(parent=self))
             # The services need their databases and Kafka, and upgrades move the backend first
             # (the umbrella chart's migrations run on start against the upgraded backend).
