@@ -34,6 +34,7 @@ def stack_file(path: Path, ssh: SshAccess, hosts: list[dict], work: Path) -> str
         "kubernetes": {"version": "1.28"},
         "domains": {"internal": "int.clitest.example", "external": "clitest.example"},
         "mojaloop": {"release": "15.2.0"},
+        "vault": {"address": "https://vault.int.cc.mojaloop.example"},
         "nodePools": {
             "core": {
                 "workloadClasses": list(contract.WORKLOAD_CLASSES),
