@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
+from mojaloop_iac.datafiles import load_data, parse_data
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.values_tree import deep_merge, plain, put
 from mojaloop_iac.planners.values_tree import get as get_path
 from mojaloop_iac.planners.values_tree import split as split_path
-from mojaloop_iac.yamlio import load_yaml
 
 DEFAULT_DATA_PATH = CONFIG_DIR / "backend-values.yaml"
 
@@ -186,14 +186,7 @@ class BackendChartData(_Model):
 
 
 def parse_backend_data(data: Any, source: str = "backend values data") -> BackendChartData:
-    try:
-        return BackendChartData.model_validate(data)
-    except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']) or '(top level)'}: {problem['msg']}"
-            for problem in error.errors()
-        )
-        raise ValueError(f"{source} is invalid: {details}") from None
+    return parse_data(BackendChartData, data, source)
 
 
 def load_backend_data(path: Path | None = None) -> BackendChartData:
@@ -209,8 +202,7 @@ def _load_default() -> BackendChartData:
 
 
 def _load(path: Path) -> BackendChartData:
-    with path.open(encoding="utf-8") as handle:
-        return parse_backend_data(load_yaml(handle), source=str(path))
+    return load_data(BackendChartData, path)
 
 
 # --- input and output ---------------------------------------------------------------------------

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
+from mojaloop_iac.datafiles import load_data, parse_data
 from mojaloop_iac.paths import CONFIG_DIR
-from mojaloop_iac.yamlio import load_yaml
 
 DEFAULT_DATA_PATH = CONFIG_DIR / "mojaloop-values.yaml"
 
@@ -241,14 +241,7 @@ class MojaloopValuesData(_Model):
 
 
 def parse_values_data(data: Any, source: str = "Mojaloop values data") -> MojaloopValuesData:
-    try:
-        return MojaloopValuesData.model_validate(data)
-    except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']) or '(top level)'}: {problem['msg']}"
-            for problem in error.errors()
-        )
-        raise ValueError(f"{source} is invalid: {details}") from None
+    return parse_data(MojaloopValuesData, data, source)
 
 
 def load_values_data(path: Path | None = None) -> MojaloopValuesData:
@@ -264,5 +257,4 @@ def _load_default() -> MojaloopValuesData:
 
 
 def _load(path: Path) -> MojaloopValuesData:
-    with path.open(encoding="utf-8") as handle:
-        return parse_values_data(load_yaml(handle), source=str(path))
+    return load_data(MojaloopValuesData, path)
