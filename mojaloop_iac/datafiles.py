@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,3 +27,9 @@ def parse_data(model: type[ModelT], data: Any, source: str) -> ModelT:
 def load_data(model: type[ModelT], path: Path) -> ModelT:
     with path.open(encoding="utf-8") as handle:
         return parse_data(model, load_yaml(handle), source=str(path))
+
+
+@functools.cache
+def load_default_data(model: type[ModelT], path: Path) -> ModelT:
+    """A shipped data file, read and checked once per process."""
+    return load_data(model, path)

@@ -18,7 +18,6 @@ Mojaloop services connect to.
 from __future__ import annotations
 
 import copy
-import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
-from mojaloop_iac.datafiles import load_data, parse_data
+from mojaloop_iac.datafiles import load_data, load_default_data, parse_data
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.values_tree import deep_merge, plain, put
@@ -190,19 +189,8 @@ def parse_backend_data(data: Any, source: str = "backend values data") -> Backen
 
 
 def load_backend_data(path: Path | None = None) -> BackendChartData:
-    """The backend chart data; the default file is read and checked once per process."""
-    if path is None:
-        return _load_default()
-    return _load(path)
-
-
-@functools.cache
-def _load_default() -> BackendChartData:
-    return _load(DEFAULT_DATA_PATH)
-
-
-def _load(path: Path) -> BackendChartData:
-    return load_data(BackendChartData, path)
+    """The backend chart data; the shipped file is read and checked once per process."""
+    return load_data(BackendChartData, path) if path is not None else load_default_data(BackendChartData, DEFAULT_DATA_PATH)
 
 
 # --- input and output ---------------------------------------------------------------------------

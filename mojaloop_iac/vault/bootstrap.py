@@ -30,13 +30,14 @@ from pulumi.dynamic import CreateResult, ReadResult, ResourceProvider, UpdateRes
 
 from mojaloop_iac.vault.bootstrap_init import CLIS
 from mojaloop_iac.vault.bootstrap_plan import AuditPlan, OperatorAuth, VaultBootstrapPlan
-from mojaloop_iac.vault.bootstrap_status import open_unauthenticated_session, require_unsealed
+from mojaloop_iac.vault.bootstrap_status import require_unsealed
 from mojaloop_iac.vault.client import (
     VaultConnection,
     VaultSession,
     is_missing_mount,
     is_missing_object,
     open_session,
+    open_unauthenticated_session,
 )
 from mojaloop_iac.vault.errors import InvalidInput, VaultOperationError
 from mojaloop_iac.vault.inputs import (

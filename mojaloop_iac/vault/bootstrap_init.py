@@ -20,11 +20,10 @@ from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from mojaloop_iac.vault.bootstrap_pgp import PgpKeyError, PgpPublicKey, parse_public_key
 from mojaloop_iac.vault.bootstrap_status import (
     SealStatus,
-    open_unauthenticated_session,
     read_seal_status,
     unseal_instructions,
 )
-from mojaloop_iac.vault.client import VaultConnection, VaultSession
+from mojaloop_iac.vault.client import VaultConnection, VaultSession, open_unauthenticated_session
 from mojaloop_iac.vault.errors import InvalidInput, VaultOperationError
 from mojaloop_iac.vault.inputs import connection, optional_text, text, whole_number
 from mojaloop_iac.vault.paths import require_vault_name

@@ -7,33 +7,13 @@ with Shamir seals is unsealed on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import hvac
-
 # The one place CA handling lives; the session below differs from open_session only in carrying no token.
-from mojaloop_iac.vault.client import VaultConnection, VaultSession, _ca_bundle
+from mojaloop_iac.vault.client import VaultSession
 from mojaloop_iac.vault.errors import VaultOperationError
-
-
-@contextmanager
-def open_unauthenticated_session(connection: VaultConnection) -> Iterator[VaultSession]:
-    """A session without a token, for the endpoints Vault serves to anyone (init and seal status)."""
-    with _ca_bundle(connection.ca_cert) as verify:
-        client = hvac.Client(
-            url=connection.base_address,
-            token=None,
-            verify=verify,
-            timeout=connection.timeout_seconds,
-            namespace=connection.namespace,
-        )
-        try:
-            yield VaultSession(client, connection)
-        finally:
-            client.adapter.close()
 
 
 @dataclass(frozen=True)

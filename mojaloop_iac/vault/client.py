@@ -290,7 +290,19 @@ def is_missing_mount(error: hvac.exceptions.VaultError) -> bool:
 @contextmanager
 def open_session(connection: VaultConnection) -> Iterator[VaultSession]:
     """An authenticated session for one operation; the token is read now and dropped afterwards."""
-    token = read_token(connection)
+    with _session(connection, read_token(connection)) as session:
+        yield session
+
+
+@contextmanager
+def open_unauthenticated_session(connection: VaultConnection) -> Iterator[VaultSession]:
+    """A session without a token, for the endpoints Vault serves to anyone (init and seal status)."""
+    with _session(connection, None) as session:
+        yield session
+
+
+@contextmanager
+def _session(connection: VaultConnection, token: str | None) -> Iterator[VaultSession]:
     with _ca_bundle(connection.ca_cert) as verify:
         client = hvac.Client(
             url=connection.base_address,

@@ -6,7 +6,6 @@ wrong entry fails at load time with a message naming it, not later as a silently
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
-from mojaloop_iac.datafiles import load_data, parse_data
+from mojaloop_iac.datafiles import load_data, load_default_data, parse_data
 from mojaloop_iac.paths import CONFIG_DIR
 
 DEFAULT_DATA_PATH = CONFIG_DIR / "mojaloop-values.yaml"
@@ -245,16 +244,5 @@ def parse_values_data(data: Any, source: str = "Mojaloop values data") -> Mojalo
 
 
 def load_values_data(path: Path | None = None) -> MojaloopValuesData:
-    """The umbrella chart data; the default file is read and checked once per process."""
-    if path is None:
-        return _load_default()
-    return _load(path)
-
-
-@functools.cache
-def _load_default() -> MojaloopValuesData:
-    return _load(DEFAULT_DATA_PATH)
-
-
-def _load(path: Path) -> MojaloopValuesData:
-    return load_data(MojaloopValuesData, path)
+    """The umbrella chart data; the shipped file is read and checked once per process."""
+    return load_data(MojaloopValuesData, path) if path is not None else load_default_data(MojaloopValuesData, DEFAULT_DATA_PATH)
