@@ -115,6 +115,8 @@ CASES: tuple[Case, ...] = (
          f"{E}.layout", "must be one of small, production"),
     Case("chart-version-unknown-release", (("set", f"{E}.chartVersions", {"istio-d": "1.29.4"}),),
          f"{E}.chartVersions.istio-d", "did you mean 'istiod'"),
+    Case("chart-version-empty", (("set", f"{E}.chartVersions", {"istiod": ""}),),
+         f"{E}.chartVersions.istiod", "must be a chart version"),
     # Networks.
     Case("pod-cidr-invalid", (("set", f"{E}.network", {"podCidr": "10.42.0.0/33"}),),
          f"{E}.network.podCidr", "must be a CIDR"),

@@ -72,6 +72,15 @@ def _semver(value: str) -> str:
     return value
 
 
+_CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+
+
+def _chart_version(value: str) -> str:
+    if not _CHART_VERSION.match(value):
+        raise ValueError(f"{value!r} must be a chart version such as 1.29.4 or v1.20.3")
+    return value
+
+
 def _kubernetes_minor(value: str) -> str:
     if not _KUBERNETES_MINOR.match(value):
         raise ValueError(f"{value!r} must be a Kubernetes minor version such as \"1.28\" (quote it in YAML)")
@@ -84,6 +93,7 @@ LabelKey = Annotated[str, AfterValidator(_label_key)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 ReleaseVersion = Annotated[str, AfterValidator(_semver)]
 KubernetesMinor = Annotated[str, AfterValidator(_kubernetes_minor)]
+ChartVersion = Annotated[str, AfterValidator(_chart_version)]
 WorkloadClass = Literal[contract.WORKLOAD_CLASSES]  # type: ignore[valid-type]
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
@@ -333,7 +343,7 @@ class Environment(ClusterSettings):
     layout: Literal["small", "production"] | None = None
     """Start from a node-pool layout of config/layouts.yaml instead of listing `nodePools` (on bare metal
     AWS sizing is dropped; on AWS it applies)."""
-    chart_versions: dict[str, str] = {}
+    chart_versions: dict[str, ChartVersion] = {}
     """Per-stack overrides of platform chart versions pinned in config/charts, keyed by Helm release name
     (e.g. `istiod: 1.29.4`); the Mojaloop charts' versions come from the release catalog."""
     mojaloop: MojaloopSettings
