@@ -32,6 +32,9 @@ class VaultSecretDeliveryArgs(TypedDict):
     """The cluster's API server as Vault reaches it (to review service-account logins)."""
     kubernetes_ca_cert: NotRequired[pulumi.Input[str | None]]
     retain_secrets_on_delete: bool
+    access_managed_by_control_center: NotRequired[bool]
+    """True when the control center's Vault bootstrap administers this environment's access (see
+    mojaloop_iac.vault.environment): the stack then configures its auth mount and writes its secrets only."""
     operator: HelmReleaseSpec
     """The External Secrets Operator chart."""
 
@@ -44,42 +47,51 @@ class VaultSecretDelivery(pulumi.ComponentResource):
         if "vault_ca_cert" in args:
             connection["ca_cert"] = args["vault_ca_cert"]
         child = pulumi.ResourceOptions(parent=self)
-        # The KV mount and the password policies are shared by every environment on this Vault: an
-        # environment's stack creates them if missing and never deletes them.
-        shared = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
-        mount = KvV2Mount(f"{name}-kv", {**connection, "path": plan.vault.kv_mount}, shared)
-        policies = [
-            PasswordPolicy(f"{name}-pw-{spec.consumer}", {**connection, "name": spec.name, "policy": spec.hcl}, shared)
-            for spec in plan.vault.password_policies
-        ]
-        auth = KubernetesAuthMount(
-            f"{name}-k8s-auth",
-            {
-                **connection,
-                "path": plan.vault.kubernetes_auth_mount,
-                "kubernetes_host": args["kubernetes_host"],
-                **({"kubernetes_ca_cert": args["kubernetes_ca_cert"]} if "kubernetes_ca_cert" in args else {}),
-                # Vault runs outside the cluster: it reviews each login with the caller's own token.
-                "disable_local_ca_jwt": True,
-            },
-            child,
-        )
-        for access in plan.vault.namespaces:
+        vault = plan.vault
+        auth_config = {
+            **connection,
+            "path": vault.kubernetes_auth_mount,
+            "kubernetes_host": args["kubernetes_host"],
+            **({"kubernetes_ca_cert": args["kubernetes_ca_cert"]} if "kubernetes_ca_cert" in args else {}),
+            # Vault runs outside the cluster: it reviews each login with the caller's own token.
+            "disable_local_ca_jwt": True,
+        }
+        prerequisites: list[pulumi.Resource] = []
+        if args.get("access_managed_by_control_center", False):
+            # The control center enabled the mount and wrote the policies and the role; this stack's token
+            # (from its deployer token role) may only point the mount at this cluster and write its secrets.
+            KubernetesAuthMount(f"{name}-k8s-auth", {**auth_config, "enable": False}, child)
+        else:
+            # The KV mount and the password policies are shared by every environment on this Vault: an
+            # environment's stack creates them if missing and never deletes them.
+            shared = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+            prerequisites.append(KvV2Mount(f"{name}-kv", {**connection, "path": vault.kv_mount}, shared))
+            prerequisites += [
+                PasswordPolicy(f"{name}-pw-{spec.consumer}", {**connection, "name": spec.name, "policy": spec.hcl}, shared)
+                for spec in vault.password_policies
+            ]
+            auth = KubernetesAuthMount(f"{name}-k8s-auth", auth_config, child)
             policy = AclPolicy(
-                f"{name}-policy-{access.namespace}",
-                {**connection, "name": access.policy.name, "policy": access.policy.hcl},
-                child,
-            )
-            KubernetesAuthRole(
-                f"{name}-role-{access.namespace}",
+                f"{name}-read-policy",
                 {
                     **connection,
-                    "mount": access.role.mount,
-                    "role": access.role.role,
-                    "bound_service_account_names": list(access.role.service_accounts),
-                    "bound_service_account_namespaces": [access.role.namespace],
-                    "policies": list(access.role.policies),
-                    "ttl": access.role.ttl_seconds,
+                    "name": vault.read_policy.name,
+                    "policy": vault.read_policy.hcl,
+                    "auth_accessor_of": vault.read_policy.auth_accessor_of,
+                },
+                pulumi.ResourceOptions(parent=self, depends_on=[auth]),
+            )
+            role = vault.reader_role
+            KubernetesAuthRole(
+                f"{name}-reader-role",
+                {
+                    **connection,
+                    "mount": role.mount,
+                    "role": role.role,
+                    "bound_service_account_names": list(role.service_accounts),
+                    "bound_service_account_namespaces": list(role.namespaces),
+                    "policies": list(role.policies),
+                    "ttl": role.ttl_seconds,
                 },
                 pulumi.ResourceOptions(parent=self, depends_on=[auth, policy]),
             )
@@ -93,7 +105,7 @@ class VaultSecretDelivery(pulumi.ComponentResource):
                     "keys": dict(spec.keys),
                     "retain_on_delete": args["retain_secrets_on_delete"],
                 },
-                pulumi.ResourceOptions(parent=self, depends_on=[mount, *policies]),
+                pulumi.ResourceOptions(parent=self, depends_on=prerequisites),
             )
             for spec in plan.generated
         ]

@@ -17,7 +17,6 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
-import hvac
 import jsonschema
 import pytest
 import yaml
@@ -43,12 +42,8 @@ from mojaloop_iac.planners.identity import ory as ory_module
 from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
 from mojaloop_iac.vault.policies import load_password_policies
-from mojaloop_iac.vault.providers import (
-    AclPolicyProvider,
-    GeneratedSecretProvider,
-    KvV2MountProvider,
-    PasswordPolicyProvider,
-)
+from mojaloop_iac.vault.providers import GeneratedSecretProvider
+from tests.support.environment_vault import apply_environment_vault, namespace_login
 from tests.support.manifests import (
     _without_k8s_extensions,
     crd_schemas,
@@ -57,6 +52,7 @@ from tests.support.manifests import (
     validate_custom,
 )
 from tests.support.openbao import OpenBaoServer, openbao  # noqa: F401  (fixture)
+from tests.support.token_review import run_token_review_server
 
 INTERNAL = "int.qa1.example.com"
 EXTERNAL = "qa1.example.com"
@@ -641,38 +637,35 @@ def render(template: str, data: dict[str, str]) -> str:
 def test_secrets_built_from_real_vault_passwords_are_what_the_services_parse(
     openbao: OpenBaoServer,  # noqa: F811
     monkeypatch,
+    tmp_path,
 ):
-    """Apply the identity needs' Vault side to a real OpenBao, read each Secret with its namespace's own
-    policy (as its SecretStore would), assemble it as External Secrets would (Merge), then parse it the
-    way each consumer does."""
+    """Apply the identity needs' Vault side to a real OpenBao, log each namespace in through Kubernetes auth
+    (TokenReview answered by a stand-in API server) and read its Secrets as its SecretStore would, assemble
+    them as External Secrets would (Merge), then parse them the way each consumer does."""
     monkeypatch.setenv("VAULT_TOKEN", openbao.root_token)
     plan = make_plan()
     delivery = plan_secret_delivery("idtest", openbao.address, "mojaloop", plan.secret_needs)
-    connection = {"address": openbao.address}
-    KvV2MountProvider().create({**connection, "path": delivery.vault.kv_mount})
-    for spec in delivery.vault.password_policies:
-        PasswordPolicyProvider().create({**connection, "name": spec.name, "policy": spec.hcl})
-    for access in delivery.vault.namespaces:
-        AclPolicyProvider().create({**connection, "name": access.policy.name, "policy": access.policy.hcl})
-    for spec in delivery.generated:
-        GeneratedSecretProvider().create(
-            {**connection, "mount": delivery.vault.kv_mount, "path": spec.path, "keys": dict(spec.keys)}
-        )
-    policy_of = {a.namespace: a.policy.name for a in delivery.vault.namespaces}
+    vault = delivery.vault
     secrets: dict[tuple[str, str], dict[str, str]] = {}
-    for external in with_templates(delivery.manifests, plan.external_secret_templates):
-        if external["kind"] != "ExternalSecret":
-            continue
-        namespace, target = external["metadata"]["namespace"], external["spec"]["target"]
-        reader = hvac.Client(openbao.address, token=openbao.create_token([policy_of[namespace]]))
-        data = {}
-        for item in external["spec"]["data"]:
-            stored = reader.secrets.kv.v2.read_secret_version(
-                item["remoteRef"]["key"], mount_point="mojaloop", raise_on_deleted_version=True
-            )["data"]["data"]
-            data[item["secretKey"]] = stored[item["remoteRef"]["property"]]
-        template = target.get("template", {}).get("data", {})
-        secrets[(namespace, target["name"])] = {**data, **{k: render(v, data) for k, v in template.items()}}
+    with run_token_review_server(tmp_path / "apiserver") as apiserver:
+        connection = apply_environment_vault(openbao, vault, apiserver)
+        for spec in delivery.generated:
+            GeneratedSecretProvider().create(
+                {**connection, "mount": vault.kv_mount, "path": spec.path, "keys": dict(spec.keys)}
+            )
+        for external in with_templates(delivery.manifests, plan.external_secret_templates):
+            if external["kind"] != "ExternalSecret":
+                continue
+            namespace, target = external["metadata"]["namespace"], external["spec"]["target"]
+            reader = namespace_login(openbao, vault, namespace)
+            data = {}
+            for item in external["spec"]["data"]:
+                stored = reader.secrets.kv.v2.read_secret_version(
+                    item["remoteRef"]["key"], mount_point="mojaloop", raise_on_deleted_version=True
+                )["data"]["data"]
+                data[item["secretKey"]] = stored[item["remoteRef"]["property"]]
+            template = target.get("template", {}).get("data", {})
+            secrets[(namespace, target["name"])] = {**data, **{k: render(v, data) for k, v in template.items()}}
 
     for service in ("kratos", "keto"):
         secret = secrets[("ory", service)]

@@ -8,17 +8,15 @@ import hvac
 import pytest
 
 from mojaloop_iac.planners.mojaloop_values import SecretRef
-from mojaloop_iac.planners.secret_delivery import READER_SERVICE_ACCOUNT, plan_secret_delivery
+from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
 from mojaloop_iac.planners.secrets import ALL_SECRETS, BACKEND_SECRETS, JWS_SIGNING_KEY, MYSQL, secrets_needed
 from mojaloop_iac.planners.vault_access import kubeconfig_ca_pem
-from mojaloop_iac.vault.providers import (
-    AclPolicyProvider,
-    GeneratedSecretProvider,
-    KvV2MountProvider,
-    PasswordPolicyProvider,
-)
+from mojaloop_iac.vault.paths import READER_SERVICE_ACCOUNT
+from mojaloop_iac.vault.providers import AclPolicyProvider, GeneratedSecretProvider
+from tests.support.environment_vault import apply_environment_vault, namespace_login
 from tests.support.manifests import is_core, validate_core, validate_custom
 from tests.support.openbao import OpenBaoServer, openbao  # noqa: F401  (fixture)
+from tests.support.token_review import run_token_review_server
 
 ADDRESS = "https://vault.example:8200"
 
@@ -51,19 +49,19 @@ def test_each_external_secret_reads_exactly_what_vault_generates_for_it():
             assert keys == set(generated[(namespace, name)].keys)
 
 
-def test_each_namespace_has_its_own_store_role_and_policy():
+def test_each_namespace_logs_in_with_its_own_service_account_through_the_reader_role():
     plan = demo_plan(("mojaloop", "keycloak"))
     stores = {m["metadata"]["namespace"]: m for m in by_kind(plan, "SecretStore")}
-    roles = {a.namespace: a.role for a in plan.vault.namespaces}
+    accounts = {(m["metadata"]["namespace"], m["metadata"]["name"]) for m in by_kind(plan, "ServiceAccount")}
+    assert set(stores) == {"mojaloop", "keycloak"}
     for namespace, store in stores.items():
         auth = store["spec"]["provider"]["vault"]["auth"]["kubernetes"]
-        assert auth["role"] == roles[namespace].role
+        assert (auth["mountPath"], auth["role"]) == ("kubernetes-demo", plan.vault.reader_role.role)
         assert auth["serviceAccountRef"]["name"] == READER_SERVICE_ACCOUNT
-        assert roles[namespace].namespace == namespace and roles[namespace].service_accounts == (READER_SERVICE_ACCOUNT,)
-    for access in plan.vault.namespaces:
-        other = "keycloak" if access.namespace == "mojaloop" else "mojaloop"
-        assert f"environments/demo/{access.namespace}/" in access.policy.hcl
-        assert f"environments/demo/{other}/" not in access.policy.hcl
+        assert (namespace, READER_SERVICE_ACCOUNT) in accounts
+    # One role for every namespace: its policy is templated on the namespace of the login.
+    assert plan.vault.reader_role.service_accounts == (READER_SERVICE_ACCOUNT,)
+    assert plan.vault.reader_role.policies == (plan.vault.read_policy.name,)
 
 
 def test_key_pairs_are_reported_as_operator_supplied_not_generated():
@@ -97,34 +95,37 @@ current-context: c
 
 
 @pytest.mark.slow
-def test_the_planned_vault_side_serves_each_namespace_its_own_secrets_only(openbao: OpenBaoServer, monkeypatch):  # noqa: F811
-    """Apply the plan's Vault side to a real OpenBao, then read every ExternalSecret reference with the
-    namespace's own policy (as its SecretStore would after logging in) and be refused the other's."""
+def test_the_planned_vault_side_serves_each_namespace_its_own_secrets_only(openbao: OpenBaoServer, tmp_path, monkeypatch):  # noqa: F811
+    """Apply the plan's Vault side to a real OpenBao as a self-administering environment stack does, log
+    each namespace's reader in through Kubernetes auth (TokenReview answered by a stand-in API server) as
+    its SecretStore does, read every ExternalSecret reference, and be refused the other namespace's."""
     monkeypatch.setenv("VAULT_TOKEN", openbao.root_token)
     plan = plan_secret_delivery("e2e", openbao.address, "mojaloop",
                                 {"mojaloop": ALL_SECRETS, "keycloak": [MYSQL]})
-    connection = {"address": openbao.address}
-    KvV2MountProvider().create({**connection, "path": plan.vault.kv_mount})
-    for spec in plan.vault.password_policies:
-        PasswordPolicyProvider().create({**connection, "name": spec.name, "policy": spec.hcl})
-    for access in plan.vault.namespaces:
-        AclPolicyProvider().create({**connection, "name": access.policy.name, "policy": access.policy.hcl})
-    for spec in plan.generated:
-        GeneratedSecretProvider().create(
-            {**connection, "mount": plan.vault.kv_mount, "path": spec.path, "keys": dict(spec.keys)}
-        )
-    policies = {a.namespace: a.policy.name for a in plan.vault.namespaces}
-    for external in by_kind(plan, "ExternalSecret"):
-        namespace = external["metadata"]["namespace"]
-        if external["metadata"]["name"] == JWS_SIGNING_KEY.name:
-            continue
-        own = hvac.Client(openbao.address, token=openbao.create_token([policies[namespace]]))
-        for item in external["spec"]["data"]:
-            data = own.secrets.kv.v2.read_secret_version(item["remoteRef"]["key"], mount_point="mojaloop",
-                                                         raise_on_deleted_version=True)["data"]["data"]
-            assert data[item["remoteRef"]["property"]], item
-        other = "keycloak" if namespace == "mojaloop" else "mojaloop"
-        stranger = hvac.Client(openbao.address, token=openbao.create_token([policies[other]]))
-        with pytest.raises(hvac.exceptions.Forbidden):
-            stranger.secrets.kv.v2.read_secret_version(external["spec"]["data"][0]["remoteRef"]["key"],
-                                                       mount_point="mojaloop", raise_on_deleted_version=True)
+    vault = plan.vault
+    with run_token_review_server(tmp_path / "apiserver") as apiserver:
+        connection = apply_environment_vault(openbao, vault, apiserver)
+        # Read back with the accessor turned into the placeholder again: an unchanged policy is no diff.
+        policy = {**connection, "name": vault.read_policy.name, "policy": vault.read_policy.hcl,
+                  "auth_accessor_of": vault.read_policy.auth_accessor_of}
+        assert AclPolicyProvider().read("x", policy).outs["policy"] == vault.read_policy.hcl
+        for spec in plan.generated:
+            GeneratedSecretProvider().create(
+                {**connection, "mount": vault.kv_mount, "path": spec.path, "keys": dict(spec.keys)}
+            )
+        readers = {namespace: namespace_login(openbao, vault, namespace) for namespace in ("mojaloop", "keycloak")}
+        for external in by_kind(plan, "ExternalSecret"):
+            namespace = external["metadata"]["namespace"]
+            if external["metadata"]["name"] == JWS_SIGNING_KEY.name:
+                continue
+            for item in external["spec"]["data"]:
+                data = readers[namespace].secrets.kv.v2.read_secret_version(
+                    item["remoteRef"]["key"], mount_point="mojaloop", raise_on_deleted_version=True
+                )["data"]["data"]
+                assert data[item["remoteRef"]["property"]], item
+            other = "keycloak" if namespace == "mojaloop" else "mojaloop"
+            with pytest.raises(hvac.exceptions.Forbidden):
+                readers[other].secrets.kv.v2.read_secret_version(
+                    external["spec"]["data"][0]["remoteRef"]["key"], mount_point="mojaloop",
+                    raise_on_deleted_version=True,
+                )

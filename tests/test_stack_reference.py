@@ -33,6 +33,12 @@ def test_the_reference_is_answered_from_the_control_center_plan(tmp_path):
     resources = json.loads((tmp_path / "bundle" / "plan.json").read_text())["resources"]
     generated = [r for r in resources if r["type"].endswith("GeneratedSecret")]
     assert {r["inputs"]["address"] for r in generated} == {"https://vault.int.cc.mojaloop.example"}
+    # The control center administers this environment's Vault access: its stack writes no policy, role or
+    # mount of its own, and only points the control center's auth mount at its cluster.
+    kinds = {r["type"].rsplit(":", 1)[1] for r in resources if "/mojaloop-vault:" in r["type"]}
+    assert kinds == {"GeneratedSecret", "KubernetesAuthMount"}
+    (mount,) = [r["inputs"] for r in resources if r["type"].endswith("KubernetesAuthMount")]
+    assert (mount["path"], mount["enable"]) == ("kubernetes-demo", False)
 
 
 def test_the_reference_can_be_answered_from_a_fixture(tmp_path):
@@ -47,3 +53,15 @@ def test_an_unanswerable_reference_is_invalid_input(tmp_path, capsys):
     stack = referencing_stack(tmp_path, "org/mojaloop/nowhere")
     assert cli.main(["plan", stack, "--out", str(tmp_path / "bundle"), "--quiet"]) == 2
     assert "cannot answer the stack reference 'org/mojaloop/nowhere' offline" in capsys.readouterr().err
+
+
+def test_an_environment_the_control_center_does_not_declare_is_warned_about(tmp_path):
+    outputs = {"org/mojaloop/prod-cc": {
+        "vaultAddress": "https://vault.example.org",
+        "vaultEnvironments": {"prod": {"kubernetesAuthMount": "kubernetes-prod"}},
+    }}
+    result = plan_stack(referencing_stack(tmp_path, "org/mojaloop/prod-cc"), None, stack_outputs=outputs)
+    undeclared = "environment 'demo' is not declared in control center org/mojaloop/prod-cc's environments (prod)"
+    assert any(undeclared in warning for warning in result.warnings), result.warnings
+    declared = plan_stack(referencing_stack(tmp_path, "organization/mojaloop/control-center"), None)
+    assert not any("is not declared in control center" in warning for warning in declared.warnings)

@@ -9,7 +9,6 @@ and administered afterwards through the operators' userpass accounts.
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import os
 import subprocess
@@ -23,10 +22,6 @@ import hvac
 import hvac.exceptions
 import pulumi
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pulumi.dynamic.dynamic import serialize_provider
 
 from mojaloop_iac.planners.vault_server import AuditFileDevice
@@ -35,13 +30,15 @@ from mojaloop_iac.vault.bootstrap_init import InitializationInputs, VaultInitial
 from mojaloop_iac.vault.bootstrap_pgp import PgpKeyError, parse_public_key
 from mojaloop_iac.vault.bootstrap_plan import (
     ADMIN_POLICY_NAME,
-    EnvironmentDeclaration,
     VaultBootstrapPlan,
     plan_vault_bootstrap,
 )
+from mojaloop_iac.vault.environment import plan_environment_vault
 from mojaloop_iac.vault.errors import InvalidInput, VaultOperationError
+from mojaloop_iac.vault.providers import GeneratedSecretProvider, KubernetesAuthMountProvider
 from tests.support.openbao import bao_binary, run_openbao
 from tests.support.openbao_raft import OperatorKeyring, RaftServer, run_openbao_raft
+from tests.support.token_review import run_token_review_server, service_account_token
 
 OPERATORS = ("alice", "bob", "carol")
 INITIAL_PASSWORD = "initial-password-for-operators-7Qx"
@@ -49,25 +46,6 @@ UNCHANGED = ("unchanged", "present", "not in use")
 
 
 # --- shared material ---------------------------------------------------------------------------------
-
-
-def _cluster_ca(name: str) -> str:
-    """A self-signed CA certificate, standing in for an environment's API server CA."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 @pytest.fixture(scope="module")
@@ -96,18 +74,8 @@ def operator_props(keyrings: dict[str, OperatorKeyring]) -> list[dict[str, str]]
     ]
 
 
-def environments() -> list[EnvironmentDeclaration]:
-    return [
-        EnvironmentDeclaration(
-            "dev", "https://10.0.0.10:6443", _cluster_ca("dev-ca"), {"mojaloop": ["vault-secrets-reader"]}
-        ),
-        EnvironmentDeclaration(
-            "staging",
-            "https://10.1.0.10:6443",
-            _cluster_ca("staging-ca"),
-            {"mojaloop": ["vault-secrets-reader"], "keycloak": ["vault-secrets-reader"]},
-        ),
-    ]
+def environments() -> list[str]:
+    return ["dev", "staging"]
 
 
 def bootstrap_props(server: RaftServer, plan: VaultBootstrapPlan) -> dict[str, Any]:
@@ -190,15 +158,24 @@ def vault_state(client: hvac.Client) -> dict[str, Any]:
         if mount["type"] == "kubernetes":
             name = path.rstrip("/")
             roles = client.auth.kubernetes.list_roles(mount_point=name)["keys"]
+            try:
+                config = client.auth.kubernetes.read_config(mount_point=name)
+            except hvac.exceptions.InvalidPath:  # enabled, not yet configured by the environment's stack
+                config = {}
             kubernetes[name] = {
-                "config": client.auth.kubernetes.read_config(mount_point=name),
+                "config": config,
                 "roles": {role: client.auth.kubernetes.read_role(role, mount_point=name) for role in roles},
             }
     users = {
         user: client.adapter.get(f"/v1/auth/userpass/users/{user}")["data"]
         for user in client.adapter.list("/v1/auth/userpass/users")["data"]["keys"]
     }
+    token_roles = {
+        name: client.adapter.get(f"/v1/auth/token/roles/{name}")["data"]
+        for name in (client.adapter.list("/v1/auth/token/roles") or {"data": {"keys": []}})["data"]["keys"]
+    }
     return {
+        "token_roles": token_roles,
         "mounts": {path: (m["type"], m["options"]) for path, m in mounts.items()},
         "auth": {path: m["type"] for path, m in auth.items()},
         "audit": client.adapter.get("/v1/sys/audit")["data"],
@@ -326,17 +303,24 @@ def test_mounts_policies_and_auth_mounts_are_as_declared_per_environment(bootstr
         "mojaloop-generic",
     } <= set(state["passwords"])
     assert state["acl"][ADMIN_POLICY_NAME] == plan.admin_policy.text
+    accessors = {path.rstrip("/"): mount["accessor"] for path, mount in
+                 bootstrapped.server.client(admin_login(bootstrapped.server)).sys.list_auth_methods()["data"].items()}
     for environment in plan.environments:
         mount = state["kubernetes"][environment.auth_mount]
-        assert mount["config"]["kubernetes_host"] == environment.kubernetes_host
-        assert mount["config"]["kubernetes_ca_cert"].strip() == environment.kubernetes_ca_cert.strip()
-        assert set(mount["roles"]) == {access.role for access in environment.namespaces}
-        for access in environment.namespaces:
-            assert state["acl"][access.policy.name] == access.policy.text
-            role = mount["roles"][access.role]
-            assert role["bound_service_account_namespaces"] == [access.namespace]
-            assert role["bound_service_account_names"] == ["vault-secrets-reader"]
-            assert role["token_policies"] == [f"env-{environment.name}-ns-{access.namespace}-read"]
+        # Enabled, not configured: the environment's stack points it at its cluster.
+        assert not mount["config"].get("kubernetes_host")
+        assert state["acl"][environment.read_policy.name] == environment.read_policy.text.replace(
+            "@auth-mount-accessor@", accessors[environment.auth_mount]
+        )
+        assert f"environments/{environment.name}/{{{{identity.entity.aliases." in state["acl"][environment.read_policy.name]
+        assert state["acl"][environment.deploy_policy.name] == environment.deploy_policy.text
+        assert set(mount["roles"]) == {"secrets-reader"}
+        role = mount["roles"]["secrets-reader"]
+        assert role["bound_service_account_namespaces"] == ["*"]
+        assert role["bound_service_account_names"] == ["vault-secrets-reader"]
+        assert role["token_policies"] == [f"env-{environment.name}-read"]
+        assert state["token_roles"][environment.token_role]["allowed_policies"] == [f"env-{environment.name}-deploy"]
+        assert state["token_roles"][environment.token_role]["orphan"] is True
     assert {user: data["token_policies"] for user, data in state["users"].items()} == {
         "alice": [ADMIN_POLICY_NAME],
         "bob": [ADMIN_POLICY_NAME],
@@ -390,7 +374,7 @@ def test_a_second_run_changes_nothing(bootstrapped, monkeypatch):
     monkeypatch.setenv("VAULT_TOKEN", token)
     before = vault_state(bootstrapped.server.client(token))
     again = provider.update("x", bootstrapped.first_run, bootstrapped.props).outs
-    assert again["changed"] is False
+    assert again["changed"] is False, [line for line in again["actions"] if "unchanged" not in line]
     assert all(line.split(": ", 1)[1].startswith(UNCHANGED) for line in again["actions"]), again["actions"]
     assert vault_state(bootstrapped.server.client(token)) == before
     assert again["root_token_revoked"] is True
@@ -405,15 +389,17 @@ def test_a_partially_configured_vault_converges_without_losing_data(bootstrapped
     client.secrets.kv.v2.create_or_update_secret(
         "environments/staging/keycloak/db", {"p": "x"}, mount_point="mojaloop"
     )
-    # Someone removed parts by hand: an environment's auth mount, a password policy, a namespace policy.
+    # Someone removed parts by hand: an environment's auth mount (and so its role), a password policy, an
+    # environment's deploy policy and token role.
     client.sys.disable_auth_method("kubernetes-staging")
     client.adapter.delete("/v1/sys/policies/password/mojaloop-redis")
-    client.sys.delete_policy("env-dev-ns-mojaloop-read")
+    client.sys.delete_policy("env-dev-deploy")
+    client.adapter.delete("/v1/auth/token/roles/env-dev-deployer")
     provider = VaultBootstrapProvider()
     refreshed = provider.read("x", bootstrapped.first_run).outs
     assert refreshed["in_sync"] is False
     assert (
-        "Kubernetes auth mount 'kubernetes-staging/' of environment 'staging': would be created"
+        "Kubernetes auth mount 'kubernetes-staging/' of environment 'staging': would be enabled"
         in refreshed["drift"]
     )
     assert provider.diff("x", refreshed, bootstrapped.props).changes is True
@@ -422,11 +408,13 @@ def test_a_partially_configured_vault_converges_without_losing_data(bootstrapped
         line for line in converged["actions"] if not line.split(": ", 1)[1].startswith(UNCHANGED)
     )
     assert changed == [
-        "ACL policy 'env-dev-ns-mojaloop-read': created",
-        "Kubernetes auth mount 'kubernetes-staging/' of environment 'staging': created",
-        "Kubernetes auth role 'kubernetes-staging/ns-keycloak': created",
-        "Kubernetes auth role 'kubernetes-staging/ns-mojaloop': created",
+        "ACL policy 'env-dev-deploy': created",
+        # The re-enabled mount has a new accessor: the templated policy is rewritten with it.
+        "ACL policy 'env-staging-read': updated",
+        "Kubernetes auth mount 'kubernetes-staging/' of environment 'staging': enabled",
+        "Kubernetes auth role 'kubernetes-staging/secrets-reader': created",
         "password policy 'mojaloop-redis': created",
+        "token role 'env-dev-deployer' (policy env-dev-deploy): created",
     ]
     assert client.secrets.kv.v2.read_secret_version(
         "environments/staging/keycloak/db", mount_point="mojaloop", raise_on_deleted_version=True
@@ -560,14 +548,14 @@ def test_a_plan_without_operators_refuses_to_revoke_the_root_token():
 
 def test_environment_declarations_are_checked_before_anything_runs():
     audit = AuditFileDevice("file", "/vault/audit/audit.log")
-    ca = _cluster_ca("ca")
-    dev = EnvironmentDeclaration("dev", "https://10.0.0.1:6443", ca, {"mojaloop": ["reader"]})
+    with pytest.raises(ValueError, match="environment 'Dev'"):
+        plan_vault_bootstrap(["Dev"], ["alice"], audit, False)
+    props = plan_vault_bootstrap(["dev"], ["alice"], audit, False).to_props()
+    untemplated = {**props["environments"][0], "read_policy": 'path "mojaloop/data/*" {capabilities = ["read"]}'}
+    with pytest.raises(InvalidInput, match="must be templated"):
+        VaultBootstrapPlan.from_props({**props, "environments": [untemplated]})
     with pytest.raises(InvalidInput, match="environment names repeat"):
-        plan_vault_bootstrap([dev, dev], ["alice"], audit, False)
-    with pytest.raises(InvalidInput, match="must be the PEM CA certificate"):
-        plan_vault_bootstrap([replace(dev, kubernetes_ca_cert="MIIB...")], ["alice"], audit, False)
-    with pytest.raises(InvalidInput, match="is not an http"):
-        plan_vault_bootstrap([replace(dev, kubernetes_host="10.0.0.1:6443")], ["alice"], audit, False)
+        VaultBootstrapPlan.from_props({**props, "environments": props["environments"] * 2})
 
 
 def test_bootstrap_inputs_round_trip_so_an_unchanged_plan_is_no_diff():
@@ -635,3 +623,77 @@ def test_the_resources_register_their_plan_and_only_names_of_secrets(keyrings):
             assert not any(key in registered for key in ("token", "root_token", "password"))
 
     return pulumi.Output.all(init.urn, boot.urn).apply(check)
+
+
+# --- an environment's access, administered by the control center -----------------------------------------
+
+
+@pytest.mark.slow
+def test_an_environment_stack_with_its_deployer_token_delivers_to_each_namespace_its_own_secrets_only(
+    bootstrapped, tmp_path, monkeypatch
+):
+    """The flow a control-center-administered environment runs, with OpenBao's real Kubernetes login.
+
+    Its stack holds a token from its deployer token role: it points its auth mount at its cluster and
+    generates its secrets, and can do nothing else. Its namespaces then log in (the TokenReview is answered
+    by a stand-in API server) and each reads its own secrets, never another namespace's.
+    """
+    admin = bootstrapped.server.client(admin_login(bootstrapped.server))
+    plan = plan_environment_vault("dev")
+    deployer_token = admin.auth.token.create(role_name=plan.deployer_token_role.name)["auth"]
+    assert sorted(deployer_token["policies"]) == ["default", "env-dev-deploy"]
+    monkeypatch.setenv("VAULT_TOKEN", deployer_token["client_token"])
+    connection = {"address": bootstrapped.server.address}
+    deployer = bootstrapped.server.client(deployer_token["client_token"])
+    with run_token_review_server(tmp_path / "apiserver") as apiserver:
+        mount = {
+            **connection,
+            "path": plan.kubernetes_auth_mount,
+            "kubernetes_host": apiserver.url,
+            "kubernetes_ca_cert": apiserver.ca_pem,
+            "disable_local_ca_jwt": True,
+            "enable": False,
+        }
+        KubernetesAuthMountProvider().create(mount)
+        assert KubernetesAuthMountProvider().read("x", mount).outs["kubernetes_host"] == apiserver.url
+        for namespace in ("mojaloop", "keycloak"):
+            GeneratedSecretProvider().create(
+                {**connection, "path": f"environments/dev/{namespace}/db", "keys": {"password": "mojaloop-mysql"}}
+            )
+        # Nothing beyond its own environment: no other environment's secrets or mount, no policy, no role.
+        with pytest.raises(VaultOperationError, match="environments/staging"):
+            GeneratedSecretProvider().create(
+                {**connection, "path": "environments/staging/mojaloop/db", "keys": {"password": "mojaloop-mysql"}}
+            )
+        with pytest.raises(VaultOperationError):
+            KubernetesAuthMountProvider().create({**mount, "path": "kubernetes-staging"})
+        for forbidden in (
+            lambda: deployer.sys.create_or_update_policy("env-dev-read", 'path "*" {capabilities = ["sudo"]}'),
+            lambda: deployer.auth.kubernetes.create_role(
+                "escalate", ["*"], ["*"], policies=["operator-admin"], mount_point="kubernetes-dev"
+            ),
+            lambda: deployer.auth.token.create(policies=["operator-admin"]),
+        ):
+            with pytest.raises(hvac.exceptions.Forbidden):
+                forbidden()
+
+        def login(namespace: str, account: str = "vault-secrets-reader") -> hvac.Client:
+            answer = bootstrapped.server.client().auth.kubernetes.login(
+                plan.reader_role.role, service_account_token(namespace, account), mount_point=plan.kubernetes_auth_mount
+            )
+            return bootstrapped.server.client(answer["auth"]["client_token"])
+
+        for namespace, other in (("mojaloop", "keycloak"), ("keycloak", "mojaloop")):
+            reader = login(namespace)
+            own = reader.secrets.kv.v2.read_secret_version(
+                f"environments/dev/{namespace}/db", mount_point="mojaloop", raise_on_deleted_version=True
+            )
+            assert len(own["data"]["data"]["password"]) >= 24
+            with pytest.raises(hvac.exceptions.Forbidden):
+                reader.secrets.kv.v2.read_secret_version(
+                    f"environments/dev/{other}/db", mount_point="mojaloop", raise_on_deleted_version=True
+                )
+        with pytest.raises(hvac.exceptions.Forbidden):
+            login("mojaloop", account="default")
+        # Both logins were reviewed by the cluster; the unbound account was refused before any review.
+        assert len(apiserver.reviews) == 2

@@ -2,6 +2,7 @@
 ACL policies, Kubernetes auth mount and roles, and namespace isolation enforced by Vault itself."""
 
 import secrets
+from collections.abc import Iterator
 
 import hvac.exceptions
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from mojaloop_iac.vault.environment import plan_environment_vault
 from mojaloop_iac.vault.errors import VaultOperationError
 from mojaloop_iac.vault.paths import secret_path
+from mojaloop_iac.vault.policies import environment_read_policy
 from mojaloop_iac.vault.providers import (
     AclPolicyProvider,
     GeneratedSecretProvider,
@@ -16,8 +18,11 @@ from mojaloop_iac.vault.providers import (
     KubernetesAuthRoleProvider,
     KvV2MountProvider,
     PasswordPolicyProvider,
+    TokenRoleProvider,
 )
+from tests.support.environment_vault import apply_environment_vault, namespace_login
 from tests.support.openbao import OpenBaoServer, openbao  # noqa: F401  (fixture)
+from tests.support.token_review import run_token_review_server
 
 pytestmark = pytest.mark.slow
 
@@ -294,8 +299,8 @@ def test_deleting_a_secret_whose_mount_was_force_destroyed_succeeds(server):
     ("field", "value"),
     [
         ("bound_service_account_names", ["*"]),
-        ("bound_service_account_namespaces", ["*"]),
         ("bound_service_account_namespaces", ["mojaloop-*"]),
+        ("bound_service_account_namespaces", ["*mojaloop"]),
         ("policies", ["root"]),
         ("bound_service_account_names", []),
     ],
@@ -314,72 +319,96 @@ def test_kubernetes_role_refuses_wildcards_and_root(server, field, value):
     assert [failure.property for failure in result.failures] == [field]
 
 
+def test_any_namespace_is_spelled_as_a_lone_wildcard_for_a_templated_role(server):
+    props = {
+        "address": server.address,
+        "mount": "kubernetes-dev",
+        "role": "secrets-reader",
+        "bound_service_account_names": ["vault-secrets-reader"],
+        "bound_service_account_namespaces": ["*"],
+        "policies": ["env-dev-read"],
+    }
+    assert KubernetesAuthRoleProvider().check({}, props).failures == []
+
+
+def test_token_role_lifecycle_caps_its_tokens_and_refuses_root(server):
+    provider = TokenRoleProvider()
+    props = {"address": server.address, "name": unique("env-x-deployer"), "allowed_policies": ["env-x-deploy"],
+             "max_ttl": "8h"}
+    created = provider.create(props)
+    live = server.client().adapter.get(f"/v1/auth/token/roles/{created.id}")["data"]
+    assert (live["allowed_policies"], live["orphan"], live["token_explicit_max_ttl"]) == (["env-x-deploy"], True, 28800)
+    refreshed = provider.read(created.id, created.outs)
+    assert provider.diff(created.id, refreshed.outs, props).changes is False
+    token = server.client().auth.token.create(role_name=created.id)["auth"]
+    assert sorted(token["policies"]) == ["default", "env-x-deploy"] and token["lease_duration"] <= 28800
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        server.client().auth.token.create(role_name=created.id, policies=["operator-admin"])
+    provider.delete(created.id, created.outs)
+    assert provider.read(created.id, created.outs).id == ""
+    for bad in ({"allowed_policies": ["root"]}, {"max_ttl": 0}):
+        assert provider.check({}, {**props, **bad}).failures
+
+
+def test_a_templated_policy_needs_its_auth_mount_and_says_so(server):
+    with pytest.raises(VaultOperationError, match="templated on auth mount 'kubernetes-nowhere/'"):
+        AclPolicyProvider().create(
+            {"address": server.address, "name": unique("p"), "policy": environment_read_policy("dev"),
+             "auth_accessor_of": "kubernetes-nowhere"}
+        )
+
+
+def test_configuring_a_mount_the_control_center_never_enabled_says_where_to_declare_it(server):
+    props = {"address": server.address, "path": unique("kubernetes-"), "kubernetes_host": "https://10.0.0.1:6443",
+             "kubernetes_ca_cert": CLUSTER_CA, "disable_local_ca_jwt": True, "enable": False}
+    with pytest.raises(VaultOperationError, match="Add the environment to the control center's `environments`"):
+        KubernetesAuthMountProvider().create(props)
+    assert KubernetesAuthMountProvider().read("x", props).id == ""
+
+
+def test_an_environment_leaves_the_control_centers_mount_in_place_when_deleted(server):
+    path = unique("kubernetes-")
+    server.client().sys.enable_auth_method("kubernetes", path=path)
+    props = {"address": server.address, "path": path, "kubernetes_host": "https://10.0.0.1:6443",
+             "kubernetes_ca_cert": CLUSTER_CA, "disable_local_ca_jwt": True, "enable": False}
+    created = KubernetesAuthMountProvider().create(props)
+    assert server.client().auth.kubernetes.read_config(mount_point=path)["kubernetes_host"] == "https://10.0.0.1:6443"
+    KubernetesAuthMountProvider().delete(created.id, created.outs)
+    assert f"{path}/" in server.client().sys.list_auth_methods()["data"]
+
+
 # --- A whole environment: namespace A can never read namespace B -------------------------------------
 
 
 @pytest.fixture
-def environment(server) -> dict:
-    """An environment planned and applied through the providers, with a secret in each namespace."""
+def environment(server, tmp_path) -> Iterator[dict]:
+    """An environment planned and applied through the providers, with a secret in each namespace, its
+    auth mount pointed at a stand-in TokenReview API so namespaces log in through OpenBao's real code."""
     environment = unique("e")
     kv_mount = unique("kv")
-    plan = plan_environment_vault(
-        environment,
-        {"mojaloop": ["mojaloop-secrets"], "mojaloop-b": ["ttk-secrets"]},
-        kv_mount=kv_mount,
-    )
-    connection = {"address": server.address}
-    KvV2MountProvider().create({**connection, "path": plan.kv_mount})
-    for spec in plan.password_policies:
-        PasswordPolicyProvider().create({**connection, "name": spec.name, "policy": spec.hcl})
-    KubernetesAuthMountProvider().create(
-        {
-            **connection,
-            "path": plan.kubernetes_auth_mount,
-            "kubernetes_host": "https://10.0.0.1:6443",
-            "kubernetes_ca_cert": CLUSTER_CA,
-            "disable_local_ca_jwt": True,
-        }
-    )
-    for access in plan.namespaces:
-        AclPolicyProvider().create({**connection, "name": access.policy.name, "policy": access.policy.hcl})
-        KubernetesAuthRoleProvider().create(
-            {
-                **connection,
-                "mount": access.role.mount,
-                "role": access.role.role,
-                "bound_service_account_names": list(access.role.service_accounts),
-                "bound_service_account_namespaces": [access.role.namespace],
-                "policies": list(access.role.policies),
-                "ttl": access.role.ttl_seconds,
-            }
-        )
-        GeneratedSecretProvider().create(
-            {
-                **connection,
-                "mount": plan.kv_mount,
-                "path": secret_path(environment, access.namespace, "app"),
-                "keys": {"password": "mojaloop-generic"},
-            }
-        )
-    return {"plan": plan, "by_namespace": {access.namespace: access for access in plan.namespaces}}
+    plan = plan_environment_vault(environment, kv_mount=kv_mount)
+    with run_token_review_server(tmp_path / "apiserver") as apiserver:
+        connection = apply_environment_vault(server, plan, apiserver)
+        for namespace in ("mojaloop", "mojaloop-b"):
+            GeneratedSecretProvider().create(
+                {
+                    **connection,
+                    "mount": plan.kv_mount,
+                    "path": secret_path(environment, namespace, "app"),
+                    "keys": {"password": "mojaloop-generic"},
+                }
+            )
+
+        def login(namespace: str) -> str:
+            return namespace_login(server, plan, namespace).token
+
+        yield {"plan": plan, "login": login}
 
 
-def test_each_namespace_role_carries_only_its_own_policy(server, environment):
+def test_a_namespace_login_reads_its_own_secrets_and_is_denied_the_other_namespace(server, environment):
     plan = environment["plan"]
-    for access in plan.namespaces:
-        role = server.client().auth.kubernetes.read_role(
-            access.role.role, mount_point=plan.kubernetes_auth_mount
-        )
-        assert role["bound_service_account_namespaces"] == [access.namespace]
-        assert role["token_policies"] == [access.policy.name]
-
-
-def test_a_namespace_token_reads_its_own_secrets_and_is_denied_the_other_namespace(server, environment):
-    plan = environment["plan"]
-    access_a = environment["by_namespace"]["mojaloop"]
     # `mojaloop-b` shares the prefix `mojaloop`: the policy must still keep it out.
-    token = server.create_token([access_a.policy.name])
-    client = server.client(token)
+    client = server.client(environment["login"]("mojaloop"))
     own = client.secrets.kv.v2.read_secret_version(
         secret_path(plan.environment, "mojaloop", "app"),
         mount_point=plan.kv_mount,
@@ -402,11 +431,11 @@ def test_a_namespace_token_reads_its_own_secrets_and_is_denied_the_other_namespa
         )
 
 
-def test_the_provider_reports_the_denied_path_and_capability_for_a_namespace_token(
+def test_the_provider_reports_the_denied_path_and_capability_for_a_namespace_login(
     server, environment, monkeypatch
 ):
     plan = environment["plan"]
-    token = server.create_token([environment["by_namespace"]["mojaloop"].policy.name])
+    token = environment["login"]("mojaloop")
     monkeypatch.setenv("NAMESPACE_A_TOKEN", token)
     foreign = secret_path(plan.environment, "mojaloop-b", "app")
     with pytest.raises(VaultOperationError) as error:

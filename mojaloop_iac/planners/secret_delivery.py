@@ -3,12 +3,11 @@
 From the shared definition of which Secrets the charts read (planners/secrets.py) this derives, for an
 environment:
 
-- the Vault side: what Vault generates (path and, per key, the password policy) and the per-namespace
-  ACL policy and Kubernetes auth role (mojaloop_iac.vault.environment), so a namespace reads only its own
-  path;
-- the cluster side: per namespace a service account that logs in to Vault, a `SecretStore` using that
-  namespace's role, and one `ExternalSecret` per Secret producing exactly the name and keys the charts
-  read.
+- the Vault side: what Vault generates (path and, per key, the password policy), and the environment's
+  auth mount, templated read policy and reader role (mojaloop_iac.vault.environment), so a namespace reads
+  only its own path;
+- the cluster side: per namespace a service account that logs in to Vault with the reader role, a
+  `SecretStore`, and one `ExternalSecret` per Secret producing exactly the name and keys the charts read.
 
 No value appears anywhere: Vault generates them, External Secrets Operator copies them into the cluster.
 """
@@ -21,10 +20,9 @@ from typing import Any
 
 from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.vault.environment import EnvironmentVaultPlan, plan_environment_vault
-from mojaloop_iac.vault.paths import password_policy_name, secret_path
+from mojaloop_iac.vault.paths import READER_SERVICE_ACCOUNT, password_policy_name, secret_path
 
 SECRET_STORE_NAME = "vault"
-READER_SERVICE_ACCOUNT = "vault-secrets-reader"
 EXTERNAL_SECRETS_API = "external-secrets.io/v1"
 # ESO re-reads Vault this often; rotation in Vault reaches the cluster within the interval.
 REFRESH_INTERVAL = "1h"
@@ -64,16 +62,13 @@ def plan_secret_delivery(
         namespace: sorted({need.name: need for need in items}.values(), key=lambda need: need.name)
         for namespace, items in needs_by_namespace.items()
     }
-    vault = plan_environment_vault(
-        environment, {namespace: [READER_SERVICE_ACCOUNT] for namespace in needs}, kv_mount=kv_mount
-    )
+    vault = plan_environment_vault(environment, kv_mount=kv_mount)
     policy_consumers = {spec.consumer for spec in vault.password_policies}
-    roles = {access.namespace: access.role for access in vault.namespaces}
     generated, manifests, operator_supplied = [], [], []
     for namespace, items in sorted(needs.items()):
         manifests += reader_identity(namespace)
         manifests.append(
-            secret_store(namespace, vault_address, kv_mount, vault.kubernetes_auth_mount, roles[namespace].role,
+            secret_store(namespace, vault_address, kv_mount, vault.kubernetes_auth_mount, vault.reader_role.role,
                          vault_ca_bundle_b64)
         )
         for need in items:
@@ -85,7 +80,7 @@ def plan_secret_delivery(
                 f"{kv_mount}/{path} key {key!r} ({kind}): Vault cannot generate it from a password policy; "
                 "write it there before the workloads start"
                 for key, kind in sorted(need.keys.items())
-                if kind not in policy_consumers
+                if kind not in policy_consumers and not need.written_by
             ]
             manifests.append(external_secret(namespace, need, path))
     return SecretDeliveryPlan(vault, tuple(generated), tuple(manifests), tuple(operator_supplied))

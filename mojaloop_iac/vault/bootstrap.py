@@ -7,7 +7,8 @@ VaultBootstrap converges Vault on a `VaultBootstrapPlan` (mojaloop_iac.vault.boo
    administrator's token afterwards;
 3. the file audit device, so everything that follows is audited;
 4. the KV v2 mount and the password policies; the administrators' policy;
-5. per environment: its namespaces' read policies, its Kubernetes auth mount and its roles;
+5. per environment: its Kubernetes auth mount, its templated read policy and reader role, and the deploy
+   policy and token role its stack works with;
 6. the operator auth method (userpass) with one administrator account per operator;
 7. last, revoking the root token, if that is what the run used: `auth/token/revoke-self`.
 
@@ -41,19 +42,19 @@ from mojaloop_iac.vault.client import (
 )
 from mojaloop_iac.vault.errors import InvalidInput, VaultOperationError
 from mojaloop_iac.vault.inputs import (
-    KubernetesAuthMountInputs,
     KubernetesAuthRoleInputs,
     KvV2MountInputs,
     NamedPolicyInputs,
+    TokenRoleInputs,
     connection,
     text,
 )
 from mojaloop_iac.vault.providers import (
     AclPolicyProvider,
-    KubernetesAuthMountProvider,
     KubernetesAuthRoleProvider,
     KvV2MountProvider,
     PasswordPolicyProvider,
+    TokenRoleProvider,
     _VaultProvider,
 )
 
@@ -222,74 +223,87 @@ class _Run:
             {"name": admin.name, "policy": admin.text},
         )
 
-    def environments(self) -> None:
-        for environment in self.plan.environments:
-            for access in environment.namespaces:
-                self.converge(
-                    f"ACL policy '{access.policy.name}'",
-                    AclPolicyProvider(),
-                    NamedPolicyInputs,
-                    {"name": access.policy.name, "policy": access.policy.text},
-                )
-            self.converge(
-                f"Kubernetes auth mount '{environment.auth_mount}/' of environment '{environment.name}'",
-                KubernetesAuthMountProvider(),
-                KubernetesAuthMountInputs,
-                {
-                    "path": environment.auth_mount,
-                    "kubernetes_host": environment.kubernetes_host,
-                    "kubernetes_ca_cert": environment.kubernetes_ca_cert,
-                    # Vault runs in the control center, outside the environment's cluster.
-                    "disable_local_ca_jwt": True,
-                },
-            )
-            for access in environment.namespaces:
-                self.converge(
-                    f"Kubernetes auth role '{environment.auth_mount}/{access.role}'",
-                    KubernetesAuthRoleProvider(),
-                    KubernetesAuthRoleInputs,
-                    {
-                        "mount": environment.auth_mount,
-                        "role": access.role,
-                        "bound_service_account_names": list(access.service_accounts),
-                        "bound_service_account_namespaces": [access.namespace],
-                        "policies": [access.policy.name],
-                        "ttl": access.ttl_seconds,
-                    },
-                )
-
-    def operator_auth(self, vault: VaultSession) -> None:
-        auth: OperatorAuth = self.plan.operator_auth
-        mount_path = f"sys/auth/{auth.mount}"
+    def auth_mount(self, vault: VaultSession, path: str, kind: str, description: str, subject: str) -> bool:
+        """Enable auth method `kind` at `path` unless it is there; True if it already existed."""
+        mount_path = f"sys/auth/{path}"
         mount = vault.call_or_none(
             ("read", "sudo"),
             mount_path,
             lambda: vault.client.adapter.get(f"/v1/{mount_path}"),
             absent_if=is_missing_mount,
         )
-        subject = f"userpass auth mount '{auth.mount}/'"
         if mount is None:
             if self.apply:
                 vault.call(
                     ("create", "update", "sudo"),
                     mount_path,
-                    lambda: vault.client.sys.enable_auth_method(
-                        "userpass", path=auth.mount, description="Vault administrators (operators)"
-                    ),
+                    lambda: vault.client.sys.enable_auth_method(kind, path=path, description=description),
                 )
             self.record(Outcome(subject, "enabled" if self.apply else "would be enabled"))
-        else:
-            kind = (mount.get("data") or mount).get("type")
-            if kind != "userpass":
-                raise VaultOperationError(
-                    f"Vault at {self.address} already has a {kind} auth method at '{auth.mount}/': refusing to "
-                    "change it; choose another operator auth mount",
-                    address=self.address,
-                    path=mount_path,
+            return False
+        live_kind = (mount.get("data") or mount).get("type")
+        if live_kind != kind:
+            raise VaultOperationError(
+                f"Vault at {self.address} already has a {live_kind} auth method at '{path}/', not {kind}: "
+                "refusing to change it; choose another path",
+                address=self.address,
+                path=mount_path,
+            )
+        self.record(Outcome(subject, "unchanged"))
+        return True
+
+    def environments(self, vault: VaultSession) -> None:
+        for environment in self.plan.environments:
+            mount = environment.auth_mount
+            existed = self.auth_mount(
+                vault,
+                mount,
+                "kubernetes",
+                f"Environment {environment.name}: its stack points it at the cluster's API server",
+                f"Kubernetes auth mount '{mount}/' of environment '{environment.name}'",
+            )
+            if not existed and not self.apply:
+                # The templated policy and the role need the mount: all of them come with it.
+                self.record(Outcome(f"policies and roles of environment '{environment.name}'", "would be created"))
+                continue
+            for policy, accessor_of in ((environment.read_policy, mount), (environment.deploy_policy, None)):
+                self.converge(
+                    f"ACL policy '{policy.name}'",
+                    AclPolicyProvider(),
+                    NamedPolicyInputs,
+                    {"name": policy.name, "policy": policy.text, "auth_accessor_of": accessor_of},
                 )
-            self.record(Outcome(subject, "unchanged"))
+            self.converge(
+                f"Kubernetes auth role '{mount}/{environment.reader_role}'",
+                KubernetesAuthRoleProvider(),
+                KubernetesAuthRoleInputs,
+                {
+                    "mount": mount,
+                    "role": environment.reader_role,
+                    "bound_service_account_names": list(environment.reader_service_accounts),
+                    "bound_service_account_namespaces": list(environment.reader_namespaces),
+                    "policies": [environment.read_policy.name],
+                    "ttl": environment.reader_ttl_seconds,
+                },
+            )
+            self.converge(
+                f"token role '{environment.token_role}' (policy {environment.deploy_policy.name})",
+                TokenRoleProvider(),
+                TokenRoleInputs,
+                {
+                    "name": environment.token_role,
+                    "allowed_policies": [environment.deploy_policy.name],
+                    "max_ttl": environment.token_max_ttl_seconds,
+                },
+            )
+
+    def operator_auth(self, vault: VaultSession) -> None:
+        auth: OperatorAuth = self.plan.operator_auth
+        mount_exists = self.auth_mount(
+            vault, auth.mount, "userpass", "Vault administrators (operators)", f"userpass auth mount '{auth.mount}/'"
+        )
         for user in auth.users:
-            self._operator_user(vault, auth, user, mount_exists=mount is not None)
+            self._operator_user(vault, auth, user, mount_exists=mount_exists)
 
     def _operator_user(self, vault: VaultSession, auth: OperatorAuth, user: str, mount_exists: bool) -> None:
         path = f"auth/{auth.mount}/users/{user}"
@@ -415,8 +429,8 @@ def run_bootstrap(inputs: BootstrapInputs, apply: bool) -> tuple[list[Outcome], 
         token_is_root = "root" in (token.get("policies") or [])
         run.audit_device(vault)
     run.kv_and_policies()
-    run.environments()
     with open_session(inputs.connection) as vault:
+        run.environments(vault)
         run.operator_auth(vault)
         # Last: once revoked, the token can do nothing more.
         revoked = run.root_token(vault, token_is_root)

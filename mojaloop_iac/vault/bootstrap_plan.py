@@ -5,9 +5,10 @@ this derives everything the VaultBootstrap resource converges on:
 
 - the file audit device (declared in the server configuration where the server requires it);
 - the KV v2 mount and the password policies every environment's generated secrets use;
-- per environment: its Kubernetes auth mount and, per namespace, the read-only policy and the role
-  (from mojaloop_iac.vault.environment, the same derivation the environment stacks use, so both sides
-  converge on identical objects instead of fighting over them);
+- per environment: its Kubernetes auth mount (enabled; the environment's stack points it at its cluster),
+  the templated read policy and reader role its namespaces log in with, and the deploy policy and token
+  role its stack works with (from mojaloop_iac.vault.environment, the same derivation an environment stack
+  administering its own Vault uses, so both converge on identical objects);
 - an administrators' policy and a userpass auth method with one account per operator, so that nobody
   needs the root token after the first run, which revokes it.
 
@@ -26,7 +27,7 @@ from mojaloop_iac.planners.vault_server import AuditFileDevice
 from mojaloop_iac.vault.environment import DEFAULT_ROLE_TTL_SECONDS, plan_environment_vault
 from mojaloop_iac.vault.errors import InvalidInput
 from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT, require_dns_label, require_vault_name
-from mojaloop_iac.vault.policies import PasswordPolicySpec, load_password_policies
+from mojaloop_iac.vault.policies import AUTH_ACCESSOR_PLACEHOLDER, PasswordPolicySpec, load_password_policies
 
 ADMIN_POLICY_NAME: Final = "operator-admin"
 DEFAULT_OPERATOR_AUTH_MOUNT: Final = "userpass"
@@ -36,20 +37,6 @@ OPERATOR_TOKEN_TTL_SECONDS: Final = 3600
 OPERATOR_TOKEN_MAX_TTL_SECONDS: Final = 8 * 3600
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_URL = re.compile(r"^https?://[^/\s]+/?$")
-
-
-@dataclass(frozen=True)
-class EnvironmentDeclaration:
-    """One environment cluster whose workloads read secrets from this Vault."""
-
-    name: str
-    kubernetes_host: str
-    """The cluster's API server as Vault reaches it, e.g. https://10.0.0.10:6443."""
-    kubernetes_ca_cert: str
-    """PEM CA certificate of the cluster's API server (Vault runs outside that cluster, so it must be given)."""
-    service_accounts_by_namespace: Mapping[str, Sequence[str]]
-    """Namespaces that read secrets, each with the service accounts that log in to Vault."""
 
 
 @dataclass(frozen=True)
@@ -59,21 +46,20 @@ class NamedText:
 
 
 @dataclass(frozen=True)
-class NamespaceRole:
-    namespace: str
-    policy: NamedText
-    role: str
-    service_accounts: tuple[str, ...]
-    ttl_seconds: int
-
-
-@dataclass(frozen=True)
 class EnvironmentAccess:
+    """What one environment declared in the control center gets in Vault."""
+
     name: str
     auth_mount: str
-    kubernetes_host: str
-    kubernetes_ca_cert: str
-    namespaces: tuple[NamespaceRole, ...]
+    read_policy: NamedText
+    """Templated on `auth_mount`'s accessor: each namespace reads only its own path."""
+    reader_role: str
+    reader_service_accounts: tuple[str, ...]
+    reader_namespaces: tuple[str, ...]
+    reader_ttl_seconds: int
+    deploy_policy: NamedText
+    token_role: str
+    token_max_ttl_seconds: int
 
 
 @dataclass(frozen=True)
@@ -164,40 +150,41 @@ def _environment_props(environment: EnvironmentAccess) -> dict[str, Any]:
     return {
         "name": environment.name,
         "auth_mount": environment.auth_mount,
-        "kubernetes_host": environment.kubernetes_host,
-        "kubernetes_ca_cert": environment.kubernetes_ca_cert,
-        "namespaces": [
-            {
-                "namespace": access.namespace,
-                "policy_name": access.policy.name,
-                "policy": access.policy.text,
-                "role": access.role,
-                "service_accounts": list(access.service_accounts),
-                "ttl": access.ttl_seconds,
-            }
-            for access in environment.namespaces
-        ],
+        "read_policy_name": environment.read_policy.name,
+        "read_policy": environment.read_policy.text,
+        "reader_role": environment.reader_role,
+        "reader_service_accounts": list(environment.reader_service_accounts),
+        "reader_namespaces": list(environment.reader_namespaces),
+        "reader_ttl": environment.reader_ttl_seconds,
+        "deploy_policy_name": environment.deploy_policy.name,
+        "deploy_policy": environment.deploy_policy.text,
+        "token_role": environment.token_role,
+        "token_max_ttl": environment.token_max_ttl_seconds,
     }
 
 
 def _environment_from_props(entry: Mapping[str, Any]) -> EnvironmentAccess:
+    def names(key: str) -> tuple[str, ...]:
+        values = entry.get(key) or []
+        if not isinstance(values, list | tuple) or not values:
+            raise InvalidInput("environments", f"environments: {key} must be a non-empty list")
+        return tuple(str(value) for value in values)
+
     return EnvironmentAccess(
         name=_text(entry, "name", "environments"),
         auth_mount=_text(entry, "auth_mount", "environments"),
-        kubernetes_host=_text(entry, "kubernetes_host", "environments"),
-        kubernetes_ca_cert=_text(entry, "kubernetes_ca_cert", "environments"),
-        namespaces=tuple(
-            NamespaceRole(
-                namespace=_text(access, "namespace", "environments"),
-                policy=NamedText(
-                    _text(access, "policy_name", "environments"), _text(access, "policy", "environments")
-                ),
-                role=_text(access, "role", "environments"),
-                service_accounts=tuple(str(account) for account in access.get("service_accounts") or []),
-                ttl_seconds=_number(access, "ttl", "environments"),
-            )
-            for access in entry.get("namespaces") or []
+        read_policy=NamedText(
+            _text(entry, "read_policy_name", "environments"), _text(entry, "read_policy", "environments")
         ),
+        reader_role=_text(entry, "reader_role", "environments"),
+        reader_service_accounts=names("reader_service_accounts"),
+        reader_namespaces=names("reader_namespaces"),
+        reader_ttl_seconds=_number(entry, "reader_ttl", "environments"),
+        deploy_policy=NamedText(
+            _text(entry, "deploy_policy_name", "environments"), _text(entry, "deploy_policy", "environments")
+        ),
+        token_role=_text(entry, "token_role", "environments"),
+        token_max_ttl_seconds=_number(entry, "token_max_ttl", "environments"),
     )
 
 
@@ -280,17 +267,17 @@ def _validate(plan: VaultBootstrapPlan) -> None:
     mounts = [environment.auth_mount for environment in plan.environments] + [plan.operator_auth.mount]
     check("environments", len(set(mounts)) == len(mounts), f"auth mount paths repeat: {sorted(mounts)}")
     for environment in plan.environments:
+        try:
+            require_dns_label(environment.name, "environment")
+            for name in (environment.read_policy.name, environment.deploy_policy.name, environment.token_role):
+                require_vault_name(name, f"environment {environment.name!r}: policy or role name")
+        except ValueError as error:
+            raise InvalidInput("environments", str(error)) from error
         check(
             "environments",
-            bool(_URL.match(environment.kubernetes_host)),
-            f"environment {environment.name!r}: kubernetes_host {environment.kubernetes_host!r} is not "
-            "an http(s)://host[:port] URL",
-        )
-        check(
-            "environments",
-            environment.kubernetes_ca_cert.lstrip().startswith("-----BEGIN CERTIFICATE-----"),
-            f"environment {environment.name!r}: kubernetes_ca_cert must be the PEM CA certificate of its API "
-            "server (Vault runs outside that cluster and verifies it with this CA)",
+            AUTH_ACCESSOR_PLACEHOLDER in environment.read_policy.text,
+            f"environment {environment.name!r}: the read policy must be templated on its auth mount's accessor "
+            "(build it with plan_environment_vault)",
         )
 
 
@@ -321,7 +308,7 @@ def admin_policy_hcl(kv_mount: str) -> str:
 
 
 def plan_vault_bootstrap(
-    environments: Sequence[EnvironmentDeclaration],
+    environments: Sequence[str],
     operators: Sequence[str],
     audit_device: AuditFileDevice,
     audit_declared_in_server_config: bool,
@@ -333,34 +320,28 @@ def plan_vault_bootstrap(
     role_ttl_seconds: int = DEFAULT_ROLE_TTL_SECONDS,
     revoke_root_token: bool = True,
 ) -> VaultBootstrapPlan:
-    """Everything VaultBootstrap converges on; `audit_*` come from the server plan (planners.vault_server)."""
+    """Everything VaultBootstrap converges on for the declared environments (by name) and operators;
+    `audit_*` come from the server plan (planners.vault_server)."""
     # Shared by every environment, and needed before the first one arrives: created even with none declared.
     policies = load_password_policies() if password_policies is None else password_policies
     accesses = []
-    for declaration in sorted(environments, key=lambda environment: environment.name):
+    for name in sorted(set(environments)):
         environment = plan_environment_vault(
-            declaration.name,
-            declaration.service_accounts_by_namespace,
-            kv_mount=kv_mount,
-            password_policies=policies,
-            role_ttl_seconds=role_ttl_seconds,
+            name, kv_mount=kv_mount, password_policies=policies, role_ttl_seconds=role_ttl_seconds
         )
+        reader, token_role = environment.reader_role, environment.deployer_token_role
         accesses.append(
             EnvironmentAccess(
                 name=environment.environment,
                 auth_mount=environment.kubernetes_auth_mount,
-                kubernetes_host=declaration.kubernetes_host,
-                kubernetes_ca_cert=declaration.kubernetes_ca_cert,
-                namespaces=tuple(
-                    NamespaceRole(
-                        namespace=access.namespace,
-                        policy=NamedText(access.policy.name, access.policy.hcl),
-                        role=access.role.role,
-                        service_accounts=access.role.service_accounts,
-                        ttl_seconds=access.role.ttl_seconds,
-                    )
-                    for access in environment.namespaces
-                ),
+                read_policy=NamedText(environment.read_policy.name, environment.read_policy.hcl),
+                reader_role=reader.role,
+                reader_service_accounts=reader.service_accounts,
+                reader_namespaces=reader.namespaces,
+                reader_ttl_seconds=reader.ttl_seconds,
+                deploy_policy=NamedText(environment.deploy_policy.name, environment.deploy_policy.hcl),
+                token_role=token_role.name,
+                token_max_ttl_seconds=token_role.max_ttl_seconds,
             )
         )
     plan = VaultBootstrapPlan(

@@ -146,10 +146,14 @@ def _service_account_name(value: object) -> str:
 
 
 def _bound_namespace(value: object) -> str:
+    # "*" alone serves a role whose policy is templated on the login's namespace (vault.environment):
+    # every namespace may log in, and each reads only its own path. Partial patterns mean nothing there.
+    if value == "*":
+        return value
     if isinstance(value, str) and "*" in value:
         raise ValueError(
-            f"namespace {value!r} must be named explicitly: a wildcard would let every namespace log in "
-            "with this role"
+            f"namespace {value!r} must be named explicitly, or be '*' alone for a role whose policy is "
+            "templated on the service account's namespace"
         )
     return require_dns_label(value, "namespace")
 
@@ -157,7 +161,7 @@ def _bound_namespace(value: object) -> str:
 def _role_policy(value: object) -> str:
     name = require_vault_name(value, "policy")
     if name == "root":
-        raise ValueError("policy 'root' must never be attached to a Kubernetes role")
+        raise ValueError("policy 'root' must never be attached to a role")
     return name
 
 
@@ -262,6 +266,8 @@ class NamedPolicyInputs:
     connection: VaultConnection
     name: str
     policy: str
+    auth_accessor_of: str | None = None
+    """An auth mount: its accessor, known only once Vault enabled it, replaces the placeholder in `policy`."""
 
     IDENTITY: ClassVar[tuple[str, ...]] = ("name", "namespace")
 
@@ -276,10 +282,19 @@ class NamedPolicyInputs:
         policy = text(props, "policy")
         if not policy.strip():
             raise InvalidInput("policy", "policy must hold HCL text")
-        return cls(connection=connection(props), name=name, policy=policy)
+        accessor_of = optional_text(props, "auth_accessor_of")
+        if accessor_of is not None:
+            with blame("auth_accessor_of"):
+                require_dns_label(accessor_of, "auth mount path")
+        return cls(connection=connection(props), name=name, policy=policy, auth_accessor_of=accessor_of)
 
     def to_props(self) -> dict[str, Any]:
-        return {**self.connection.to_outputs(), "name": self.name, "policy": self.policy}
+        return {
+            **self.connection.to_outputs(),
+            "name": self.name,
+            "policy": self.policy,
+            "auth_accessor_of": self.auth_accessor_of,
+        }
 
 
 @dataclass(frozen=True)
@@ -293,6 +308,8 @@ class KubernetesAuthMountInputs:
     # Vault running outside the cluster has no local service-account CA/JWT to fall back on.
     disable_local_ca_jwt: bool
     description: str
+    enable: bool = True
+    """False: the mount is someone else's (the control center enabled it); only its configuration is ours."""
 
     IDENTITY: ClassVar[tuple[str, ...]] = ("path", "namespace")
 
@@ -314,6 +331,7 @@ class KubernetesAuthMountInputs:
             token_reviewer_jwt_env=env_name(props, "token_reviewer_jwt_env"),
             disable_local_ca_jwt=flag(props, "disable_local_ca_jwt", False),
             description=optional_text(props, "description") or "",
+            enable=flag(props, "enable", True),
         )
 
     def to_props(self) -> dict[str, Any]:
@@ -325,6 +343,7 @@ class KubernetesAuthMountInputs:
             "token_reviewer_jwt_env": self.token_reviewer_jwt_env,
             "disable_local_ca_jwt": self.disable_local_ca_jwt,
             "description": self.description,
+            "enable": self.enable,
         }
 
 
@@ -375,4 +394,39 @@ class KubernetesAuthRoleInputs:
             "ttl": self.ttl,
             "max_ttl": self.max_ttl,
             "audience": self.audience,
+        }
+
+
+@dataclass(frozen=True)
+class TokenRoleInputs:
+    """A token role (`auth/token/roles/<name>`): who holds tokens of it gets only `allowed_policies`."""
+
+    connection: VaultConnection
+    name: str
+    allowed_policies: tuple[str, ...]
+    max_ttl: int
+    """Hard cap on the life of every token of the role, renewals included (Vault's explicit max TTL)."""
+
+    IDENTITY: ClassVar[tuple[str, ...]] = ("name", "namespace")
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> "TokenRoleInputs":
+        with blame("name"):
+            name = require_vault_name(text(props, "name"), "token role")
+        max_ttl = duration_seconds(props, "max_ttl", 0)
+        if max_ttl <= 0:
+            raise InvalidInput("max_ttl", "max_ttl must be positive: tokens of the role must expire")
+        return cls(
+            connection=connection(props),
+            name=name,
+            allowed_policies=names(props, "allowed_policies", validate=_role_policy),
+            max_ttl=max_ttl,
+        )
+
+    def to_props(self) -> dict[str, Any]:
+        return {
+            **self.connection.to_outputs(),
+            "name": self.name,
+            "allowed_policies": list(self.allowed_policies),
+            "max_ttl": self.max_ttl,
         }

@@ -19,6 +19,11 @@ _SECRET_KEY = re.compile(r"^[A-Za-z0-9._-]+$")
 _VAULT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
 
+# Every namespace that reads secrets logs in as this service account, through this role of its
+# environment's Kubernetes auth mount; the role's templated policy confines it to its own namespace.
+READER_SERVICE_ACCOUNT: Final = "vault-secrets-reader"
+READER_ROLE: Final = "secrets-reader"
+
 
 def require_dns_label(value: object, what: str) -> str:
     """Return `value` if it is a DNS label (RFC 1123), else raise ValueError naming `what`."""
@@ -61,11 +66,15 @@ def require_relative_path(value: object, what: str = "path") -> str:
     return value
 
 
+def environment_prefix(environment: str) -> str:
+    """KV path (relative to the mount) under which all secrets of one environment live."""
+    return f"{ENVIRONMENTS_PREFIX}/{require_dns_label(environment, 'environment')}"
+
+
 def namespace_prefix(environment: str, namespace: str) -> str:
     """KV path (relative to the mount) under which all secrets of one namespace live, without trailing '/'."""
-    require_dns_label(environment, "environment")
     require_dns_label(namespace, "namespace")
-    return f"{ENVIRONMENTS_PREFIX}/{environment}/{namespace}"
+    return f"{environment_prefix(environment)}/{namespace}"
 
 
 def secret_path(environment: str, namespace: str, secret_name: str) -> str:
@@ -84,21 +93,24 @@ def kv_metadata_path(mount: str, path: str) -> str:
     return f"{require_dns_label(mount, 'KV mount')}/metadata/{require_relative_path(path)}"
 
 
-def namespace_policy_name(environment: str, namespace: str) -> str:
-    """ACL policy that reads only one namespace's secrets, e.g. `env-dev-ns-mojaloop-read`."""
-    require_dns_label(environment, "environment")
-    require_dns_label(namespace, "namespace")
-    return f"env-{environment}-ns-{namespace}-read"
+def environment_read_policy_name(environment: str) -> str:
+    """The templated ACL policy letting each namespace of one environment read its own secrets."""
+    return f"env-{require_dns_label(environment, 'environment')}-read"
+
+
+def environment_deploy_policy_name(environment: str) -> str:
+    """The ACL policy of one environment's stack: its own secrets and its auth mount's configuration."""
+    return f"env-{require_dns_label(environment, 'environment')}-deploy"
+
+
+def deployer_token_role_name(environment: str) -> str:
+    """Token role minting tokens for one environment's stack (`vault token create -role=...`)."""
+    return f"env-{require_dns_label(environment, 'environment')}-deployer"
 
 
 def kubernetes_auth_mount(environment: str) -> str:
     """Kubernetes auth mount path for one environment cluster, e.g. `kubernetes-dev`."""
     return f"kubernetes-{require_dns_label(environment, 'environment')}"
-
-
-def namespace_role_name(namespace: str) -> str:
-    """Kubernetes auth role of one namespace; roles are scoped by their environment's auth mount."""
-    return f"ns-{require_dns_label(namespace, 'namespace')}"
 
 
 def password_policy_name(consumer: str) -> str:

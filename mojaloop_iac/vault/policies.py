@@ -1,7 +1,7 @@
-"""Vault policy text: the per-namespace read-only ACL policy and the password policies per consumer type.
+"""Vault policy text: an environment's templated read policy and deploy policy, and the password policies.
 
 Both are pure: they render or load text and check it, so a too-short password policy or a policy that
-grants more than one namespace's path is caught before anything talks to Vault.
+grants more than its environment's path is caught before anything talks to Vault.
 """
 
 import re
@@ -13,7 +13,7 @@ from typing import Any, Final
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.vault.paths import (
     DEFAULT_KV_MOUNT,
-    namespace_prefix,
+    environment_prefix,
     password_policy_name,
     require_dns_label,
 )
@@ -38,17 +38,28 @@ _CHARSET = re.compile(r'\bcharset\s*=\s*"(?P<chars>(?:[^"\\]|\\.)*)"')
 _MIN_CHARS = re.compile(r"\bmin-chars\s*=\s*(\d+)")
 
 
-def namespace_read_policy(environment: str, namespace: str, mount: str = DEFAULT_KV_MOUNT) -> str:
-    """ACL policy HCL letting one namespace read its own secrets and nothing else.
+# Stands for the accessor of an environment's Kubernetes auth mount in a policy's text: Vault assigns the
+# accessor when the mount is enabled, so the policy resource fills it in (see render_auth_accessor).
+AUTH_ACCESSOR_PLACEHOLDER: Final = "@auth-mount-accessor@"
+_LOGIN_NAMESPACE: Final = (
+    "{{identity.entity.aliases." + AUTH_ACCESSOR_PLACEHOLDER + ".metadata.service_account_namespace}}"
+)
 
-    Data is read-only; metadata gets read+list so External Secrets can find keys and versions. The
-    trailing '/*' keeps `ns-a` from matching `ns-ab`.
+
+def environment_read_policy(environment: str, mount: str = DEFAULT_KV_MOUNT) -> str:
+    """The templated ACL policy letting each namespace of an environment read its own secrets only.
+
+    Vault fills in the namespace of the service account that logged in through the environment's
+    Kubernetes auth mount, so one policy serves every namespace and none reads another's path; the
+    control center can therefore write it without knowing the environment's namespaces. Data is
+    read-only; metadata gets read+list so External Secrets can find versions. The trailing '/*' keeps
+    `ns-a` from matching `ns-ab`.
     """
     require_dns_label(mount, "KV mount")
-    prefix = namespace_prefix(environment, namespace)
+    prefix = f"{environment_prefix(environment)}/{_LOGIN_NAMESPACE}"
     return (
-        f"# Managed by mojaloop-iac: namespace '{namespace}' of environment '{environment}' may read its\n"
-        "# own secrets and nothing else.\n"
+        f"# Managed by mojaloop-iac: a workload of environment '{environment}' reads the secrets of its own\n"
+        "# namespace and nothing else (Vault fills in the namespace of the service account that logged in).\n"
         f'path "{mount}/data/{prefix}/*" {{\n'
         '  capabilities = ["read"]\n'
         "}\n"
@@ -57,6 +68,44 @@ def namespace_read_policy(environment: str, namespace: str, mount: str = DEFAULT
         '  capabilities = ["read", "list"]\n'
         "}\n"
     )
+
+
+def environment_deploy_policy(environment: str, auth_mount: str, mount: str = DEFAULT_KV_MOUNT) -> str:
+    """The ACL policy of one environment's stack when the control center administers Vault.
+
+    It generates, reads and (for ephemeral environments) deletes the environment's own secrets and points
+    the environment's Kubernetes auth mount at its cluster. It writes no policy and no role: whoever can
+    write those can grant themselves anything, so they stay with the control center's administrators.
+    """
+    require_dns_label(mount, "KV mount")
+    require_dns_label(auth_mount, "auth mount")
+    prefix = environment_prefix(environment)
+    return (
+        f"# Managed by mojaloop-iac: the stack of environment '{environment}' generates its own secrets and\n"
+        "# configures its own Kubernetes auth mount; policies and roles stay with the administrators.\n"
+        f'path "{mount}/data/{prefix}/*" {{\n'
+        '  capabilities = ["create", "read", "update", "delete"]\n'
+        "}\n"
+        "\n"
+        f'path "{mount}/metadata/{prefix}/*" {{\n'
+        '  capabilities = ["read", "list", "delete"]\n'
+        "}\n"
+        "\n"
+        'path "sys/policies/password/+/generate" {\n'
+        '  capabilities = ["read"]\n'
+        "}\n"
+        "\n"
+        f'path "auth/{auth_mount}/config" {{\n'
+        '  capabilities = ["create", "read", "update"]\n'
+        "}\n"
+    )
+
+
+def render_auth_accessor(policy: str, accessor: str) -> str:
+    """The policy text as Vault stores it: the placeholder replaced by the auth mount's accessor."""
+    if not re.fullmatch(r"auth_[a-z0-9_]+_[0-9a-f]+", accessor):
+        raise ValueError(f"{accessor!r} is not an auth mount accessor")
+    return policy.replace(AUTH_ACCESSOR_PLACEHOLDER, accessor)
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,10 @@ from mojaloop_iac.vault.inputs import (
     KubernetesAuthRoleInputs,
     KvV2MountInputs,
     NamedPolicyInputs,
+    TokenRoleInputs,
 )
 from mojaloop_iac.vault.paths import kv_data_path, kv_metadata_path
+from mojaloop_iac.vault.policies import render_auth_accessor
 
 
 class _Inputs(Protocol):
@@ -457,14 +459,64 @@ class KvV2MountProvider(_VaultProvider):
 # --------------------------------------------------------------------------------------------------
 
 
-class _NamedPolicyProvider(_VaultProvider):
-    """A policy stored as HCL under `<api_prefix>/<name>`; create and update both converge by writing."""
+class _StoredObjectProvider(_VaultProvider):
+    """An object Vault stores at one API path (a policy, a token role): create and update both converge by
+    writing it, read reports what Vault holds, delete removes it."""
+
+    def _path(self, inputs: Any) -> str:
+        raise NotImplementedError
+
+    def _id(self, inputs: Any) -> str:
+        raise NotImplementedError
+
+    def _write(self, inputs: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _live(self, inputs: Any, props: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+        """`props` updated with what Vault holds (`data`)."""
+        raise NotImplementedError
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = self.inputs_type.from_props(props)
+        return CreateResult(self._id(inputs), self._write(inputs))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._write(self.inputs_type.from_props(news)))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        inputs = self.inputs_type.from_props(props)
+        with open_session(inputs.connection) as vault:
+            answer = vault.call_or_none(
+                ("read",),
+                self._path(inputs),
+                lambda: vault.client.adapter.get(f"/v1/{self._path(inputs)}"),
+                absent_if=is_missing_object,
+            )
+        if answer is None:
+            return ReadResult("", {})
+        return ReadResult(id_, _without_none(self._live(inputs, props, answer.get("data") or {})))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        inputs = self.inputs_type.from_props(props)
+        with open_session(inputs.connection) as vault:
+            vault.call(
+                ("delete",),
+                self._path(inputs),
+                lambda: vault.client.adapter.delete(f"/v1/{self._path(inputs)}"),
+            )
+
+
+class _NamedPolicyProvider(_StoredObjectProvider):
+    """A policy stored as HCL under `<api_prefix>/<name>`."""
 
     inputs_type = NamedPolicyInputs
     api_prefix: ClassVar[str]
 
     def _path(self, inputs: NamedPolicyInputs) -> str:
         return f"{self.api_prefix}/{inputs.name}"
+
+    def _id(self, inputs: NamedPolicyInputs) -> str:
+        return inputs.name
 
     def _write(self, inputs: NamedPolicyInputs) -> dict[str, Any]:
         with open_session(inputs.connection) as vault:
@@ -475,36 +527,8 @@ class _NamedPolicyProvider(_VaultProvider):
             )
         return _without_none(inputs.to_props())
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = NamedPolicyInputs.from_props(props)
-        return CreateResult(inputs.name, self._write(inputs))
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._write(NamedPolicyInputs.from_props(news)))
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        inputs = NamedPolicyInputs.from_props(props)
-        with open_session(inputs.connection) as vault:
-            answer = vault.call_or_none(
-                ("read",),
-                self._path(inputs),
-                lambda: vault.client.adapter.get(f"/v1/{self._path(inputs)}"),
-                absent_if=is_missing_object,
-            )
-        if answer is None:
-            return ReadResult("", {})
-        data = answer.get("data") or {}
-        live_policy = data.get("policy", data.get("rules", inputs.policy))
-        return ReadResult(id_, _without_none({**props, "policy": live_policy}))
-
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        inputs = NamedPolicyInputs.from_props(props)
-        with open_session(inputs.connection) as vault:
-            vault.call(
-                ("delete",),
-                self._path(inputs),
-                lambda: vault.client.adapter.delete(f"/v1/{self._path(inputs)}"),
-            )
+    def _live(self, inputs: NamedPolicyInputs, props: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+        return {**props, "policy": data.get("policy", data.get("rules", inputs.policy))}
 
 
 class PasswordPolicyProvider(_NamedPolicyProvider):
@@ -514,9 +538,50 @@ class PasswordPolicyProvider(_NamedPolicyProvider):
 
 
 class AclPolicyProvider(_NamedPolicyProvider):
-    """A Vault ACL policy (`sys/policies/acl/<name>`)."""
+    """A Vault ACL policy (`sys/policies/acl/<name>`).
+
+    A templated policy names an auth mount (`auth_accessor_of`): Vault stores it with that mount's
+    accessor in place of the placeholder, and reading it back turns the accessor into the placeholder
+    again, so an unchanged policy is no diff.
+    """
 
     api_prefix = "sys/policies/acl"
+
+    def _write(self, inputs: NamedPolicyInputs) -> dict[str, Any]:
+        if inputs.auth_accessor_of is None:
+            return super()._write(inputs)
+        with open_session(inputs.connection) as vault:
+            stored = render_auth_accessor(inputs.policy, _auth_accessor(vault, inputs.auth_accessor_of))
+            vault.call(
+                ("create", "update"),
+                self._path(inputs),
+                lambda: vault.client.adapter.put(f"/v1/{self._path(inputs)}", json={"policy": stored}),
+            )
+        return _without_none(inputs.to_props())
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        result = super().read(id_, props)
+        inputs = NamedPolicyInputs.from_props(props)
+        if not result.id or inputs.auth_accessor_of is None:
+            return result
+        with open_session(inputs.connection) as vault:
+            mount = _read_auth_mount(vault, inputs.auth_accessor_of)
+        live = result.outs["policy"]
+        if mount is not None and live == render_auth_accessor(inputs.policy, mount["accessor"]):
+            live = inputs.policy
+        return ReadResult(result.id, {**result.outs, "policy": live})
+
+
+def _auth_accessor(vault: VaultSession, path: str) -> str:
+    mount = _read_auth_mount(vault, path)
+    if mount is None:
+        raise VaultOperationError(
+            f"the policy is templated on auth mount '{path}/', which Vault at {vault.address} does not have: "
+            "enable the mount first",
+            address=vault.address,
+            path=f"sys/auth/{path}",
+        )
+    return str(mount["accessor"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -574,8 +639,25 @@ class KubernetesAuthMountProvider(_VaultProvider):
                 capabilities=error.capabilities,
             ) from error
 
+    def _configure_only(self, vault: VaultSession, inputs: KubernetesAuthMountInputs) -> None:
+        try:
+            self._configure(vault, inputs)
+        except VaultOperationError as error:
+            if "has no mount serving" not in str(error):
+                raise
+            raise VaultOperationError(
+                f"Vault at {vault.address} has no auth mount '{inputs.path}/' for this environment: the control "
+                "center enables it for each environment it declares. Add the environment to the control "
+                "center's `environments`, run `pulumi up` on the control-center stack, then re-run",
+                address=vault.address,
+                path=f"auth/{inputs.path}/config",
+            ) from error
+
     def _converge(self, vault: VaultSession, inputs: KubernetesAuthMountInputs) -> bool:
         """Enable (or check and re-describe) the mount, then configure it; True if it already existed."""
+        if not inputs.enable:
+            self._configure_only(vault, inputs)
+            return True
         existing = _read_auth_mount(vault, inputs.path)
         if existing is None:
             vault.call(
@@ -626,14 +708,21 @@ class KubernetesAuthMountProvider(_VaultProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         inputs = KubernetesAuthMountInputs.from_props(props)
         with open_session(inputs.connection) as vault:
-            existing = _read_auth_mount(vault, inputs.path)
-            if existing is None or existing.get("type") != "kubernetes":
-                return ReadResult("", {})
-            config = vault.call(
+            if inputs.enable:
+                existing = _read_auth_mount(vault, inputs.path)
+                if existing is None or existing.get("type") != "kubernetes":
+                    return ReadResult("", {})
+            else:
+                # Not ours to inspect (sys/auth needs sudo): its configuration tells whether it exists.
+                existing = {"description": inputs.description}
+            config = vault.call_or_none(
                 ("read",),
                 f"auth/{inputs.path}/config",
                 lambda: vault.client.auth.kubernetes.read_config(mount_point=inputs.path),
+                absent_if=is_missing_object,
             )
+            if config is None:
+                return ReadResult("", {})
         live = {
             **props,
             "kubernetes_host": config.get("kubernetes_host"),
@@ -646,6 +735,8 @@ class KubernetesAuthMountProvider(_VaultProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         inputs = KubernetesAuthMountInputs.from_props(props)
+        if not inputs.enable:
+            return  # the control center's mount outlives the environment's configuration of it
         with open_session(inputs.connection) as vault:
             # Removes the roles under it too; an auth method holds configuration, never secret values.
             vault.call(
@@ -723,6 +814,42 @@ class KubernetesAuthRoleProvider(_VaultProvider):
             )
 
 
+class TokenRoleProvider(_StoredObjectProvider):
+    """A token role: tokens created with it are orphans carrying only its allowed policies."""
+
+    inputs_type = TokenRoleInputs
+
+    def _path(self, inputs: TokenRoleInputs) -> str:
+        return f"auth/token/roles/{inputs.name}"
+
+    def _id(self, inputs: TokenRoleInputs) -> str:
+        return inputs.name
+
+    def _write(self, inputs: TokenRoleInputs) -> dict[str, Any]:
+        settings = {
+            "allowed_policies": list(inputs.allowed_policies),
+            # Not a child of the administrator who created it: it survives their session, nothing more.
+            "orphan": True,
+            "renewable": True,
+            "token_type": "service",
+            "token_explicit_max_ttl": inputs.max_ttl,
+        }
+        with open_session(inputs.connection) as vault:
+            vault.call(
+                ("create", "update"),
+                self._path(inputs),
+                lambda: vault.client.adapter.post(f"/v1/{self._path(inputs)}", json=settings),
+            )
+        return _without_none(inputs.to_props())
+
+    def _live(self, inputs: TokenRoleInputs, props: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            **props,
+            "allowed_policies": sorted(data.get("allowed_policies") or []),
+            "max_ttl": int(data.get("token_explicit_max_ttl") or data.get("explicit_max_ttl") or 0),
+        }
+
+
 __all__ = [
     "AclPolicyProvider",
     "GeneratedSecretProvider",
@@ -730,4 +857,5 @@ __all__ = [
     "KubernetesAuthRoleProvider",
     "KvV2MountProvider",
     "PasswordPolicyProvider",
+    "TokenRoleProvider",
 ]
