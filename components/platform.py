@@ -1,4 +1,5 @@
-"""A platform layer: Helm releases installed in order, then the objects that need them."""
+"""A platform layer: the objects its releases read, Helm releases installed in order, then the objects that
+need those releases."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from mojaloop_iac.planners.identity import ManifestSource
 
 
 class PlatformLayerArgs(TypedDict):
+    prerequisites: NotRequired[Sequence[Mapping[str, Any]]]
+    """Objects created before the releases, which read them (ExternalSecrets, Certificates); their CRDs come
+    from an earlier layer."""
     releases: Sequence[HelmReleaseSpec]
     """Installed one after another (each may need the CRDs or webhooks of the one before)."""
     manifests: Sequence[Mapping[str, Any]]
@@ -31,6 +35,9 @@ class PlatformLayer(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mojaloop:platform:PlatformLayer", name, None, opts)
         self.releases = []
+        prerequisites = [
+            self._object(name, manifest, pulumi.ResourceOptions(parent=self)) for manifest in args.get("prerequisites", ())
+        ]
         for source in args.get("sources", ()):
             # The upstream objects name no namespace; this provider puts them into the intended one.
             namespaced = k8s.Provider(
@@ -48,15 +55,19 @@ class PlatformLayer(pulumi.ComponentResource):
                     )
                 )
         for spec in args["releases"]:
-            after = self.releases[-1:]
+            after = self.releases[-1:] or prerequisites
             self.releases.append(
                 helm_release(f"{name}-{spec.name}", spec, pulumi.ResourceOptions(parent=self, depends_on=after))
             )
         for manifest in args["manifests"]:
-            metadata = manifest["metadata"]
-            kubernetes_object(
-                f"{name}-{manifest['kind'].lower()}-{metadata.get('namespace', 'cluster')}-{metadata['name']}",
-                manifest,
-                pulumi.ResourceOptions(parent=self, depends_on=self.releases),
-            )
+            self._object(name, manifest, pulumi.ResourceOptions(parent=self, depends_on=self.releases))
         self.register_outputs({})
+
+    @staticmethod
+    def _object(layer: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
+        metadata = manifest["metadata"]
+        return kubernetes_object(
+            f"{layer}-{manifest['kind'].lower()}-{metadata.get('namespace', 'cluster')}-{metadata['name']}",
+            manifest,
+            opts,
+        )

@@ -21,6 +21,9 @@ class SecretNeed:
     keys: Mapping[str, str]
     """Key -> what generates it: a Vault password policy (consumer type), or `rsa-2048` for a key pair."""
     purpose: str
+    written_by: str = ""
+    """The toolkit resource that writes the keys no password policy generates (say, a token GitLab issues);
+    empty when the operator must write them."""
 
 
 # The umbrella chart's own defaults reference `mysqldb`/`mysql-password`, `cl-mongodb` and

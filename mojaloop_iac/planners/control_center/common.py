@@ -223,7 +223,8 @@ class ServicePlan:
 
     - `releases`: Helm releases to install (helm.v3.Release);
     - `namespaces`: namespaces to create first, with their Pod Security level;
-    - `manifests`: Kubernetes objects to apply (cert-manager Certificates, templated ExternalSecrets);
+    - `manifests`: the objects the releases read (cert-manager Certificates, templated ExternalSecrets),
+      created before the releases (their CRDs come from earlier layers);
     - `secret_needs`: per namespace, the Secrets Vault generates and External Secrets delivers: pass them
       to `plan_secret_delivery` (with the control center's name as the environment);
     - `templated_secrets`: Secrets assembled from those Vault values (their ExternalSecrets are in

@@ -50,8 +50,10 @@ from mojaloop_iac.planners.control_center.common import (
 )
 from mojaloop_iac.planners.control_center.object_storage import ObjectStoreConsumer, VaultValue
 from mojaloop_iac.planners.control_center.registry_mirror import RegistryMirror, mirror_image
+from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.secrets import SecretNeed
+from mojaloop_iac.vault.bootstrap_plan import ADMIN_POLICY_NAME
 from mojaloop_iac.vault.paths import require_dns_label, require_vault_name, secret_path
 
 CHART = "gitlab"
@@ -96,6 +98,7 @@ RUNNER_TOKEN = SecretNeed(
     "gitlab-runner-auth-token",
     {"token": RUNNER_TOKEN_KIND},
     "The runner's authentication token (glrt-...), written to Vault by the runner-registration resource",
+    written_by="the GitLab post-install resource (runner registration)",
 )
 RUNNER_SECRET = "gitlab-runner-token"
 
@@ -116,7 +119,8 @@ class GitLabInput:
     """Vault's address as browsers reach it (OIDC redirects back to its UI)."""
     vault_operators_group: str
     """GitLab group (full path) whose direct members may log in to Vault."""
-    vault_policies: tuple[str, ...] = ("control-center-operator",)
+    vault_policies: tuple[str, ...] = (ADMIN_POLICY_NAME,)
+    """Policies of a GitLab login: the Vault administrators' by default."""
     oidc_mount: str = "gitlab"
     ingress_class: str | None = None
     """An existing ingress class; None installs the chart's bundled NGINX ingress controller."""
@@ -222,8 +226,18 @@ class RunnerRegistration:
 
 
 @dataclass(frozen=True)
+class RunnerInstall:
+    """The runner's release and the ExternalSecret of the token it reads, installed once GitLab issued it."""
+
+    release: HelmReleaseSpec
+    prerequisites: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class GitLabPlan:
     service: ServicePlan
+    """GitLab itself; its storage Secrets come first. The runner is `runner`, installed after post-install."""
+    runner: RunnerInstall
     buckets: tuple[BucketSpec, ...]
     object_store_consumer: ObjectStoreConsumer
     url: str
@@ -352,7 +366,13 @@ def gitlab_values(spec: GitLabInput) -> dict[str, Any]:
     return {
         "global": global_values,
         "installCertmanager": False,
-        "nginx-ingress": {"enabled": spec.ingress_class is None},
+        "nginx-ingress": {
+            "enabled": spec.ingress_class is None,
+            # Reached through the control center's ingress gateway (TLS passed through by name), never by a
+            # load balancer of its own. The chart writes externalTrafficPolicy only when set, and its default
+            # (Local) is refused on a ClusterIP Service: empty leaves it out.
+            "controller": {"service": {"type": "ClusterIP", "externalTrafficPolicy": ""}},
+        },
         "prometheus": {"install": False},
         "gitlab-runner": {"install": False},
         "registry": {"enabled": False},
@@ -411,7 +431,7 @@ def plan_gitlab(spec: GitLabInput) -> GitLabPlan:
     templated = (rails_storage, backup_storage, runner_secret)
     cert = certificate(namespace, spec.tls, (hostname,))
     manifests = ([cert] if cert else []) + [
-        secret.external_secret(spec.control_center) for secret in templated
+        secret.external_secret(spec.control_center) for secret in (rails_storage, backup_storage)
     ]
     runner_token_path = VaultValue(
         secret_path(spec.control_center, runner_namespace, RUNNER_TOKEN.name), "token"
@@ -460,7 +480,6 @@ def plan_gitlab(spec: GitLabInput) -> GitLabPlan:
             release(
                 pin, RELEASE_NAME, gitlab_values(spec), timeout_seconds=INSTALL_TIMEOUT_SECONDS, atomic=False
             ),
-            release(runner_pin, RUNNER_RELEASE_NAME, runner_values(spec, url, runner_namespace)),
         ),
         namespaces=(
             NamespaceSpec(namespace, "baseline", "GitLab"),
@@ -480,6 +499,11 @@ def plan_gitlab(spec: GitLabInput) -> GitLabPlan:
     )
     return GitLabPlan(
         service=service,
+        # After the post-install resource: its token exists in Vault only once that resource registered it.
+        runner=RunnerInstall(
+            release(runner_pin, RUNNER_RELEASE_NAME, runner_values(spec, url, runner_namespace)),
+            (runner_secret.external_secret(spec.control_center),),
+        ),
         buckets=buckets,
         object_store_consumer=ObjectStoreConsumer(
             user=OBJECT_STORE_USER,
