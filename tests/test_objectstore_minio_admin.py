@@ -5,12 +5,16 @@ No MinIO server can run here and SeaweedFS does not speak MinIO's admin API, so 
 MinIO's admin API (madmin) uses: empty 200s, JSON error bodies with a `Code`, and bodies encrypted
 with the root secret for the calls that carry secrets. The fake records each request, decrypting
 encrypted bodies with the root secret, so the tests see exactly what MinIO would receive.
+
+The tests marked slow read the root password and the consumer's secret from a real OpenBao instead of
+environment variables (the control center's way).
 """
 
 import json
+import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,10 +22,19 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from minio.crypto import decrypt, encrypt
 
-from mojaloop_iac.objectstore import S3Connection, plan_buckets, render_consumer_policy
+from mojaloop_iac.objectstore import (
+    CredentialUnavailable,
+    S3Connection,
+    VaultKvField,
+    plan_buckets,
+    render_consumer_policy,
+)
 from mojaloop_iac.objectstore.admin import AdminApiError, ConsumerAccessProvider, consumer_access_props
 from mojaloop_iac.objectstore.client import MissingCredentials
 from mojaloop_iac.objectstore.policies import normalize_policy
+from mojaloop_iac.vault.paths import secret_path
+from mojaloop_iac.vault.providers import KvV2MountProvider
+from tests.support.openbao import OpenBaoServer, openbao  # noqa: F401  (fixture)
 
 ROOT_USER = "minio-root"
 ROOT_PASSWORD = "root-password-from-vault-0123456789"
@@ -304,3 +317,161 @@ def test_check_names_the_bad_property(fake):
     assert [(f.property, f.reason) for f in result.failures] == [
         ("secret_version", "must be at least 1, got 0")
     ]
+
+
+# --- the consumer's secret and the root password read from Vault (real OpenBao) --------------------
+#
+# The admin API is still the recorded-response fake; the secrets come from a real OpenBao, written at
+# the paths the control center's secret delivery generates them at. The environment variables the
+# `fake` fixture exports are removed: everything below must come from Vault.
+
+VAULT_MOUNT = "mojaloop"
+
+
+@dataclass(frozen=True)
+class VaultSecrets:
+    server: OpenBaoServer
+    root: VaultKvField
+    consumer: VaultKvField
+
+    def write(self, field: VaultKvField, value: str) -> int:
+        answer = self.server.client().secrets.kv.v2.create_or_update_secret(
+            field.path, secret={field.field: value}, mount_point=field.mount
+        )
+        return int(answer["data"]["version"])
+
+
+@pytest.fixture
+def vault(fake, openbao: OpenBaoServer, monkeypatch) -> VaultSecrets:  # noqa: F811
+    monkeypatch.setenv("VAULT_TOKEN", openbao.root_token)
+    for variable in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", SECRET_ENV):
+        monkeypatch.delenv(variable)
+    KvV2MountProvider().create({"address": openbao.address, "path": VAULT_MOUNT})
+    cc = f"cc{secrets.token_hex(3)}"  # a control center per test keeps KV versions apart
+    root = VaultKvField(openbao.address, secret_path(cc, "minio", "minio-root-password"), "rootPassword")
+    consumer = VaultKvField(openbao.address, secret_path(cc, "minio", "minio-consumer-env-dev"), "secretKey")
+    store = VaultSecrets(openbao, root, consumer)
+    store.write(root, ROOT_PASSWORD)
+    store.write(consumer, CONSUMER_SECRET)
+    return store
+
+
+def vault_props(fake: FakeMinioAdmin, vault: VaultSecrets, **changes: Any) -> dict[str, Any]:
+    """The inputs as the engine passes them after check: Vault locations, no secret, no version."""
+    connection = S3Connection(fake.endpoint, secure=False, access_key=ROOT_USER, secret_key_vault=vault.root)
+    news = consumer_access_props(
+        "env-dev", "env-dev-access", POLICY, connection, secret_version=None, secret_key_vault=vault.consumer
+    )
+    checked = ConsumerAccessProvider().check({}, {**news, **changes})
+    assert checked.failures == []
+    return checked.inputs
+
+
+def expect_create(fake: FakeMinioAdmin) -> None:
+    fake.expect("PUT", "add-user", OK)
+    fake.expect("PUT", "add-canned-policy", OK)
+    fake.expect("POST", "idp/builtin/policy/attach", attached("env-dev-access", "env-dev"))
+
+
+@pytest.mark.slow
+def test_vault_source_create_pushes_the_secret_vault_holds_signed_with_the_vault_root_password(fake, vault):
+    expect_create(fake)
+
+    result = ConsumerAccessProvider().create(vault_props(fake, vault))
+
+    add_user = fake.requests[0]
+    # The fake decrypts the body with ROOT_PASSWORD: it reads only because the client used Vault's password.
+    assert add_user.body == {"status": "enabled", "secretKey": CONSUMER_SECRET}
+    assert {request.access_key for request in fake.requests} == {ROOT_USER}
+    assert result.outs["secret_version"] == 1
+    assert result.outs["secret_key_vault"]["path"] == vault.consumer.path
+
+
+@pytest.mark.slow
+def test_vault_source_outputs_carry_locations_and_the_kv_version_but_no_secret(fake, vault):
+    expect_create(fake)
+    fake.expect("GET", "info-canned-policy", Reply(200, {"PolicyName": "env-dev-access", "Policy": POLICY}))
+    provider = ConsumerAccessProvider()
+
+    created = provider.create(vault_props(fake, vault))
+    refreshed = provider.read(created.id, created.outs)
+
+    for outs in (created.outs, refreshed.outs):
+        text = json.dumps(outs)
+        assert CONSUMER_SECRET not in text and ROOT_PASSWORD not in text
+        assert vault.server.root_token not in text
+        assert "secret_key_env" not in text and "MINIO_ROOT" not in text
+
+
+@pytest.mark.slow
+def test_vault_source_without_rotation_diffs_clean_and_a_policy_change_keeps_the_secret(fake, vault):
+    expect_create(fake)
+    provider = ConsumerAccessProvider()
+    created = provider.create(vault_props(fake, vault))
+    fake.requests.clear()
+    narrower = {**POLICY, "Statement": POLICY["Statement"][:1]}
+
+    unchanged = provider.diff(created.id, created.outs, vault_props(fake, vault))
+    changed = provider.diff(created.id, created.outs, vault_props(fake, vault, policy=narrower))
+    fake.expect("PUT", "add-canned-policy", OK)
+    fake.expect("POST", "idp/builtin/policy/attach", ALREADY_APPLIED)
+    updated = provider.update(created.id, created.outs, vault_props(fake, vault, policy=narrower))
+
+    assert unchanged.changes is False
+    assert (changed.changes, changed.replaces) == (True, [])
+    assert fake.commands() == [("PUT", "add-canned-policy"), ("POST", "idp/builtin/policy/attach")]
+    assert updated.outs["secret_version"] == 1
+
+
+@pytest.mark.slow
+def test_a_rotation_in_vault_shows_as_a_diff_survives_a_refresh_and_the_update_pushes_it(fake, vault):
+    expect_create(fake)
+    provider = ConsumerAccessProvider()
+    created = provider.create(vault_props(fake, vault))
+    assert vault.write(vault.consumer, "rotated-in-vault-secret") == 2
+    fake.expect("GET", "info-canned-policy", Reply(200, {"PolicyName": "env-dev-access", "Policy": POLICY}))
+
+    # Refresh keeps the version MinIO was given, so the rotation is still pending afterwards.
+    refreshed = provider.read(created.id, created.outs)
+    diff = provider.diff(created.id, refreshed.outs, vault_props(fake, vault))
+    fake.requests.clear()
+    fake.expect("PUT", "add-user", OK)
+    fake.expect("POST", "idp/builtin/policy/attach", ALREADY_APPLIED)
+    updated = provider.update(created.id, refreshed.outs, vault_props(fake, vault))
+    after = provider.diff(created.id, updated.outs, vault_props(fake, vault))
+
+    assert refreshed.outs["secret_version"] == 1
+    assert (diff.changes, diff.replaces) == (True, [])
+    assert fake.commands() == [("PUT", "add-user"), ("POST", "idp/builtin/policy/attach")]
+    assert fake.requests[0].body["secretKey"] == "rotated-in-vault-secret"
+    assert updated.outs["secret_version"] == 2 and "rotated-in-vault-secret" not in json.dumps(updated.outs)
+    assert after.changes is False
+
+
+@pytest.mark.slow
+def test_switching_from_the_environment_source_to_vault_pushes_vaults_secret(fake, vault, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, "old-secret-from-the-environment")
+    olds = props(fake)  # recorded under the environment source
+    fake.expect("PUT", "add-user", OK)
+    fake.expect("POST", "idp/builtin/policy/attach", ALREADY_APPLIED)
+    provider = ConsumerAccessProvider()
+
+    diff = provider.diff("env-dev", olds, vault_props(fake, vault))
+    updated = provider.update("env-dev", olds, vault_props(fake, vault))
+
+    assert diff.changes is True and diff.replaces == []
+    assert fake.requests[0].body["secretKey"] == CONSUMER_SECRET
+    assert updated.outs["secret_version"] == 1 and "secret_key_env" not in updated.outs
+
+
+@pytest.mark.slow
+def test_a_missing_vault_secret_names_its_path_and_nothing_reaches_minio(fake, vault):
+    missing = replace(vault.consumer, path=vault.consumer.path.replace("env-dev", "env-gone"))
+    news = vault_props(fake, vault, secret_key_vault=missing.to_props())
+
+    with pytest.raises(CredentialUnavailable) as raised:
+        ConsumerAccessProvider().create(news)
+
+    assert str(raised.value).startswith("cannot read the secret key of object store consumer 'env-dev' from ")
+    assert f"nothing exists at mojaloop/data/{missing.path}" in str(raised.value)
+    assert fake.requests == []

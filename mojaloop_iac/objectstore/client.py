@@ -1,37 +1,47 @@
-"""Connections to the object store, with credentials read from the environment at call time.
+"""Connections to the object store, with credentials read at call time from Vault or the environment.
 
-Only the *names* of the environment variables travel through resource inputs and state; the values
-are read when an operation runs (the runner exports them from Vault), so they never reach Pulumi
-state, plan output or error messages.
+Two sources, one picked per connection (`S3Connection.credentials`):
+
+- Vault: the access key is plain configuration (MinIO's root user name) and the secret key is one field
+  of a KV v2 secret (`secret_key_vault`), read when an operation runs. This is what the control center
+  uses: Vault generated MinIO's root password, so nobody has to copy it anywhere.
+- Environment: the *names* of two environment variables (`access_key_env`, `secret_key_env`), whose
+  values are read when an operation runs (for runs outside the control center stack, and the tests).
+
+Either way only names, addresses and paths travel through resource inputs and state; the secret never
+reaches Pulumi state, plan output or error messages.
 """
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from minio import Minio
 from minio.credentials import StaticProvider
 from minio.minioadmin import MinioAdmin
 
+from mojaloop_iac.objectstore.errors import MissingCredentials
+from mojaloop_iac.objectstore.vault_source import VaultKvField, read_kv_field
+
 DEFAULT_ACCESS_KEY_ENV = "MINIO_ROOT_USER"
 DEFAULT_SECRET_KEY_ENV = "MINIO_ROOT_PASSWORD"
 DEFAULT_REGION = "us-east-1"
 
 
-class MissingCredentials(RuntimeError):
-    """The environment variables that should hold the object store credentials are unset or empty."""
-
-
 @dataclass(frozen=True)
 class S3Connection:
-    """Where the S3 API is and which environment variables hold its credentials."""
+    """Where the S3 API is and where its credentials come from (Vault or environment variables)."""
 
     endpoint: str  # host:port, no scheme
     secure: bool = True
     region: str = DEFAULT_REGION
     access_key_env: str = DEFAULT_ACCESS_KEY_ENV
     secret_key_env: str = DEFAULT_SECRET_KEY_ENV
+    # Vault source: the access key (e.g. MinIO's root user, plain config) and where its secret lives.
+    # Both or neither; when given, the two *_env fields are not used.
+    access_key: str | None = None
+    secret_key_vault: VaultKvField | None = None
 
     def __post_init__(self) -> None:
         if not self.endpoint or "://" in self.endpoint or "/" in self.endpoint:
@@ -43,21 +53,50 @@ class S3Connection:
         for field_name in ("access_key_env", "secret_key_env"):
             if not getattr(self, field_name):
                 raise ValueError(f"{field_name} must name an environment variable")
+        if (self.access_key is None) != (self.secret_key_vault is None):
+            raise ValueError(
+                "access_key and secret_key_vault go together: give both to read the secret key from Vault, "
+                "or neither to read both credentials from access_key_env/secret_key_env"
+            )
+        if self.access_key is not None and not self.access_key:
+            raise ValueError("access_key must not be empty")
 
     @property
     def url(self) -> str:
         return f"{'https' if self.secure else 'http'}://{self.endpoint}"
 
+    @property
+    def reads_vault(self) -> bool:
+        return self.secret_key_vault is not None
+
     def to_props(self) -> dict[str, Any]:
-        return asdict(self)
+        props: dict[str, Any] = {"endpoint": self.endpoint, "secure": self.secure, "region": self.region}
+        if self.secret_key_vault is not None:
+            return {
+                **props,
+                "access_key": self.access_key,
+                "secret_key_vault": self.secret_key_vault.to_props(),
+            }
+        return {**props, "access_key_env": self.access_key_env, "secret_key_env": self.secret_key_env}
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> "S3Connection":
-        known = {key: props[key] for key in cls.__dataclass_fields__ if key in props}
+        known = {key: props[key] for key in cls.__dataclass_fields__ if props.get(key) is not None}
+        vault = known.get("secret_key_vault")
+        if vault is not None:
+            if not isinstance(vault, Mapping):
+                raise ValueError(f"secret_key_vault must be an object, got {type(vault).__name__}")
+            known["secret_key_vault"] = VaultKvField.from_props(vault)
         return cls(**known)
 
     def credentials(self, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
-        """(access key, secret key) from the environment; raises naming the variables, never values."""
+        """(access key, secret key) from Vault or the environment; errors name where, never values."""
+        if self.secret_key_vault is not None:
+            assert self.access_key is not None  # checked in __post_init__
+            secret = read_kv_field(
+                self.secret_key_vault, f"the secret key of {self.access_key!r} for {self.url}"
+            )
+            return self.access_key, secret.value
         env = os.environ if environ is None else environ
         missing = [name for name in (self.access_key_env, self.secret_key_env) if not env.get(name)]
         if missing:

@@ -5,12 +5,12 @@
   the root user is a fixed, auditable name; External Secrets assembles the two into the Secret the chart
   reads. The chart's own user/bucket/policy jobs stay off (its default user ships a well-known password).
 - Buckets are not the chart's business: `objectstore.plan_buckets` plans `pulumi-state` (versioned, object
-  lock), `backups` (lifecycle expiry) and one bucket per environment, and the lead wires them as the
-  `Bucket`/`ConsumerAccess` dynamic resources of `mojaloop_iac.objectstore`, connecting with the root
-  credentials from Vault (`root_credentials`).
+  lock), `backups` (lifecycle expiry) and one bucket per environment, wired as the `Bucket`/`ConsumerAccess`
+  dynamic resources of `mojaloop_iac.objectstore` (objectstore.control_center), which read the root
+  password from Vault (`root_password`) while they run.
 - Each consumer of those buckets (pulumi, control-center, env-<name>) is a MinIO user with an identity
   policy limited to its grants; Vault generates its secret key (a `SecretNeed` in the MinIO namespace) and
-  the `ConsumerAccess` resource is given it through `secret_key_env` at apply time.
+  the `ConsumerAccess` resource reads it from Vault at apply time.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ class VaultValue:
 class ObjectStoreConsumer:
     """A MinIO user and its identity policy, for `objectstore.admin.ConsumerAccess`.
 
-    Export the Vault value `secret_key` into an environment variable and pass its name as
-    `secret_key_env`; the value never enters Pulumi inputs or state.
+    The resource reads the Vault value `secret_key` while it runs; the value never enters Pulumi inputs
+    or state.
     """
 
     user: str
@@ -121,8 +121,8 @@ class ObjectStoragePlan:
     """What clients outside the cluster use (export it)."""
     in_cluster_endpoint_url: str
     connection: S3Connection
-    """For the Bucket/BucketPolicy/ConsumerAccess dynamic resources (root credentials come from the
-    environment)."""
+    """Where the S3 API is, for the Bucket/BucketPolicy/ConsumerAccess dynamic resources (the root password
+    is read from Vault at `root_password`, see objectstore.control_center)."""
     root_user: str
     root_password: VaultValue
     tls_dns_names: tuple[str, ...]
