@@ -163,10 +163,11 @@ def test_aws_gateways_sit_behind_network_load_balancers_of_their_scheme():
         service = release(result, name).values["service"]
         assert service["type"] == "LoadBalancer"
         annotations = service["annotations"]
-        assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
-        assert annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip"
-        assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == scheme
-        assert annotations["service.beta.kubernetes.io/aws-load-balancer-healthcheck-port"] == "15021"
+        # EKS's cloud controller makes the NLB: no add-on load-balancer controller is needed.
+        assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
+        internal = annotations.get("service.beta.kubernetes.io/aws-load-balancer-internal") == "true"
+        assert internal is (scheme == "internal")
+        assert service["externalTrafficPolicy"] == "Local"
         assert all("nodePort" not in port for port in service["ports"])
 
 

@@ -81,6 +81,10 @@ class CertificatesInput:
     # A cert-manager `dns01` solver, e.g. {"route53": {"region": "eu-west-1"}}; credentials only as
     # `...SecretRef: {name, key}` (Secrets in cert-manager's namespace).
     acme_dns01_solver: Mapping[str, Any] | None = None
+    # The wildcard Certificates for the environment's two ingress gateways. A control center has no such
+    # gateways (its one gateway passes TLS through to services holding their own certificates): False
+    # plans cert-manager and the issuers only.
+    gateway_certificates: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,8 @@ class CertificatesPlan:
     release: HelmReleaseSpec
     namespaces: tuple[NamespaceSpec, ...]
     manifests: tuple[dict[str, Any], ...]
-    """Apply order: issuers, the internal CA, gateway Certificates. They need cert-manager's CRDs (the
-    release) and the gateways' namespaces (the gateways plan)."""
+    """Apply order: issuers, the internal CA, gateway Certificates (unless `gateway_certificates` is off).
+    They need cert-manager's CRDs (the release) and the gateways' namespaces (the gateways plan)."""
     internal_tls_secret: str
     """credentialName of the internal Gateway: the Secret its Certificate writes in its namespace."""
     external_tls_secret: str
@@ -122,14 +126,21 @@ def plan_certificates(inp: CertificatesInput) -> CertificatesPlan:
         needs = dns01_secret_needs(inp.acme_dns01_solver)
         if needs:
             secret_needs[namespace] = needs
-    manifests += [
-        gateway_certificate(
-            contract.INTERNAL_GATEWAY_NAMESPACE, INTERNAL_TLS_SECRET, inp.internal_domain, inp.internal_issuer
-        ),
-        gateway_certificate(
-            contract.EXTERNAL_GATEWAY_NAMESPACE, EXTERNAL_TLS_SECRET, inp.external_domain, inp.external_issuer
-        ),
-    ]
+    if inp.gateway_certificates:
+        manifests += [
+            gateway_certificate(
+                contract.INTERNAL_GATEWAY_NAMESPACE,
+                INTERNAL_TLS_SECRET,
+                inp.internal_domain,
+                inp.internal_issuer,
+            ),
+            gateway_certificate(
+                contract.EXTERNAL_GATEWAY_NAMESPACE,
+                EXTERNAL_TLS_SECRET,
+                inp.external_domain,
+                inp.external_issuer,
+            ),
+        ]
     warning = pin.support_warning(inp.kubernetes_version, "cert-manager")
     return CertificatesPlan(
         release=cert_manager_release(),

@@ -54,12 +54,12 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
     except ValueError as wrong:
         raise GatewaysError(f"cannot plan the Istio gateways: {wrong}") from None
     base, istiod, gateway = (pinned_chart(key) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
-    _check_one_istio_release(base, istiod, gateway)
+    check_one_istio_release(base, istiod, gateway)
     releases = (
         istio_base_release(base),
         istiod_release(istiod, providers),
-        ingress_gateway_release(gateway, INTERNAL, inp),
-        ingress_gateway_release(gateway, EXTERNAL, inp),
+        ingress_gateway_release(gateway, INTERNAL, inp.substrate, inp.scheduling),
+        ingress_gateway_release(gateway, EXTERNAL, inp.substrate, inp.scheduling),
         egress_gateway_release(gateway, inp),
     )
     manifests = (
@@ -139,7 +139,8 @@ def _check(inp: GatewaysInput) -> None:
         )
 
 
-def _check_one_istio_release(*pins: PinnedChart) -> None:
+def check_one_istio_release(*pins: PinnedChart) -> None:
+    """The pins of istio-base, istiod and the gateway chart (in that order) are one Istio release."""
     versions = {pin.key: pin.version for pin in pins}
     if len(set(versions.values())) != 1:
         listed = ", ".join(f"{key} {version}" for key, version in versions.items())

@@ -11,9 +11,16 @@ from typing import Any, Final
 
 from mojaloop_iac import contract
 from mojaloop_iac.planners.gateways.charts import PinnedChart
-from mojaloop_iac.planners.gateways.inputs import SERVICE_PORTS, STATUS_PORT, GatewaysInput, IngressGateway
+from mojaloop_iac.planners.gateways.inputs import (
+    SERVICE_PORTS,
+    STATUS_PORT,
+    GatewaysInput,
+    IngressGateway,
+    Substrate,
+)
 from mojaloop_iac.planners.gateways.names import plain
 from mojaloop_iac.planners.helm import HelmReleaseSpec
+from mojaloop_iac.planners.placement import Scheduling
 
 RUNTIME_DEFAULT_SECCOMP: Final = {"type": "RuntimeDefault"}
 
@@ -59,22 +66,26 @@ def istiod_release(pin: PinnedChart, extension_providers: list[dict[str, Any]]) 
     return _release(pin, "istiod", pin.namespace, values, ISTIOD_TIMEOUT_SECONDS)
 
 
-def ingress_gateway_release(pin: PinnedChart, gateway: IngressGateway, inp: GatewaysInput) -> HelmReleaseSpec:
-    service = _baremetal_service(gateway) if inp.substrate == "baremetal" else _aws_service(gateway)
-    values = _gateway_values(gateway.name, service, inp)
+def ingress_gateway_release(
+    pin: PinnedChart, gateway: IngressGateway, substrate: Substrate, scheduling: Scheduling | None = None
+) -> HelmReleaseSpec:
+    """An environment's gateways and the control center's one internal gateway alike: what they share is
+    the substrate (NodePorts or a load balancer) and where their pods may run."""
+    service = _baremetal_service(gateway) if substrate == "baremetal" else _aws_service(gateway)
+    values = _gateway_values(gateway.name, service, scheduling)
     return _release(pin, gateway.name, gateway.namespace, values, GATEWAY_TIMEOUT_SECONDS)
 
 
 def egress_gateway_release(pin: PinnedChart, inp: GatewaysInput) -> HelmReleaseSpec:
     # Reached only from inside the mesh: no NodePort, no load balancer.
     service = {"type": "ClusterIP", "ports": _service_ports()}
-    values = _gateway_values(contract.EGRESS_GATEWAY_NAME, service, inp)
+    values = _gateway_values(contract.EGRESS_GATEWAY_NAME, service, inp.scheduling)
     return _release(
         pin, contract.EGRESS_GATEWAY_NAME, contract.EGRESS_GATEWAY_NAMESPACE, values, GATEWAY_TIMEOUT_SECONDS
     )
 
 
-def _gateway_values(name: str, service: Mapping[str, Any], inp: GatewaysInput) -> dict[str, Any]:
+def _gateway_values(name: str, service: Mapping[str, Any], scheduling: Scheduling | None) -> dict[str, Any]:
     values: dict[str, Any] = {
         # The chart would derive `istio: <name without "istio-">`; stating it keeps the Gateway resources'
         # selector independent of that rule.
@@ -84,9 +95,9 @@ def _gateway_values(name: str, service: Mapping[str, Any], inp: GatewaysInput) -
         "autoscaling": GATEWAY_AUTOSCALING,
         "podDisruptionBudget": {"minAvailable": 1},
     }
-    if inp.scheduling is not None:
-        values["affinity"] = plain(inp.scheduling.affinity)
-        values["tolerations"] = plain(inp.scheduling.tolerations)
+    if scheduling is not None:
+        values["affinity"] = plain(scheduling.affinity)
+        values["tolerations"] = plain(scheduling.tolerations)
     return plain(values)
 
 
@@ -101,19 +112,17 @@ def _baremetal_service(gateway: IngressGateway) -> dict[str, Any]:
 
 
 def _aws_service(gateway: IngressGateway) -> dict[str, Any]:
-    # The AWS Load Balancer Controller makes a network load balancer that sends to the pods' IPs; it
-    # checks Envoy's readiness on the status port rather than a TCP connect to the traffic ports.
+    # A network load balancer made by EKS's own cloud controller (no add-on controller to install): it
+    # targets the nodes, and with the Local policy only nodes running a gateway pod pass its health check
+    # (the Service's health-check NodePort), while clients' addresses reach the gateway unchanged.
+    annotations = {f"{AWS_LB}-type": "nlb"}
+    if gateway.aws_scheme == "internal":
+        annotations[f"{AWS_LB}-internal"] = "true"
     return {
         "type": "LoadBalancer",
         "ports": _service_ports(),
-        "annotations": {
-            f"{AWS_LB}-type": "external",
-            f"{AWS_LB}-nlb-target-type": "ip",
-            f"{AWS_LB}-scheme": gateway.aws_scheme,
-            f"{AWS_LB}-healthcheck-protocol": "HTTP",
-            f"{AWS_LB}-healthcheck-port": str(STATUS_PORT[1]),
-            f"{AWS_LB}-healthcheck-path": "/healthz/ready",
-        },
+        "externalTrafficPolicy": "Local",
+        "annotations": annotations,
     }
 
 
