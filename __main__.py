@@ -24,7 +24,7 @@ from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environme
 from mojaloop_iac.config.rules import load_operator_keys, load_values_file
 from mojaloop_iac.planners.backend_values import BackendValuesError
 from mojaloop_iac.planners.identity import with_templates
-from mojaloop_iac.planners.mesh import peer_configs, plan_wireguard_mesh
+from mojaloop_iac.planners.mesh import peer_configs, plan_hub_side
 from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
@@ -138,17 +138,34 @@ def build_secret_delivery(
     opts: pulumi.ResourceOptions,
 ) -> VaultSecretDelivery:
     vault_address: pulumi.Input[str]
+    control_center = pulumi.StackReference(env.control_center_stack) if env.control_center_stack else None
     if env.vault.address is not None:
         vault_address = env.vault.address
     else:
-        assert env.control_center_stack is not None, "validation requires one of them"
-        vault_address = pulumi.StackReference(env.control_center_stack).require_output("vaultAddress")
+        assert control_center is not None, "validation requires one of them"
+        vault_address = control_center.require_output("vaultAddress")
+    if control_center is not None:
+        control_center.get_output("vaultEnvironments").apply(
+            lambda declared: warn_if_undeclared(env.name, env.control_center_stack, declared)
+        )
     return build_cluster_secret_delivery(
         env.name, vault_address, cluster, needs, templates, opts,
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
         vault_ca_cert=env.vault.ca_cert_file, retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
         chart_versions=env.chart_versions,
+        # A control center declares its environments and administers their Vault access.
+        access_managed_by_control_center=env.control_center_stack is not None,
     )
+
+
+def warn_if_undeclared(environment: str, control_center: str | None, declared: Any) -> None:
+    # The stack still plans; `pulumi up` would stop at the auth mount the control center never enabled.
+    if isinstance(declared, Mapping) and environment not in declared:
+        pulumi.log.warn(
+            f"environment {environment!r} is not declared in control center {control_center}'s environments "
+            f"({', '.join(sorted(declared)) or 'none'}): add it there and run `pulumi up` on the control center "
+            "first, or this stack's Vault access does not exist"
+        )
 
 
 def build_cluster_secret_delivery(
@@ -165,6 +182,7 @@ def build_cluster_secret_delivery(
     retain: bool = True,
     kv_mount: str = DEFAULT_KV_MOUNT,
     chart_versions: Mapping[str, str] | None = None,
+    access_managed_by_control_center: bool = False,
 ) -> VaultSecretDelivery:
     """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace."""
     delivery = plan_secret_delivery(name, vault_address, kv_mount, needs)
@@ -180,6 +198,7 @@ def build_cluster_secret_delivery(
         "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
         "retain_secrets_on_delete": retain,
         "operator": with_chart_versions((external_secrets_release(),), chart_versions or {})[0],
+        "access_managed_by_control_center": access_managed_by_control_center,
     }
     if vault_ca_cert:
         args["vault_ca_cert"] = vault_ca_cert
@@ -188,13 +207,19 @@ def build_cluster_secret_delivery(
 
 def build_control_center(cc: ControlCenter) -> None:
     # Imported here: environment stacks never load the object-storage client or the Vault bootstrap.
-    from mojaloop_iac.objectstore.bucket import Bucket
+    from mojaloop_iac.objectstore.control_center import VaultSource, build_object_store
     from mojaloop_iac.planners.control_center_stack import plan_control_center
     from mojaloop_iac.vault.bootstrap_resources import VaultBootstrap, VaultInitialization
 
     cluster = build_cluster(cc)
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-    plan = plan_control_center(cc, cluster.storage_class_name, load_operator_keys(cc))
+    aws_account = None
+    if cluster.aws_cluster is not None:
+        # Imported here: bare-metal control centers never load pulumi-aws.
+        from components.aws_control_center import aws_account_of
+
+        aws_account = aws_account_of(cluster.aws_cluster)
+    plan = plan_control_center(cc, cluster.storage_class_name, load_operator_keys(cc), aws_account)
     for note in plan.warnings:
         pulumi.log.warn(note)
     namespaces = Namespaces(
@@ -205,10 +230,23 @@ def build_control_center(cc: ControlCenter) -> None:
     after_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces]))
     certificates = PlatformLayer(f"{cc.name}-cert-manager", {"releases": plan.certificates.releases,
                                  "manifests": plan.certificates.manifests}, opts=after_namespaces)
+    # Istio and the gateway passing TLS through to the services: how vault./s3./mirror./gitlab. are reached.
+    ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": plan.ingress.releases,
+                            "manifests": plan.ingress.manifests}, opts=after_namespaces)
+    unseal_key: list[pulumi.Resource] = []
+    if plan.vault_unseal is not None:
+        from components.aws_control_center import VaultAutoUnseal
+
+        assert cluster.aws_cluster is not None
+        # The servers find the KMS key and their role's access to it in place when they first start.
+        unseal_key.append(VaultAutoUnseal(f"{cc.name}-vault-unseal", {"plan": plan.vault_unseal,
+                                                                       "cluster": cluster.aws_cluster}))
     secrets_store = PlatformLayer(
         f"{cc.name}-secrets-store",
         {"releases": plan.secrets_store.releases, "manifests": plan.secrets_store.manifests},
-        opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[certificates])),
+        opts=pulumi.ResourceOptions.merge(
+            after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, *unseal_key])
+        ),
     )
     connection = {"address": plan.vault_address, "cli": plan.vault_server.cli}
     # First run: initialise, handing each operator a share encrypted to their PGP key. On bare metal the
@@ -216,7 +254,8 @@ def build_control_center(cc: ControlCenter) -> None:
     initialization = VaultInitialization(
         f"{cc.name}-vault-init",
         {**connection, **plan.initialization},
-        pulumi.ResourceOptions(depends_on=[secrets_store]),
+        # It reaches Vault at vault.<internal domain>, through the gateway (as everything after it does).
+        pulumi.ResourceOptions(depends_on=[secrets_store, ingress]),
     )
     bootstrap = VaultBootstrap(
         f"{cc.name}-vault-bootstrap",
@@ -227,31 +266,62 @@ def build_control_center(cc: ControlCenter) -> None:
         cc.name,
         plan.vault_address,
         cluster,
-        plan.services.secret_needs,
+        plan.secret_needs,
         {},
         pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[bootstrap])),
     )
+    hub_public_key: pulumi.Input[str | None] = cc.wireguard.hub.public_key
+    if plan.wireguard_hub is not None:
+        from components.aws_control_center import InClusterWireGuardHub
+
+        # On AWS the hub is a pod: its key pair is generated into Vault, External Secrets mounts the key.
+        hub = InClusterWireGuardHub(
+            f"{cc.name}-wireguard-hub",
+            {"plan": plan.wireguard_hub, "vault_address": plan.vault_address, "token_env": "VAULT_TOKEN",
+             "kv_mount": DEFAULT_KV_MOUNT},
+            opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[secrets])),
+        )
+        hub_public_key = hub.public_key
+        # Point the name in wireguard.hub.endpoint at it.
+        pulumi.export("wireguardHubLoadBalancer", hub.load_balancer_hostname)
     services = PlatformLayer(
         f"{cc.name}-services",
-        {"releases": plan.services.releases, "manifests": plan.services.manifests},
+        # Their Certificates and ExternalSecrets first: the releases wait for the Secrets they mount.
+        {"prerequisites": plan.services.manifests, "releases": plan.services.releases, "manifests": ()},
         opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, secrets])),
     )
-    for spec in plan.services.buckets:
-        # Object lock cannot be added to an existing bucket and versions hold every state file: keep them.
-        Bucket(f"{cc.name}-bucket-{spec.name}", spec, plan.services.object_storage.connection,
-               opts=pulumi.ResourceOptions(depends_on=[services], protect=True))
+    # The buckets, then each consumer's MinIO user and policy; root and consumer secrets are read from Vault.
+    build_object_store(cc.name, plan.services, plan.secret_needs,
+                       VaultSource(plan.vault_address, plan.bootstrap.kv_mount),
+                       pulumi.ResourceOptions(depends_on=[services, secrets]))
+    if plan.services.gitlab is not None:
+        # Once GitLab answers: its OAuth application for Vault logins, Vault's OIDC mount, the runner's token.
+        from mojaloop_iac.gitlab.resource import gitlab_post_install
+
+        post_install = gitlab_post_install(f"{cc.name}-gitlab-post-install", plan.services.gitlab,
+                                           vault_address=plan.vault_address, kv_mount=plan.bootstrap.kv_mount,
+                                           opts=pulumi.ResourceOptions(depends_on=[services, bootstrap]))
+        runner = plan.services.gitlab.runner
+        PlatformLayer(f"{cc.name}-gitlab-runner",
+                      {"prerequisites": runner.prerequisites, "releases": (runner.release,), "manifests": ()},
+                      opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[post_install])))
     pulumi.export("profile", cc.profile.value)
     pulumi.export("vaultAddress", plan.vault_address)
     pulumi.export("vaultInitialization", initialization.status)
     pulumi.export("vaultUnsealShares", initialization.key_shares)
+    pulumi.export("vaultEnvironments", plan.vault_environments())
     for key, value in plan.services.outputs().items():
         pulumi.export(key, value)
-    mesh = plan_wireguard_mesh(cc.wireguard)
+    mesh = plan_hub_side(cc.wireguard)
     pulumi.export("wireguardHubEndpoint", str(mesh.hub.endpoint))
-    pulumi.export("wireguardHubPublicKey", mesh.hub.public_key)
+    pulumi.export("wireguardHubPublicKey", hub_public_key)
     # Feed this back as wireguard.ledger: addresses given out are never reassigned.
     pulumi.export("wireguardLedger", mesh.ledger())
-    pulumi.export("wireguardPeerConfigs", peer_configs(cc.wireguard))
+    # The peers' configurations name the hub's public key: on AWS it is known once Vault generated it.
+    pulumi.export(
+        "wireguardPeerConfigs",
+        pulumi.Output.from_input(hub_public_key).apply(lambda key: peer_configs(cc.wireguard, key)),
+    )
 
 
 stack = load_stack_config()

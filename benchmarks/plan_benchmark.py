@@ -1,9 +1,10 @@
 """Benchmark `mojactl plan`: wall time, peak memory and resource count, median of several runs.
 
 Each run is a fresh `mojactl plan` process (imports included, as a user runs it). Stacks: the demo
-stack, and synthetic bare-metal environments with 1, 5 and 20 node pools (one host each).
+stack, synthetic bare-metal environments with 1, 5 and 20 node pools (one host each), and the example
+control center on AWS (EKS, KMS auto-unseal, the in-cluster WireGuard hub).
 
-    python benchmarks/plan_benchmark.py [--runs 5] [--stacks demo,pools-1,pools-5,pools-20,aws-dev]
+    python benchmarks/plan_benchmark.py [--runs 5] [--stacks demo,pools-1,pools-5,pools-20,aws-dev,control-center-aws]
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def run_once(stack: str, out: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--stacks", default="demo,pools-1,pools-5,pools-20")
+    parser.add_argument("--stacks", default="demo,pools-1,pools-5,pools-20,control-center-aws")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -60,6 +60,8 @@ class AwsCluster(pulumi.ComponentResource):
     node_security_group_id: pulumi.Output[str]
     node_groups: dict[str, aws.eks.NodeGroup]
     """Managed node group per node pool name."""
+    aws_provider: aws.Provider
+    """The AWS provider of the cluster (its region and default tags), for AWS resources that belong with it."""
 
     def __init__(self, name: str, args: AwsClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mojaloop:cluster:AwsCluster", name, None, opts)
@@ -75,6 +77,7 @@ class AwsCluster(pulumi.ComponentResource):
             default_tags=aws.ProviderDefaultTagsArgs(tags=resource_tags(settings.name)),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.aws_provider = self._aws
         lookup = pulumi.InvokeOptions(parent=self, provider=self._aws)
         zones = aws.get_availability_zones(filters=[STANDARD_ZONES_FILTER], opts=lookup)
         partition = aws.get_partition(opts=lookup)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -10,6 +10,9 @@ import pulumi_kubernetes as k8s
 from mojaloop_iac.config.models import ClusterSettings, Substrate
 from mojaloop_iac.planners.inventory import BAREMETAL_STORAGE_CLASS, baremetal_api_endpoint, plan_inventory
 from mojaloop_iac.planners.placement import node_labels, node_taint_specs
+
+if TYPE_CHECKING:
+    from components.aws_cluster import AwsCluster
 
 
 class KubernetesClusterArgs(TypedDict):
@@ -41,6 +44,9 @@ class KubernetesCluster(pulumi.ComponentResource):
         settings = args["settings"]
         self.inventory = None
         self.node_patches = {}
+        # The EKS cluster (AWS only): its OIDC provider and AWS provider, for service-account roles. Not a
+        # class annotation: Pulumi evaluates those, and bare-metal stacks never import pulumi-aws.
+        self.aws_cluster: AwsCluster | None = None
         if settings.substrate == Substrate.AWS:
             self._aws(name, settings)
         else:
@@ -53,6 +59,7 @@ class KubernetesCluster(pulumi.ComponentResource):
 
         # EKS applies each node group's labels and taints itself: no node patches.
         cluster = AwsCluster(f"{name}-aws", {"settings": settings}, pulumi.ResourceOptions(parent=self))
+        self.aws_cluster = cluster
         self.kubeconfig = cluster.kubeconfig
         self.provider = cluster.provider
         self.api_endpoint = cluster.endpoint

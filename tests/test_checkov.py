@@ -24,7 +24,7 @@ SKIPS = yaml.safe_load((Path(__file__).parent / "checkov-skips.yaml").read_text(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stack", ["demo", "aws-dev", "control-center"])
+@pytest.mark.parametrize("stack", ["demo", "aws-dev", "control-center", "control-center-aws"])
 def test_checkov_finds_no_failed_check_in_the_manifests(stack, tmp_path):
     assert CHECKOV.is_file(), f"checkov is not installed at {CHECKOV}: run ./scripts/test (it installs it)"
     plan_stack(stack, tmp_path / "bundle")

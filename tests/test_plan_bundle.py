@@ -197,12 +197,14 @@ def test_vault_resources_carry_paths_and_policy_names_only(demo_bundle):
     for resource in generated:
         assert all(policy.startswith("mojaloop-") for policy in resource["inputs"]["keys"].values())
         assert resource["inputs"]["token_env"] == "VAULT_TOKEN" and "token" not in resource["inputs"]
-    roles = [r for r in resources if r["type"].endswith("mojaloop-vault:KubernetesAuthRole")]
-    bound = {r["inputs"]["role"]: r["inputs"]["bound_service_account_namespaces"] for r in roles}
-    # Each namespace's role is bound to that namespace alone (the gateway's for its client CA, ...).
-    assert {"ns-mojaloop", "ns-istio-ingress-ext"} <= set(bound)
-    assert all(namespaces == [role.removeprefix("ns-")] for role, namespaces in bound.items())
-    assert all(r["inputs"]["bound_service_account_names"] == ["vault-secrets-reader"] for r in roles)
+    # The demo administers its own Vault: one reader role whose policy is templated on the login's
+    # namespace, so every namespace (the gateway's for its client CA, ...) reads only its own path.
+    (role,) = [r["inputs"] for r in resources if r["type"].endswith("mojaloop-vault:KubernetesAuthRole")]
+    assert (role["role"], role["bound_service_account_names"]) == ("secrets-reader", ["vault-secrets-reader"])
+    assert role["policies"] == ["env-demo-read"]
+    (policy,) = [r["inputs"] for r in resources if r["type"].endswith("mojaloop-vault:AclPolicy")]
+    assert policy["name"] == "env-demo-read" and policy["auth_accessor_of"] == "kubernetes-demo"
+    assert "{{identity.entity.aliases.@auth-mount-accessor@.metadata.service_account_namespace}}" in policy["policy"]
 
 
 def test_an_allowed_upgrade_lists_its_ordered_steps_in_the_summary(tmp_path):
@@ -249,7 +251,7 @@ def test_a_password_in_the_values_file_is_refused_cleanly(tmp_path, capsys):
     assert code == 2 and "cannot plan the Mojaloop release values" in err and "x" * 12 not in err
 
 
-STACK_KUBERNETES = {"demo": "1.28", "aws-dev": "1.32", "control-center": "1.30"}
+STACK_KUBERNETES = {"demo": "1.28", "aws-dev": "1.32", "control-center": "1.30", "control-center-aws": "1.33"}
 
 
 @pytest.fixture(scope="module", params=sorted(STACK_KUBERNETES))
@@ -326,8 +328,56 @@ def test_the_control_center_profiles(tmp_path):
     assert outputs["vaultAddress"] == "https://vault.int.cc.mojaloop.example"
     assert {"objectStorageUrl", "registryMirror", "wireguardHubPublicKey", "wireguardLedger"} <= set(outputs)
     buckets = {r.inputs["bucket"] for r in minimal.record.resources if r.type.endswith("mojaloop-objectstore:Bucket")}
-    assert buckets == {"pulumi-state", "backups", "env-demo"}
+    assert buckets == {"pulumi-state", "backups", "env-demo", "env-aws-dev"}
+    # One ConsumerAccess per consumer, after its buckets and the secrets Vault generates; Vault paths only.
+    def accesses(result):
+        return {r.inputs["user"]: r for r in result.record.resources if r.type.endswith("objectstore:ConsumerAccess")}
+
+    assert set(accesses(minimal)) == {"pulumi", "control-center", "env-demo", "env-aws-dev"}
+    assert set(accesses(full)) == set(accesses(minimal)) | {"gitlab"}
+    for result in (minimal, full):
+        names = {r.urn: r.name for r in result.record.resources}
+        generated = {r.inputs["path"] for r in result.record.resources if r.type.endswith("vault:GeneratedSecret")}
+        for access in accesses(result).values():
+            secret, root = access.inputs["secret_key_vault"], access.inputs["connection"]["secret_key_vault"]
+            assert {secret["path"], root["path"]} <= generated and secret["mount"] == root["mount"] == "mojaloop"
+            assert access.inputs["connection"]["access_key"] == "mojaloop-root"
+            assert not {"secret_key_env", "secret_version"} & {k for k, v in access.inputs.items() if v is not None}
+            after = {names[urn] for urn in access.dependencies if urn in names}
+            assert "cc-secrets-minio-minio-root-password" in after
+            assert any(name.startswith("cc-bucket-") for name in after)
+    env_demo = accesses(minimal)["env-demo"].dependencies
+    assert {"cc-bucket-env-demo", "cc-bucket-backups"} <= {r.name for r in minimal.record.resources if r.urn in env_demo}
+    # Each declared environment's Vault access is part of the bootstrap, and exported for its stack.
+    bootstrap = next(r for r in minimal.record.resources if r.type.endswith("VaultBootstrap"))
+    assert [e["name"] for e in bootstrap.inputs["environments"]] == ["aws-dev", "demo"]
+    assert outputs["vaultEnvironments"]["aws-dev"] == {
+        "kubernetesAuthMount": "kubernetes-aws-dev", "readerRole": "secrets-reader", "deployerTokenRole": "env-aws-dev-deployer",
+    }
     init = next(r for r in minimal.record.resources if r.type.endswith("VaultInitialization"))
     assert [o["name"] for o in init.inputs["operators"]] == ["alice", "bob", "carol"] and init.inputs["threshold"] == 2
     for path, document in bundle_manifests(tmp_path / "full"):
         validate_core(document, "1.30") if is_core(document) else validate_custom(document)
+
+
+@pytest.mark.parametrize("stack", ["control-center", "control-center-aws"])
+def test_the_control_center_is_reached_through_its_passthrough_gateway(stack, tmp_path):
+    result = plan_stack(stack, tmp_path)
+    resources = result.record.resources
+    name = "cc" if stack == "control-center" else "cc-aws"
+    [ingress] = [r for r in resources if r.type == "mojaloop:platform:PlatformLayer" and r.name == f"{name}-ingress"]
+    charts = [r.inputs["chart"] for r in resources if r.type == "kubernetes:helm.sh/v3:Release" and r.parent == ingress.urn]
+    assert sorted(charts) == ["base", "gateway", "istiod"]
+    # Vault is initialised (and everything after it talks to the services) through vault.<domain>: the gateway first.
+    [init] = [r for r in resources if r.type.endswith("VaultInitialization")]
+    # Depending on a component is depending on everything in it: the releases, the Gateway, the VirtualServices.
+    children = {r.urn for r in resources if r.parent == ingress.urn}
+    assert len(children) == 7 and children <= set(init.dependencies)
+    files = {str(p.relative_to(tmp_path / "manifests")) for p in (tmp_path / "manifests").rglob("*.yaml")}
+    assert {"istio-ingress-int/Gateway-istio-internal-ingress-gw.yaml", "istio-ingress-int/VirtualService-vault.yaml",
+            "istio-ingress-int/VirtualService-object-storage.yaml",
+            "istio-ingress-int/VirtualService-registry-mirror.yaml"} <= files
+    # No wildcard certificate for gateways that terminate nothing (nor for the environments' external gateway).
+    assert not [f for f in files if f.startswith(("istio-ingress-ext/", "istio-ingress-int/Certificate-"))]
+    gateway = yaml.safe_load((tmp_path / "manifests" / "istio-ingress-int" / "Gateway-istio-internal-ingress-gw.yaml").read_text())
+    assert [server["tls"] for server in gateway["spec"]["servers"]] == [{"mode": "PASSTHROUGH"}]

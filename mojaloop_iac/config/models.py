@@ -352,7 +352,9 @@ class Environment(ClusterSettings):
     """The Vault that generates this environment's passwords (the control center's secrets store)."""
     control_center_stack: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
     """The control-center stack this environment uses (`org/project/stack`, or a stack name): its outputs
-    give the Vault address unless `vault.address` is set."""
+    give the Vault address unless `vault.address` is set, and its Vault bootstrap administers this
+    environment's access (declare the environment in its `environments`; run with a token of the
+    `env-<name>-deployer` role)."""
     placement: Placement = Placement()
     """Scheduling of Mojaloop workloads."""
 
@@ -382,14 +384,18 @@ class SecretsStore(Model):
 
 
 class WireGuardHub(Model):
-    host: DnsLabel
-    """The bare-metal control-center host that runs the hub (one of `baremetal.hosts`)."""
+    host: DnsLabel | None = None
+    """Bare metal (required): the control-center host that runs the hub (one of `baremetal.hosts`). Not on
+    AWS, where the hub runs as a pod in the control-center cluster."""
     endpoint: str = Field(pattern=r"^[^\s:]+:\d{1,5}$")
-    """What peers dial, `host:port` (a public name or address of the hub host)."""
+    """What peers dial, `host:port`: a public name or address of the hub host, or on AWS a DNS name pointed
+    at the load balancer (stack output `wireguardHubLoadBalancer`)."""
     listen_port: int = Field(default=51820, ge=1, le=65535)
     """UDP port the hub listens on."""
-    public_key: str = Field(pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
-    """The hub's public key, reported by `mojactl baremetal STACK apply` (the private key never leaves the host)."""
+    public_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+    """Bare metal (required): the hub's public key, reported by `mojactl baremetal STACK apply` (the private
+    key never leaves the host). Not on AWS, where the key pair is generated in Vault (output
+    `wireguardHubPublicKey`)."""
 
 
 class WireGuardPeer(Model):
@@ -419,7 +425,8 @@ class ControlCenter(ClusterSettings):
     profile: ControlCenterProfile = ControlCenterProfile.MINIMAL
     """`minimal` (secrets store, object storage, registry mirror, WireGuard hub) or `full` (adds GitLab)."""
     environments: tuple[DnsLabel, ...] = ()
-    """Environments this control center serves: each gets a bucket, a Vault Kubernetes auth mount and policies."""
+    """Environments this control center serves: each gets a bucket and its Vault access (a Kubernetes auth
+    mount, the read policy and role its namespaces log in with, and a deployer token role for its stack)."""
     secrets_store: SecretsStore = SecretsStore()
     """The Vault-API secrets store."""
     wireguard: WireGuardMesh

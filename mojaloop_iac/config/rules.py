@@ -19,7 +19,7 @@ from mojaloop_iac.config.defaults import versions
 from mojaloop_iac.config.issues import Issue, suggest
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment, StackConfig, Substrate
 from mojaloop_iac.paths import REPO_ROOT
-from mojaloop_iac.planners.mesh import plan_wireguard_mesh
+from mojaloop_iac.planners.mesh import plan_hub_side
 from mojaloop_iac.wireguard import MeshPlanError
 from mojaloop_iac.yamlio import load_yaml
 
@@ -270,21 +270,35 @@ def control_center_rules(cc: ControlCenter, prefix: str) -> Iterator[Issue]:
 
 
 def wireguard_mesh_plans(cc: ControlCenter, path: str) -> Iterator[Issue]:
-    hosts = [host.name for host in cc.baremetal.hosts] if cc.baremetal is not None else []
-    if cc.substrate != Substrate.BAREMETAL:
-        yield Issue(f"{path}.hub.host", "the WireGuard hub runs on a bare-metal control-center host; "
-                    f"substrate {cc.substrate.value} is not supported for it yet")
-        return
-    if cc.wireguard.hub.host not in hosts:
-        hint = suggest(cc.wireguard.hub.host, hosts)
-        yield Issue(f"{path}.hub.host", f"unknown host {cc.wireguard.hub.host!r}"
-                    + (f"; did you mean {hint!r}?" if hint else f"; hosts: {', '.join(hosts)}"))
+    hub = cc.wireguard.hub
+    if cc.substrate == Substrate.BAREMETAL:
+        hosts = [host.name for host in cc.baremetal.hosts] if cc.baremetal is not None else []
+        if hub.host is None:
+            yield Issue(f"{path}.hub.host", "is required on substrate baremetal: the control-center host that "
+                        f"runs the hub, one of {', '.join(hosts) or 'baremetal.hosts'}")
+        elif hub.host not in hosts:
+            hint = suggest(hub.host, hosts)
+            yield Issue(f"{path}.hub.host", f"unknown host {hub.host!r}"
+                        + (f"; did you mean {hint!r}?" if hint else f"; hosts: {', '.join(hosts)}"))
+        if hub.public_key is None:
+            yield Issue(f"{path}.hub.publicKey", "is required on substrate baremetal: the hub's public key as "
+                        "`mojactl baremetal STACK apply` reports it (the private key stays on the hub host)")
+    else:
+        # On AWS the hub is a pod of the control-center cluster and its key pair is generated in Vault.
+        if hub.host is not None:
+            yield Issue(f"{path}.hub.host", f"is not allowed on substrate {cc.substrate.value}: the hub runs as a "
+                        "pod in the control-center cluster, not on a host; remove it")
+        if hub.public_key is not None:
+            yield Issue(f"{path}.hub.publicKey", f"is not allowed on substrate {cc.substrate.value}: the hub's "
+                        "key pair is generated in Vault and its public key is the stack output "
+                        "wireguardHubPublicKey; remove it")
     for name, peer in cc.wireguard.peers.items():
         if peer.kind == "environment" and name not in cc.environments:
             yield Issue(f"{path}.peers.{name}", f"environment peer {name!r} is not in {path.rsplit('.', 1)[0]}"
                         ".environments", severity="warning")
     try:
-        plan_wireguard_mesh(cc.wireguard)
+        # Addresses and routes do not depend on the hub's key, which AWS only knows at deployment.
+        plan_hub_side(cc.wireguard)
     except MeshPlanError as error:
         yield Issue(path, str(error))
 

@@ -6,12 +6,14 @@ ARNs, endpoints and kubeconfigs on every machine.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
 FAKE_ACCOUNT_ID = "123456789012"
 FAKE_REGION = "eu-west-1"
 DYNAMIC_RESOURCE_TYPE = "pulumi-python:dynamic:Resource"
+WIREGUARD_KEY_TYPE = "pulumi-python:dynamic/mojaloop-wireguard:WireGuardKeyInVault"
 
 
 def fake_id(type_: str, name: str) -> str:
@@ -49,6 +51,10 @@ def fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
     if type_ == DYNAMIC_RESOURCE_TYPE and "inventory_hash" in inputs:
         # The bare-metal playbook run (baremetal.provider.AnsibleRun) hands back the cluster's kubeconfig.
         outputs["kubeconfig"] = fake_kubeconfig(name)
+    if type_ == WIREGUARD_KEY_TYPE:
+        # A key pair generated into Vault (wireguard.vault_key) hands back its public key: 32 bytes, base64.
+        digest = hashlib.sha256(f"wireguard-public-key::{name}".encode()).digest()
+        outputs["public_key"] = base64.b64encode(digest).decode("ascii")
     if type_.startswith("kubernetes:") and "metadata" in inputs:
         metadata = dict(inputs.get("metadata") or {})
         metadata.setdefault("name", name)

@@ -2,7 +2,8 @@
 
 cert-manager (the control center's own CA signs its services' certificates), the Vault-API secrets store
 (server, initialisation handing encrypted unseal shares to the operators, bootstrap), then the profile's
-services (object storage, registry mirror, GitLab in `full`) whose passwords that Vault generates.
+services (object storage, registry mirror, GitLab in `full`) whose passwords that Vault generates, and the
+ingress gateway through which clients outside the cluster reach them all (TLS passed through).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mojaloop_iac.config.models import ControlCenter, ControlCenterProfile, Substrate
+from mojaloop_iac.planners.aws_cluster.iam import ServiceAccount
 from mojaloop_iac.planners.certificates import CertificatesInput, plan_certificates
 from mojaloop_iac.planners.control_center import (
     ControlCenterServicesInput,
@@ -23,16 +25,36 @@ from mojaloop_iac.planners.control_center import (
     TlsSettings,
     plan_control_center_services,
 )
+from mojaloop_iac.planners.control_center.ingress import (
+    ControlCenterIngressInput,
+    control_center_routes,
+    plan_control_center_ingress,
+)
+from mojaloop_iac.planners.control_center.vault_unseal import (
+    AwsAccount,
+    VaultUnsealOnAws,
+    plan_vault_unseal_on_aws,
+    unseal_key_alias,
+    unseal_role_arn,
+)
+from mojaloop_iac.planners.control_center.wireguard_hub import (
+    WireGuardHubInput,
+    WireGuardHubPlan,
+    plan_wireguard_hub,
+)
 from mojaloop_iac.planners.helm import HelmReleaseSpec
+from mojaloop_iac.planners.mesh import plan_hub_side
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.platform import merge_namespaces
+from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.planners.vault_server import (
+    FULLNAME,
     VaultServerInput,
     VaultServerPlan,
     plan_vault_server,
     vault_certificate,
 )
-from mojaloop_iac.vault.bootstrap_plan import plan_vault_bootstrap
+from mojaloop_iac.vault.bootstrap_plan import VaultBootstrapPlan, plan_vault_bootstrap
 
 INTERNAL_ISSUER = "internal-ca"
 VAULT_TLS_SECRET = "vault-tls"
@@ -51,17 +73,54 @@ class ControlCenterPlan:
     namespaces: tuple[NamespaceSpec, ...]
     certificates: Layer
     secrets_store: Layer
+    ingress: Layer
+    """Istio and the internal gateway passing TLS through to Vault, object storage, the mirror (and GitLab)."""
     vault_server: VaultServerPlan
     vault_address: str
     initialization: Mapping[str, Any]
     """VaultInitialization inputs besides the connection: operators and their keys, threshold, unseal mode."""
-    bootstrap: Any
-    """The VaultBootstrap plan (mounts, password policies, operator logins, root token revocation)."""
+    bootstrap: VaultBootstrapPlan
+    """The VaultBootstrap plan (mounts, password policies, environments' access, operator logins, root token)."""
     services: ControlCenterServicesPlan
     warnings: tuple[str, ...]
+    vault_unseal: VaultUnsealOnAws | None = None
+    """AWS: the KMS key and IRSA role the Vault servers auto-unseal with (components.aws_control_center)."""
+    wireguard_hub: WireGuardHubPlan | None = None
+    """AWS: the WireGuard hub as a pod of this cluster (on bare metal a control-center host runs it)."""
+
+    @property
+    def secret_needs(self) -> dict[str, tuple[SecretNeed, ...]]:
+        """Per namespace, what the control center's secret delivery serves.
+
+        The hub's namespace reads its private key through the namespace's SecretStore, but Vault generates
+        nothing there: `wireguard.vault_key` writes the key and the hub's ExternalSecret is among its
+        manifests. So the namespace is listed with no needs, which gives it its reader and SecretStore
+        without an "operator-supplied" note for a key no operator writes.
+        """
+        needs = dict(self.services.secret_needs)
+        if self.wireguard_hub is not None:
+            needs.setdefault(self.wireguard_hub.namespace.name, ())
+        return needs
+
+    def vault_environments(self) -> dict[str, dict[str, str]]:
+        """Per declared environment, what its stack and its workloads use in Vault (a stack output)."""
+        return {
+            environment.name: {
+                "kubernetesAuthMount": environment.auth_mount,
+                "readerRole": environment.reader_role,
+                "deployerTokenRole": environment.token_role,
+            }
+            for environment in self.bootstrap.environments
+        }
 
 
-def plan_control_center(cc: ControlCenter, storage_class: str, operator_keys: Mapping[str, str]) -> ControlCenterPlan:
+def plan_control_center(
+    cc: ControlCenter,
+    storage_class: str,
+    operator_keys: Mapping[str, str],
+    aws_account: AwsAccount | None = None,
+) -> ControlCenterPlan:
+    """`aws_account` (substrate aws): the account the KMS key and the IRSA role are created in."""
     certificates = plan_certificates(
         CertificatesInput(
             internal_domain=cc.domains.internal,
@@ -72,8 +131,20 @@ def plan_control_center(cc: ControlCenter, storage_class: str, operator_keys: Ma
             acme_email=cc.tls.acme_email,
             **({"acme_server": cc.tls.acme_server} if cc.tls.acme_server else {}),
             acme_dns01_solver=cc.tls.acme_dns01_solver,
+            # No gateway here terminates TLS (see planners/control_center/ingress.py), nor do the
+            # environments' gateway namespaces exist: cert-manager and its issuers only.
+            gateway_certificates=False,
         )
     )
+    auto_unseal: dict[str, str] = {}
+    if cc.substrate == Substrate.AWS:
+        if aws_account is None or cc.aws is None:
+            raise ValueError(f"control center {cc.name} is on AWS: pass the AWS account its unseal key lives in")
+        auto_unseal = {
+            "kms_key_id": unseal_key_alias(cc.name),
+            "aws_region": cc.aws.region,
+            "service_account_role_arn": unseal_role_arn(cc.name, aws_account),
+        }
     server = plan_vault_server(
         VaultServerInput(
             domain=cc.domains.internal,
@@ -83,12 +154,22 @@ def plan_control_center(cc: ControlCenter, storage_class: str, operator_keys: Ma
             replicas=cc.secrets_store.replicas,
             storage_class=storage_class,
             kubernetes_version=cc.kubernetes.version,
+            **auto_unseal,
         )
     )
+    vault_unseal = wireguard_hub = None
+    if cc.substrate == Substrate.AWS:
+        assert aws_account is not None and cc.aws is not None
+        vault_unseal = plan_vault_unseal_on_aws(
+            # The charts name the server's service account after the release's fullname.
+            cc.name, cc.aws.region, aws_account, ServiceAccount(server.namespace.name, FULLNAME)
+        )
+        # No hub host on AWS: the hub runs in this cluster, its key pair generated in Vault.
+        wireguard_hub = plan_wireguard_hub(WireGuardHubInput(cc.name, plan_hub_side(cc.wireguard)))
     vault_address = f"https://{server.api_hostname}"
     bootstrap = plan_vault_bootstrap(
-        # Environments configure their own auth mounts from their stacks (they know their API servers).
-        [],
+        # Each environment then points its auth mount at its own API server, with its deployer token.
+        cc.environments,
         sorted(operator_keys),
         server.audit_device,
         server.audit_declared_in_server_config,
@@ -119,15 +200,29 @@ def plan_control_center(cc: ControlCenter, storage_class: str, operator_keys: Ma
                 object_storage_url=f"https://s3.{cc.domains.internal}",
                 vault_address=vault_address,
                 vault_operators_group=VAULT_OPERATORS_GROUP,
+                # GitLab logins are administrators, like the userpass accounts the bootstrap creates.
+                vault_policies=(bootstrap.admin_policy.name,),
             )
             if cc.profile == ControlCenterProfile.FULL
             else None,
         )
     )
+    ingress = plan_control_center_ingress(
+        ControlCenterIngressInput(
+            cc.substrate.value, cc.kubernetes.version, control_center_routes(server, services)
+        )
+    )
     return ControlCenterPlan(
-        namespaces=merge_namespaces(certificates.namespaces, (server.namespace,), services.namespaces),
+        namespaces=merge_namespaces(
+            certificates.namespaces,
+            ingress.namespaces,
+            (server.namespace,),
+            services.namespaces,
+            (wireguard_hub.namespace,) if wireguard_hub is not None else (),
+        ),
         certificates=Layer((certificates.release,), certificates.manifests),
         secrets_store=Layer((server.release,), (vault_certificate(server, INTERNAL_ISSUER),)),
+        ingress=Layer(ingress.releases, ingress.manifests),
         vault_server=server,
         vault_address=vault_address,
         initialization={
@@ -137,5 +232,7 @@ def plan_control_center(cc: ControlCenter, storage_class: str, operator_keys: Ma
         },
         bootstrap=bootstrap,
         services=services,
-        warnings=certificates.warnings + services.warnings,
+        warnings=certificates.warnings + ingress.warnings + services.warnings,
+        vault_unseal=vault_unseal,
+        wireguard_hub=wireguard_hub,
     )
