@@ -6,6 +6,7 @@ no traceback), and wires planner output into components. Decisions live in mojal
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
@@ -144,14 +145,21 @@ def build_secret_delivery(
     else:
         assert control_center is not None, "validation requires one of them"
         vault_address = control_center.require_output("vaultAddress")
+    vault_ca_pem: pulumi.Output[str | None] | None = None
     if control_center is not None:
         control_center.get_output("vaultEnvironments").apply(
             lambda declared: warn_if_undeclared(env.name, env.control_center_stack, declared)
         )
+        if env.vault.ca_cert_file is None:
+            # The control center's Vault presents a certificate from its internal CA, which it exports.
+            vault_ca_pem = control_center.get_output("vaultCaCert").apply(
+                lambda pem: exported_ca(pem, env.control_center_stack)
+            )
     return build_cluster_secret_delivery(
         env.name, vault_address, cluster, needs, templates, opts,
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
-        vault_ca_cert=env.vault.ca_cert_file, retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
+        vault_ca_cert=env.vault.ca_cert_file, vault_ca_pem=vault_ca_pem,
+        retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
         chart_versions=env.chart_versions,
         # A control center declares its environments and administers their Vault access.
         access_managed_by_control_center=env.control_center_stack is not None,
@@ -168,6 +176,36 @@ def warn_if_undeclared(environment: str, control_center: str | None, declared: A
         )
 
 
+def exported_ca(pem: Any, control_center: str | None) -> str | None:
+    if isinstance(pem, str) and pem.strip():
+        return pem
+    # A control center from before `vaultCaCert` existed: its next `pulumi up` exports it.
+    pulumi.log.warn(
+        f"control center {control_center} exports no vaultCaCert: this stack's SecretStores and Vault connections "
+        "trust the system's CAs only. Run `pulumi up` on the control center, or set vault.caCertFile"
+    )
+    return None
+
+
+def trusting_vault_ca(
+    manifests: tuple[dict[str, Any], ...], ca_pem: pulumi.Input[str | None]
+) -> tuple[dict[str, Any], ...]:
+    """The SecretStores with `caBundle` (base64 of the PEM) once the CA is known; without, if it is None."""
+
+    def with_bundle(spec: dict[str, Any], pem: str | None) -> dict[str, Any]:
+        if not pem:
+            return spec
+        vault = {**spec["provider"]["vault"], "caBundle": base64.b64encode(pem.encode()).decode("ascii")}
+        return {**spec, "provider": {**spec["provider"], "vault": vault}}
+
+    return tuple(
+        {**manifest, "spec": pulumi.Output.all(manifest["spec"], ca_pem).apply(lambda both: with_bundle(*both))}
+        if manifest["kind"] == "SecretStore"
+        else manifest
+        for manifest in manifests
+    )
+
+
 def build_cluster_secret_delivery(
     name: str,
     vault_address: pulumi.Input[str],
@@ -179,15 +217,21 @@ def build_cluster_secret_delivery(
     token_env: str = "VAULT_TOKEN",
     kubernetes_host: str | None = None,
     vault_ca_cert: str | None = None,
+    vault_ca_pem: pulumi.Input[str | None] | None = None,
     retain: bool = True,
     kv_mount: str = DEFAULT_KV_MOUNT,
     chart_versions: Mapping[str, str] | None = None,
     access_managed_by_control_center: bool = False,
 ) -> VaultSecretDelivery:
-    """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace."""
+    """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace.
+
+    `vault_ca_cert` is a CA file for this machine's Vault connections; `vault_ca_pem` (PEM text, instead)
+    is trusted by those connections and by the SecretStores in the cluster."""
     delivery = plan_secret_delivery(name, vault_address, kv_mount, needs)
     # Some Secrets are documents around a generated password (a DSN): ESO assembles them in the cluster.
     delivery = dataclasses.replace(delivery, manifests=with_templates(delivery.manifests, templates))
+    if vault_ca_pem is not None:
+        delivery = dataclasses.replace(delivery, manifests=trusting_vault_ca(delivery.manifests, vault_ca_pem))
     for note in delivery.operator_supplied:
         pulumi.log.warn(note)
     args: VaultSecretDeliveryArgs = {
@@ -200,13 +244,16 @@ def build_cluster_secret_delivery(
         "operator": with_chart_versions((external_secrets_release(),), chart_versions or {})[0],
         "access_managed_by_control_center": access_managed_by_control_center,
     }
-    if vault_ca_cert:
+    if vault_ca_pem is not None:
+        args["vault_ca_cert"] = vault_ca_pem
+    elif vault_ca_cert:
         args["vault_ca_cert"] = vault_ca_cert
     return VaultSecretDelivery(f"{name}-secrets", args, opts=opts)
 
 
 def build_control_center(cc: ControlCenter) -> None:
     # Imported here: environment stacks never load the object-storage client or the Vault bootstrap.
+    from mojaloop_iac.kubeapi.ca_certificate import ClusterCaCertificate, internal_ca_ref
     from mojaloop_iac.objectstore.control_center import VaultSource, build_object_store
     from mojaloop_iac.planners.control_center_stack import plan_control_center
     from mojaloop_iac.vault.bootstrap_resources import VaultBootstrap, VaultInitialization
@@ -230,6 +277,14 @@ def build_control_center(cc: ControlCenter) -> None:
     after_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces]))
     certificates = PlatformLayer(f"{cc.name}-cert-manager", {"releases": plan.certificates.releases,
                                  "manifests": plan.certificates.manifests}, opts=after_namespaces)
+    # The internal CA's certificate, never its key: Vault, MinIO, zot and GitLab present certificates it signed,
+    # so this stack's connections to them and the environments' (through `vaultCaCert`) trust it.
+    internal_ca = ClusterCaCertificate(
+        f"{cc.name}-internal-ca",
+        {"kubeconfig": cluster.kubeconfig, **internal_ca_ref().to_props()},
+        pulumi.ResourceOptions(depends_on=[certificates]),
+    )
+    ca_pem = internal_ca.certificate
     # Istio and the gateway passing TLS through to the services: how vault./s3./mirror./gitlab. are reached.
     ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": plan.ingress.releases,
                             "manifests": plan.ingress.manifests}, opts=after_namespaces)
@@ -248,7 +303,7 @@ def build_control_center(cc: ControlCenter) -> None:
             after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, *unseal_key])
         ),
     )
-    connection = {"address": plan.vault_address, "cli": plan.vault_server.cli}
+    connection = {"address": plan.vault_address, "cli": plan.vault_server.cli, "ca_cert": ca_pem}
     # First run: initialise, handing each operator a share encrypted to their PGP key. On bare metal the
     # operators then unseal (the resources below say so while Vault is sealed) and the next run goes on.
     initialization = VaultInitialization(
@@ -269,6 +324,7 @@ def build_control_center(cc: ControlCenter) -> None:
         plan.secret_needs,
         {},
         pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[bootstrap])),
+        vault_ca_pem=ca_pem,
     )
     hub_public_key: pulumi.Input[str | None] = cc.wireguard.hub.public_key
     if plan.wireguard_hub is not None:
@@ -278,7 +334,7 @@ def build_control_center(cc: ControlCenter) -> None:
         hub = InClusterWireGuardHub(
             f"{cc.name}-wireguard-hub",
             {"plan": plan.wireguard_hub, "vault_address": plan.vault_address, "token_env": "VAULT_TOKEN",
-             "kv_mount": DEFAULT_KV_MOUNT},
+             "kv_mount": DEFAULT_KV_MOUNT, "vault_ca_cert": ca_pem},
             opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[secrets])),
         )
         hub_public_key = hub.public_key
@@ -293,13 +349,15 @@ def build_control_center(cc: ControlCenter) -> None:
     # The buckets, then each consumer's MinIO user and policy; root and consumer secrets are read from Vault.
     build_object_store(cc.name, plan.services, plan.secret_needs,
                        VaultSource(plan.vault_address, plan.bootstrap.kv_mount),
-                       pulumi.ResourceOptions(depends_on=[services, secrets]))
+                       pulumi.ResourceOptions(depends_on=[services, secrets]), ca_cert=ca_pem)
     if plan.services.gitlab is not None:
         # Once GitLab answers: its OAuth application for Vault logins, Vault's OIDC mount, the runner's token.
         from mojaloop_iac.gitlab.resource import gitlab_post_install
 
         post_install = gitlab_post_install(f"{cc.name}-gitlab-post-install", plan.services.gitlab,
                                            vault_address=plan.vault_address, kv_mount=plan.bootstrap.kv_mount,
+                                           # GitLab's certificate is the internal CA's too (also Vault's OIDC discovery CA).
+                                           gitlab_ca_cert=ca_pem, vault_ca_cert=ca_pem,
                                            opts=pulumi.ResourceOptions(depends_on=[services, bootstrap]))
         runner = plan.services.gitlab.runner
         PlatformLayer(f"{cc.name}-gitlab-runner",
@@ -307,6 +365,8 @@ def build_control_center(cc: ControlCenter) -> None:
                       opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[post_install])))
     pulumi.export("profile", cc.profile.value)
     pulumi.export("vaultAddress", plan.vault_address)
+    # The CA that signed Vault's (and every service's) certificate, PEM: environments trust it from here.
+    pulumi.export("vaultCaCert", ca_pem)
     pulumi.export("vaultInitialization", initialization.status)
     pulumi.export("vaultUnsealShares", initialization.key_shares)
     pulumi.export("vaultEnvironments", plan.vault_environments())

@@ -88,7 +88,7 @@ class InClusterWireGuardHubArgs(TypedDict):
     token_env: str
     """Environment variable holding the Vault token when Pulumi runs; the token never enters state."""
     kv_mount: str
-    vault_ca_cert: NotRequired[str]
+    vault_ca_cert: NotRequired[pulumi.Input[str]]
 
 
 class InClusterWireGuardHub(pulumi.ComponentResource):

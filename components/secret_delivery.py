@@ -26,7 +26,7 @@ class VaultSecretDeliveryArgs(TypedDict):
     vault_address: pulumi.Input[str]
     token_env: str
     """Environment variable holding the Vault token when Pulumi runs; the token never enters state."""
-    vault_ca_cert: NotRequired[str]
+    vault_ca_cert: NotRequired[pulumi.Input[str]]
     """PEM or file path of the CA that signed Vault's certificate."""
     kubernetes_host: pulumi.Input[str]
     """The cluster's API server as Vault reaches it (to review service-account logins)."""

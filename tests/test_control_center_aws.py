@@ -303,7 +303,7 @@ def test_the_hub_key_lives_in_vault_and_only_its_public_key_reaches_the_outputs(
     record = planned[0].record
     [key] = resources_of(planned, "mojaloop-wireguard:WireGuardKeyInVault")
     assert key.inputs["path"] == "environments/cc-aws/wireguard/wireguard-hub-key"
-    assert set(key.inputs) == {"__provider", "address", "field", "mount", "path", "token_env"}
+    assert set(key.inputs) == {"__provider", "address", "ca_cert", "field", "mount", "path", "token_env"}
     public_key = record.outputs["wireguardHubPublicKey"]
     assert public_key and all(f"PublicKey = {public_key}" in text
                               for text in record.outputs["wireguardPeerConfigs"].values())

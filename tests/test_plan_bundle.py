@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -108,9 +110,9 @@ def test_summary_lists_releases_and_component_tree(demo_bundle):
 
 def test_manifest_checks_reject_an_invalid_object():
     """The checks above are not vacuous: an unknown field or a bad custom resource fails."""
-    with pytest.raises(Exception):
+    with pytest.raises(kubernetes_validate.ValidationError):
         validate_core({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}, "bogus": 1}, "1.28")
-    with pytest.raises(Exception):
+    with pytest.raises(jsonschema.ValidationError):
         validate_custom({"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
                          "metadata": {"name": "x"}, "spec": {"mtls": {"mode": "SOMETIMES"}}})
 
@@ -326,7 +328,11 @@ def test_the_control_center_profiles(tmp_path):
     assert "gitlab" not in charts(minimal) and {"gitlab", "gitlab-runner"} <= charts(full)
     outputs = minimal.record.outputs
     assert outputs["vaultAddress"] == "https://vault.int.cc.mojaloop.example"
-    assert {"objectStorageUrl", "registryMirror", "wireguardHubPublicKey", "wireguardLedger"} <= set(outputs)
+    assert {"objectStorageUrl", "registryMirror", "vaultCaCert", "wireguardHubPublicKey", "wireguardLedger"} <= set(outputs)
+    # The CA certificate (never its key) is read from cert-manager's Secret once cert-manager issued it.
+    [ca] = [r for r in minimal.record.resources if r.type.endswith("mojaloop-kubeapi:ClusterCaCertificate")]
+    assert "cc-cert-manager-certificate-cert-manager-internal-ca" in {r.name for r in minimal.record.resources
+                                                                       if r.urn in ca.dependencies}
     buckets = {r.inputs["bucket"] for r in minimal.record.resources if r.type.endswith("mojaloop-objectstore:Bucket")}
     assert buckets == {"pulumi-state", "backups", "env-demo", "env-aws-dev"}
     # One ConsumerAccess per consumer, after its buckets and the secrets Vault generates; Vault paths only.

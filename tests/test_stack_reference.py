@@ -3,6 +3,7 @@ from the control-center stack's own plan or from a fixture."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -22,9 +23,13 @@ def referencing_stack(tmp_path: Path, reference: str) -> str:
     return str(path)
 
 
-def secret_store_server(bundle: Path) -> str:
+def secret_store_vault(bundle: Path) -> dict:
     store = yaml.safe_load((bundle / "manifests" / "mojaloop" / "SecretStore-vault.yaml").read_text())
-    return store["spec"]["provider"]["vault"]["server"]
+    return store["spec"]["provider"]["vault"]
+
+
+def secret_store_server(bundle: Path) -> str:
+    return secret_store_vault(bundle)["server"]
 
 
 def test_the_reference_is_answered_from_the_control_center_plan(tmp_path):
@@ -41,12 +46,42 @@ def test_the_reference_is_answered_from_the_control_center_plan(tmp_path):
     assert (mount["path"], mount["enable"]) == ("kubernetes-demo", False)
 
 
+def test_the_environment_trusts_the_control_centers_ca(tmp_path):
+    ca_pem = plan_stack("control-center", None).record.outputs["vaultCaCert"]
+    assert ca_pem.startswith("-----BEGIN CERTIFICATE-----")
+    plan_stack(referencing_stack(tmp_path, "organization/mojaloop/control-center"), tmp_path / "bundle")
+    # External Secrets verifies Vault with it, and so does this stack's every Vault connection.
+    assert secret_store_vault(tmp_path / "bundle")["caBundle"] == base64.b64encode(ca_pem.encode()).decode()
+    resources = json.loads((tmp_path / "bundle" / "plan.json").read_text())["resources"]
+    vault_resources = [r for r in resources if "/mojaloop-vault:" in r["type"]]
+    assert vault_resources and {r["inputs"]["ca_cert"] for r in vault_resources} == {ca_pem}
+
+
+def test_a_ca_file_in_the_stack_wins_over_the_control_centers_ca(tmp_path):
+    stack = yaml.safe_load(Path(referencing_stack(tmp_path, "organization/mojaloop/control-center")).read_text())
+    stack["config"]["mojaloop:environment"]["vault"] = {"caCertFile": "certs/vault-ca.pem"}
+    path = tmp_path / "Pulumi.own-ca.yaml"
+    path.write_text(yaml.safe_dump(stack))
+    plan_stack(str(path), tmp_path / "bundle")
+    resources = json.loads((tmp_path / "bundle" / "plan.json").read_text())["resources"]
+    assert {r["inputs"]["ca_cert"] for r in resources if "/mojaloop-vault:" in r["type"]} == {"certs/vault-ca.pem"}
+    assert "caBundle" not in secret_store_vault(tmp_path / "bundle")
+
+
 def test_the_reference_can_be_answered_from_a_fixture(tmp_path):
     fixture = tmp_path / "outputs.yaml"
     fixture.write_text(yaml.safe_dump({"org/mojaloop/prod-cc": {"vaultAddress": "https://vault.example.org"}}))
     stack = referencing_stack(tmp_path, "org/mojaloop/prod-cc")
     assert cli.main(["plan", stack, "--out", str(tmp_path / "bundle"), "--quiet", "--stack-outputs", str(fixture)]) == 0
     assert secret_store_server(tmp_path / "bundle") == "https://vault.example.org"
+    # A control center from before `vaultCaCert`: no caBundle (warned about), rather than an empty one.
+    assert "caBundle" not in secret_store_vault(tmp_path / "bundle")
+
+
+def test_a_control_center_that_exports_no_ca_is_warned_about(tmp_path):
+    outputs = {"org/mojaloop/prod-cc": {"vaultAddress": "https://vault.example.org"}}
+    result = plan_stack(referencing_stack(tmp_path, "org/mojaloop/prod-cc"), None, stack_outputs=outputs)
+    assert any("control center org/mojaloop/prod-cc exports no vaultCaCert" in w for w in result.warnings), result.warnings
 
 
 def test_an_unanswerable_reference_is_invalid_input(tmp_path, capsys):

@@ -269,7 +269,8 @@ class VaultAccess(Model):
     """Vault (or OpenBao) API address, e.g. `https://vault.int.cc.example.com:8200`; by default the control
     center's (`controlCenterStack` output `vaultAddress`)."""
     ca_cert_file: str | None = None
-    """CA certificate that signed Vault's TLS certificate (a PEM file); default: the system's CAs."""
+    """CA certificate that signed Vault's TLS certificate (a PEM file); default: the control center's
+    (`controlCenterStack` output `vaultCaCert`), else the system's CAs."""
     token_env: str = Field(default="VAULT_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Environment variable holding the Vault token at `pulumi up` (never stored in config or state)."""
     kv_mount: DnsLabel = "mojaloop"

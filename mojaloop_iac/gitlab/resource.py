@@ -84,8 +84,8 @@ def gitlab_post_install(
     kv_mount: str = DEFAULT_KV_MOUNT,
     vault_token_env: str = "VAULT_TOKEN",
     admin_token_env: str | None = None,
-    gitlab_ca_cert: str | None = None,
-    vault_ca_cert: str | None = None,
+    gitlab_ca_cert: pulumi.Input[str] | None = None,
+    vault_ca_cert: pulumi.Input[str] | None = None,
     opts: pulumi.ResourceOptions | None = None,
 ) -> GitLabPostInstall:
     """The post-install resource for a planned GitLab; run it after GitLab's release and Vault's bootstrap."""
@@ -98,8 +98,8 @@ def gitlab_post_install(
         "admin_token_env": admin_token_env or plan.oidc.admin_token_env or DEFAULT_ADMIN_TOKEN_ENV,
         "kv_mount": kv_mount,
     }
-    if gitlab_ca_cert:
+    if gitlab_ca_cert is not None:
         args["gitlab_ca_cert"] = gitlab_ca_cert
-    if vault_ca_cert:
+    if vault_ca_cert is not None:
         args["ca_cert"] = vault_ca_cert
     return GitLabPostInstall(name, args, opts)

@@ -14,6 +14,23 @@ FAKE_ACCOUNT_ID = "123456789012"
 FAKE_REGION = "eu-west-1"
 DYNAMIC_RESOURCE_TYPE = "pulumi-python:dynamic:Resource"
 WIREGUARD_KEY_TYPE = "pulumi-python:dynamic/mojaloop-wireguard:WireGuardKeyInVault"
+CLUSTER_CA_TYPE = "pulumi-python:dynamic/mojaloop-kubeapi:ClusterCaCertificate"
+# What kubeapi.ca_certificate.ClusterCaCertificate hands back in the offline plan: a real self-signed ECDSA
+# P-256 CA certificate (like cert-manager's internal CA), generated once with `cryptography` and kept here
+# so every plan is byte-identical. Its private key was thrown away: nothing can be signed with it.
+PLAN_CA_CERTIFICATE = """\
+-----BEGIN CERTIFICATE-----
+MIIBqTCCAU6gAwIBAgIUetPRRUL34nVqFB5gcEP0FY7a6eIwCgYIKoZIzj0EAwIw
+MjEwMC4GA1UEAwwnTW9qYWxvb3AgaHViIGludGVybmFsIENBIChvZmZsaW5lIHBs
+YW4pMB4XDTI1MDEwMTAwMDAwMFoXDTM0MTIzMDAwMDAwMFowMjEwMC4GA1UEAwwn
+TW9qYWxvb3AgaHViIGludGVybmFsIENBIChvZmZsaW5lIHBsYW4pMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEUGP+FXSPPwYqsUxsVOGjRk+UqSws+62mKbldk9Fx
+aUnXXOwWC+ssRk1J9fwOwIS3Ijg4LvDkYjPt9Xg/S9Axo6NCMEAwDwYDVR0TAQH/
+BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAqQwHQYDVR0OBBYEFFJ4ntBcTpi5IaWtAS9b
+i4i36pMWMAoGCCqGSM49BAMCA0kAMEYCIQCrpd0iJatXjhL6MXohO5sWSN+Nm/lV
+Z3R7EAfoHiInyAIhAJ1cg70P4033CNDmhLJPJ9E3e1ZTjWW5f+34eY0AqBQn
+-----END CERTIFICATE-----
+"""
 
 
 def fake_id(type_: str, name: str) -> str:
@@ -55,6 +72,11 @@ def fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
         # A key pair generated into Vault (wireguard.vault_key) hands back its public key: 32 bytes, base64.
         digest = hashlib.sha256(f"wireguard-public-key::{name}".encode()).digest()
         outputs["public_key"] = base64.b64encode(digest).decode("ascii")
+    if type_ == CLUSTER_CA_TYPE:
+        # The CA certificate read from its Secret; like the real provider, no kubeconfig among the outputs.
+        outputs.pop("kubeconfig", None)
+        outputs["key"] = inputs.get("key") or "ca.crt"
+        outputs["certificate"] = PLAN_CA_CERTIFICATE
     if type_.startswith("kubernetes:") and "metadata" in inputs:
         metadata = dict(inputs.get("metadata") or {})
         metadata.setdefault("name", name)
