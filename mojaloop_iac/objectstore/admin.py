@@ -19,7 +19,7 @@ import pulumi.dynamic
 from minio.error import MinioAdminException
 from minio.minioadmin import MinioAdmin
 
-from mojaloop_iac.objectstore.client import S3Connection, admin_client
+from mojaloop_iac.objectstore.client import S3Connection, admin_client, trusting
 from mojaloop_iac.objectstore.errors import MissingCredentials
 from mojaloop_iac.objectstore.policies import normalize_policy
 from mojaloop_iac.objectstore.props import (
@@ -398,6 +398,7 @@ class ConsumerAccess(pulumi.dynamic.Resource, module="mojaloop-objectstore", nam
         opts: pulumi.ResourceOptions | None = None,
         *,
         secret_key_vault: VaultKvField | None = None,
+        ca_cert: pulumi.Input[str] | None = None,
     ) -> None:
         if (secret_key_env is None) == (secret_key_vault is None):
             raise ValueError(
@@ -417,5 +418,8 @@ class ConsumerAccess(pulumi.dynamic.Resource, module="mojaloop-objectstore", nam
             (secret_version or 1) if secret_key_env is not None else None,
             secret_key_vault=secret_key_vault,
         )
+        props["connection"] = trusting(props["connection"], ca_cert)
+        if ca_cert is not None and "secret_key_vault" in props:
+            props["secret_key_vault"] = {**props["secret_key_vault"], "ca_cert": ca_cert}
         # Declared so the output exists; with the Vault source the provider fills it in.
         super().__init__(ConsumerAccessProvider(), resource_name, {"secret_version": None, **props}, opts)

@@ -19,7 +19,7 @@ from minio.lifecycleconfig import Expiration, LifecycleConfig, NoncurrentVersion
 from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.versioningconfig import SUSPENDED, VersioningConfig
 
-from mojaloop_iac.objectstore.client import S3Connection, s3_client
+from mojaloop_iac.objectstore.client import S3Connection, s3_client, trusting
 from mojaloop_iac.objectstore.names import bucket_name_problem
 from mojaloop_iac.objectstore.plan import BucketSpec, DefaultRetention, ExpiryRule, RetentionMode, tags_of
 from mojaloop_iac.objectstore.policies import bucket_arn
@@ -446,10 +446,9 @@ class Bucket(pulumi.dynamic.Resource, module="mojaloop-objectstore", name="Bucke
         connection: S3Connection,
         force_destroy: bool = False,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        ca_cert: pulumi.Input[str] | None = None,
     ) -> None:
-        super().__init__(
-            BucketProvider(),
-            resource_name,
-            {**bucket_props(spec, connection, force_destroy), "arn": None},
-            opts,
-        )
+        props = bucket_props(spec, connection, force_destroy)
+        props["connection"] = trusting(props["connection"], ca_cert)
+        super().__init__(BucketProvider(), resource_name, {**props, "arn": None}, opts)

@@ -15,8 +15,10 @@ reaches Pulumi state, plan output or error messages.
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import urllib3
 from minio import Minio
 from minio.credentials import StaticProvider
 from minio.minioadmin import MinioAdmin
@@ -42,6 +44,9 @@ class S3Connection:
     # Both or neither; when given, the two *_env fields are not used.
     access_key: str | None = None
     secret_key_vault: VaultKvField | None = None
+    # PEM text or a PEM file of the CA that signed the endpoint's certificate (public data); None: the
+    # system's trust store.
+    ca_cert: str | None = None
 
     def __post_init__(self) -> None:
         if not self.endpoint or "://" in self.endpoint or "/" in self.endpoint:
@@ -71,6 +76,8 @@ class S3Connection:
 
     def to_props(self) -> dict[str, Any]:
         props: dict[str, Any] = {"endpoint": self.endpoint, "secure": self.secure, "region": self.region}
+        if self.ca_cert is not None:
+            props["ca_cert"] = self.ca_cert
         if self.secret_key_vault is not None:
             return {
                 **props,
@@ -107,6 +114,32 @@ class S3Connection:
         return env[self.access_key_env], env[self.secret_key_env]
 
 
+def trusting(connection_props: Mapping[str, Any], ca_cert: Any) -> dict[str, Any]:
+    """Connection props whose S3 endpoint and Vault source both trust `ca_cert`: PEM text, or a Pulumi Output
+    of it (a resource's inputs may hold one; the engine resolves it before the provider reads the props)."""
+    props = dict(connection_props)
+    if ca_cert is None:
+        return props
+    props["ca_cert"] = ca_cert
+    if isinstance(props.get("secret_key_vault"), Mapping):
+        props["secret_key_vault"] = {**props["secret_key_vault"], "ca_cert": ca_cert}
+    return props
+
+
+def _http_client(connection: S3Connection) -> urllib3.PoolManager | None:
+    """None (the client's default, trusting the system's CAs) unless the connection names its CA."""
+    if connection.ca_cert is None:
+        return None
+    pem = connection.ca_cert
+    trust = {"ca_cert_data": pem} if pem.lstrip().startswith("-----BEGIN") else {"ca_certs": str(Path(pem))}
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=10, read=120),
+        cert_reqs="CERT_REQUIRED",
+        retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        **trust,
+    )
+
+
 def s3_client(connection: S3Connection, environ: Mapping[str, str] | None = None) -> Minio:
     """A `minio.Minio` client for `connection`. The region is passed so no location lookup is made."""
     access_key, secret_key = connection.credentials(environ)
@@ -116,6 +149,7 @@ def s3_client(connection: S3Connection, environ: Mapping[str, str] | None = None
         secret_key=secret_key,
         secure=connection.secure,
         region=connection.region,
+        http_client=_http_client(connection),
     )
 
 
@@ -127,4 +161,5 @@ def admin_client(connection: S3Connection, environ: Mapping[str, str] | None = N
         credentials=StaticProvider(access_key, secret_key),
         region=connection.region,
         secure=connection.secure,
+        http_client=_http_client(connection),
     )

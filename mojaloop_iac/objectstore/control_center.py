@@ -128,10 +128,12 @@ def build_object_store(
     secret_needs: Mapping[str, tuple[SecretNeed, ...]],
     vault: VaultSource,
     opts: pulumi.ResourceOptions,
+    ca_cert: pulumi.Input[str] | None = None,
 ) -> ObjectStoreResources:
     """Buckets and consumers of the control center `name`; `secret_needs` is what its secret delivery got.
 
-    `opts` should make everything wait for MinIO's release and for the secret delivery.
+    `opts` should make everything wait for MinIO's release and for the secret delivery. `ca_cert` (the
+    control center's CA, which signed both MinIO's and Vault's certificates) is what they trust.
     """
     delivery = plan_secret_delivery(name, vault.address, vault.kv_mount, secret_needs)
     access = plan_object_store_access(services, vault, delivery.generated)
@@ -142,6 +144,7 @@ def build_object_store(
             access.connection,
             # Object lock cannot be added to an existing bucket and versions hold every state file: keep them.
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True)),
+            ca_cert=ca_cert,
         )
         for spec in services.buckets
     }
@@ -153,6 +156,7 @@ def build_object_store(
             spec.consumer.policy,
             access.connection,
             secret_key_vault=spec.secret_key,
+            ca_cert=ca_cert,
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=[buckets[bucket] for bucket in spec.buckets])
             ),

@@ -80,6 +80,8 @@ class SeaweedS3Server:
     identities: tuple[S3Identity, ...]
     pid: int
     log_path: Path
+    https_endpoint: str | None = None
+    """host:port of S3 over TLS, when started with a certificate."""
 
     def client(self, identity: S3Identity) -> Minio:
         return Minio(
@@ -172,9 +174,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def run_seaweedfs(
-    workdir: Path, identities: Sequence[S3Identity], timeout: float = 30.0
+    workdir: Path,
+    identities: Sequence[S3Identity],
+    timeout: float = 30.0,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[SeaweedS3Server]:
-    """Start `weed mini` in `workdir` with `identities` (one must hold "Admin"); stop it on exit."""
+    """Start `weed mini` in `workdir` with `identities` (one must hold "Admin"); stop it on exit.
+    With `tls` (certificate and key files) S3 also listens over TLS, at `https_endpoint`."""
     admins = [identity for identity in identities if "Admin" in identity.actions]
     if not admins:
         raise ValueError("at least one identity needs the Admin action to manage buckets")
@@ -184,7 +190,8 @@ def run_seaweedfs(
     config_path = workdir / "identities.json"
     config_path.write_text(json.dumps({"identities": [identity.to_config() for identity in identities]}))
     config_path.chmod(0o600)
-    ports = dict(zip(_PORT_FLAGS, _free_ports(len(_PORT_FLAGS)), strict=True))
+    flags = (*_PORT_FLAGS, "s3.port.https") if tls else _PORT_FLAGS
+    ports = dict(zip(flags, _free_ports(len(flags)), strict=True))
     log_path = workdir / "weed.log"
     command = [
         str(weed_binary()),
@@ -206,6 +213,7 @@ def run_seaweedfs(
         f"-filer.localSocket={workdir / 'filer.sock'}",
         f"-s3.localSocket={workdir / 's3.sock'}",
         *(f"-{flag}={port}" for flag, port in ports.items()),
+        *((f"-s3.cert.file={tls[0]}", f"-s3.key.file={tls[1]}") if tls else ()),
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -224,6 +232,7 @@ def run_seaweedfs(
             identities=tuple(identities),
             pid=process.pid,
             log_path=log_path,
+            https_endpoint=f"127.0.0.1:{ports['s3.port.https']}" if tls else None,
         )
         _wait_ready(server, process, timeout)
         yield server
