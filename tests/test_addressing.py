@@ -62,7 +62,7 @@ def test_too_small_vpc_is_refused():
 def test_overlapping_pairs_matches_pairwise_overlap(networks):
     named = {f"n{i}": n for i, n in enumerate(networks)}
     pairs = set(overlapping_pairs(named))
-    for a in named:
-        for b in named:
+    for a, first in named.items():
+        for b, second in named.items():
             if a < b:
-                assert ((a, b) in pairs) == named[a].overlaps(named[b])
+                assert ((a, b) in pairs) == first.overlaps(second)

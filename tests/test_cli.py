@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from mojaloop_iac import cli
@@ -15,7 +17,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def broken_stack(tmp_path, *ops) -> str:
-    document = yaml.safe_load(open("stacks/Pulumi.demo.yaml"))
+    document = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
     namespace = {k.split(":", 1)[1]: v for k, v in document["config"].items()}
     broken = apply(namespace, ops)
     document["config"] = {f"mojaloop:{k}": v for k, v in broken.items()}

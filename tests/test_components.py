@@ -77,7 +77,7 @@ def test_mojaloop_release_installs_backend_before_umbrella(mocks):
     release = MojaloopRelease("demo-mojaloop", {"umbrella": specs.umbrella, "backend": specs.backend})
 
     def check(args):
-        urn, backend_urn = args
+        _urn, backend_urn = args
         releases = {a.name: a for a in mocks.created if a.typ == "kubernetes:helm.sh/v3:Release"}
         assert releases["demo-mojaloop-umbrella"].inputs["chart"] == "mojaloop"
         assert releases["demo-mojaloop-umbrella"].inputs["version"] == "15.2.0"

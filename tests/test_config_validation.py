@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pydantic
 import pytest
 
 from mojaloop_iac.config.issues import ConfigError
@@ -81,7 +82,7 @@ def test_newer_kubernetes_than_validated_is_a_warning_not_an_error():
 
 def test_config_models_are_frozen():
     config = validate_namespace(namespace_of("demo")).config
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         config.environment.name = "other"  # type: ignore[misc]
 
 

@@ -145,7 +145,9 @@ def render_readme(text: str, sections: dict[str, str]) -> str:
         pattern = re.compile(re.escape(start) + r".*?" + re.escape(_END), re.DOTALL)
         if not pattern.search(text):
             raise ValueError(f"README has no {start} ... {_END} block")
-        text = pattern.sub(lambda _: f"{start}\n{body}\n{_END}", text)
+        replacement = f"{start}\n{body}\n{_END}"
+        # A function, so backslashes in the body are not read as group references.
+        text = pattern.sub(lambda _, block=replacement: block, text)
     return text
 
 

@@ -111,7 +111,7 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
     if cluster.baremetal.k3s_binary_url and cluster.baremetal.k3s_binary_path:
         yield Issue(f"{base}.k3sBinaryPath", "set either k3sBinaryUrl or k3sBinaryPath, not both")
     populated = {host.pool for host in hosts}
-    for pool_name, pool in cluster.node_pools.items():
+    for pool_name in cluster.node_pools:
         if pool_name not in populated:
             yield Issue(
                 f"{prefix}.nodePools.{pool_name}",

@@ -13,7 +13,6 @@ from mojaloop_iac import contract
 from mojaloop_iac.planners.gateways.charts import PinnedChart
 from mojaloop_iac.planners.gateways.inputs import (
     SERVICE_PORTS,
-    STATUS_PORT,
     GatewaysInput,
     IngressGateway,
     Substrate,
