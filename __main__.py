@@ -6,7 +6,6 @@ no traceback), and wires planner output into components. Decisions live in mojal
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_relea
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
 from mojaloop_iac.planners.platform import merge_namespaces, merge_needs, plan_platform, with_chart_versions
-from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
+from mojaloop_iac.planners.secret_delivery import plan_secret_delivery, with_ca_bundle
 from mojaloop_iac.planners.secrets import SecretNeed, secrets_needed
 from mojaloop_iac.planners.vault_access import (
     external_secrets_release,
@@ -190,16 +189,9 @@ def exported_ca(pem: Any, control_center: str | None) -> str | None:
 def trusting_vault_ca(
     manifests: tuple[dict[str, Any], ...], ca_pem: pulumi.Input[str | None]
 ) -> tuple[dict[str, Any], ...]:
-    """The SecretStores with `caBundle` (base64 of the PEM) once the CA is known; without, if it is None."""
-
-    def with_bundle(spec: dict[str, Any], pem: str | None) -> dict[str, Any]:
-        if not pem:
-            return spec
-        vault = {**spec["provider"]["vault"], "caBundle": base64.b64encode(pem.encode()).decode("ascii")}
-        return {**spec, "provider": {**spec["provider"], "vault": vault}}
-
+    """The SecretStores trusting the CA once it is known (the PEM is a Pulumi output)."""
     return tuple(
-        {**manifest, "spec": pulumi.Output.all(manifest["spec"], ca_pem).apply(lambda both: with_bundle(*both))}
+        {**manifest, "spec": pulumi.Output.all(manifest["spec"], ca_pem).apply(lambda both: with_ca_bundle(*both))}
         if manifest["kind"] == "SecretStore"
         else manifest
         for manifest in manifests
@@ -351,18 +343,8 @@ def build_control_center(cc: ControlCenter) -> None:
                        VaultSource(plan.vault_address, plan.bootstrap.kv_mount),
                        pulumi.ResourceOptions(depends_on=[services, secrets]), ca_cert=ca_pem)
     if plan.services.gitlab is not None:
-        # Once GitLab answers: its OAuth application for Vault logins, Vault's OIDC mount, the runner's token.
-        from mojaloop_iac.gitlab.resource import gitlab_post_install
-
-        post_install = gitlab_post_install(f"{cc.name}-gitlab-post-install", plan.services.gitlab,
-                                           vault_address=plan.vault_address, kv_mount=plan.bootstrap.kv_mount,
-                                           # GitLab's certificate is the internal CA's too (also Vault's OIDC discovery CA).
-                                           gitlab_ca_cert=ca_pem, vault_ca_cert=ca_pem,
-                                           opts=pulumi.ResourceOptions(depends_on=[services, bootstrap]))
-        runner = plan.services.gitlab.runner
-        PlatformLayer(f"{cc.name}-gitlab-runner",
-                      {"prerequisites": runner.prerequisites, "releases": (runner.release,), "manifests": ()},
-                      opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[post_install])))
+        build_gitlab_post_install(cc.name, plan, ca_pem, pulumi.ResourceOptions(depends_on=[services, bootstrap]),
+                                  after_namespaces)
     pulumi.export("profile", cc.profile.value)
     pulumi.export("vaultAddress", plan.vault_address)
     # The CA that signed Vault's (and every service's) certificate, PEM: environments trust it from here.
@@ -372,6 +354,28 @@ def build_control_center(cc: ControlCenter) -> None:
     pulumi.export("vaultEnvironments", plan.vault_environments())
     for key, value in plan.services.outputs().items():
         pulumi.export(key, value)
+    export_wireguard_mesh(cc, hub_public_key)
+
+
+def build_gitlab_post_install(
+    name: str, plan: Any, ca_pem: pulumi.Input[str], opts: pulumi.ResourceOptions,
+    in_cluster: pulumi.ResourceOptions,
+) -> None:
+    """Once GitLab answers: its OAuth application for Vault logins, Vault's OIDC mount, the runner's token;
+    then the runner, which needs that token."""
+    from mojaloop_iac.gitlab.resource import gitlab_post_install
+
+    gitlab = plan.services.gitlab
+    post_install = gitlab_post_install(f"{name}-gitlab-post-install", gitlab,
+                                       vault_address=plan.vault_address, kv_mount=plan.bootstrap.kv_mount,
+                                       # GitLab's certificate is the internal CA's too (also Vault's OIDC discovery CA).
+                                       gitlab_ca_cert=ca_pem, vault_ca_cert=ca_pem, opts=opts)
+    PlatformLayer(f"{name}-gitlab-runner",
+                  {"prerequisites": gitlab.runner.prerequisites, "releases": (gitlab.runner.release,), "manifests": ()},
+                  opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[post_install])))
+
+
+def export_wireguard_mesh(cc: ControlCenter, hub_public_key: pulumi.Input[str | None]) -> None:
     mesh = plan_hub_side(cc.wireguard)
     pulumi.export("wireguardHubEndpoint", str(mesh.hub.endpoint))
     pulumi.export("wireguardHubPublicKey", hub_public_key)

@@ -8,7 +8,7 @@ import hvac
 import pytest
 
 from mojaloop_iac.planners.mojaloop_values import SecretRef
-from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
+from mojaloop_iac.planners.secret_delivery import plan_secret_delivery, with_ca_bundle
 from mojaloop_iac.planners.secrets import ALL_SECRETS, BACKEND_SECRETS, JWS_SIGNING_KEY, MYSQL, secrets_needed
 from mojaloop_iac.planners.vault_access import kubeconfig_ca_pem
 from mojaloop_iac.vault.paths import READER_SERVICE_ACCOUNT
@@ -129,3 +129,13 @@ def test_the_planned_vault_side_serves_each_namespace_its_own_secrets_only(openb
                     external["spec"]["data"][0]["remoteRef"]["key"], mount_point="mojaloop",
                     raise_on_deleted_version=True,
                 )
+
+
+def test_a_secret_store_trusts_the_ca_it_is_given_and_nothing_else():
+    store = next(m for m in demo_plan().manifests if m["kind"] == "SecretStore")
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    trusted = with_ca_bundle(store["spec"], pem)
+    assert base64.b64decode(trusted["provider"]["vault"]["caBundle"]).decode() == pem
+    assert trusted["provider"]["vault"]["server"] == store["spec"]["provider"]["vault"]["server"]
+    assert "caBundle" not in store["spec"]["provider"]["vault"]  # the plan itself is left alone
+    assert with_ca_bundle(store["spec"], None) == store["spec"]

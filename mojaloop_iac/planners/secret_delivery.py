@@ -14,6 +14,7 @@ No value appears anywhere: Vault generates them, External Secrets Operator copie
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -148,3 +149,12 @@ def external_secret(namespace: str, need: SecretNeed, path: str) -> dict[str, An
             ],
         },
     }
+
+
+def with_ca_bundle(secret_store_spec: Mapping[str, Any], ca_pem: str | None) -> dict[str, Any]:
+    """A SecretStore's spec trusting `ca_pem` (the CA that signed Vault's certificate); unchanged without one."""
+    spec = dict(secret_store_spec)
+    if not ca_pem:
+        return spec
+    vault = {**spec["provider"]["vault"], "caBundle": base64.b64encode(ca_pem.encode()).decode("ascii")}
+    return {**spec, "provider": {**spec["provider"], "vault": vault}}
