@@ -22,7 +22,15 @@ from mojaloop_iac.planners.control_center.gitlab import (
 from mojaloop_iac.planners.control_center.object_storage import VaultValue
 from mojaloop_iac.vault.client import VaultConnection
 from mojaloop_iac.vault.errors import InvalidInput
-from mojaloop_iac.vault.inputs import blame, connection, duration_seconds, env_name, optional_text, text
+from mojaloop_iac.vault.inputs import (
+    blame,
+    connection,
+    duration_seconds,
+    env_name,
+    optional_text,
+    string_list,
+    text,
+)
 from mojaloop_iac.vault.paths import (
     DEFAULT_KV_MOUNT,
     require_dns_label,
@@ -67,13 +75,7 @@ def _named(error: InvalidInput, leaf: str) -> InvalidInput:
 
 def _strings(props: Mapping[str, Any], name: str, *, allow_empty: bool = False) -> tuple[str, ...]:
     """A list of non-empty strings, order kept (redirect URIs and scopes are shown in that order)."""
-    value = props.get(name)
-    if value is None:
-        value = []
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise InvalidInput(name, f"{name} must be a list of strings")
-    if not value and not allow_empty:
-        raise InvalidInput(name, f"{name} must list at least one entry")
+    value = string_list(props, name, allow_empty=allow_empty)
     if not all(isinstance(item, str) and item.strip() for item in value):
         raise InvalidInput(name, f"{name} must hold non-empty strings only")
     return tuple(value)

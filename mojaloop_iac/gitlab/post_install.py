@@ -317,20 +317,17 @@ class _Run:
         self.record(subject, "enabled")
         return self.apply
 
+    def _read(self, path: str) -> Mapping[str, Any] | None:
+        """What Vault holds at `path` (an OIDC config or role), or None if it has none."""
+        return self.vault.call_or_none(
+            ("read",), path, lambda: self.vault.client.adapter.get(f"/v1/{path}"), absent_if=is_missing_object
+        )
+
     def auth_config(self, client_id: str | None, secret: str | None, fresh: bool, mount_exists: bool) -> None:
         mount = self.oidc.mount_path
         path = f"auth/{mount}/config"
         subject = f"OIDC config of '{mount}/' (discovery {self.oidc.discovery_url})"
-        live = (
-            self.vault.call_or_none(
-                ("read",),
-                path,
-                lambda: self.vault.client.adapter.get(f"/v1/{path}"),
-                absent_if=is_missing_object,
-            )
-            if mount_exists
-            else None
-        )
+        live = self._read(path) if mount_exists else None
         desired = _config_view(
             self.oidc.config_payload(client_id or "", "", ca_pem(self.inputs.gitlab_ca_cert))
         )
@@ -383,16 +380,7 @@ class _Run:
         role = self.oidc.role
         path = f"auth/{self.oidc.mount_path}/role/{role.name}"
         subject = f"OIDC role '{self.oidc.mount_path}/{role.name}'"
-        live = (
-            self.vault.call_or_none(
-                ("read",),
-                path,
-                lambda: self.vault.client.adapter.get(f"/v1/{path}"),
-                absent_if=is_missing_object,
-            )
-            if mount_exists
-            else None
-        )
+        live = self._read(path) if mount_exists else None
         current = _role_view(live.get("data") or {}) if live is not None else None
         if client_id is None and current is not None:  # look-only run: compare everything but the audience
             client_id = (current["bound_audiences"] or [""])[0]

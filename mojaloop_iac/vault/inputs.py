@@ -115,10 +115,8 @@ def rotation(props: Mapping[str, Any]) -> str:
     raise InvalidInput("rotation", f"rotation must be a string or a number, not {type(value).__name__}")
 
 
-def names(
-    props: Mapping[str, Any], name: str, *, validate: Any, allow_empty: bool = False
-) -> tuple[str, ...]:
-    """A list of names, validated one by one, de-duplicated and sorted (order carries no meaning)."""
+def string_list(props: Mapping[str, Any], name: str, *, allow_empty: bool = False) -> list[Any]:
+    """The list under `name` (missing means empty), refused if it is not a list or is empty when it must not be."""
     value = props.get(name)
     if value is None:
         value = []
@@ -126,6 +124,14 @@ def names(
         raise InvalidInput(name, f"{name} must be a list of strings")
     if not value and not allow_empty:
         raise InvalidInput(name, f"{name} must list at least one entry")
+    return list(value)
+
+
+def names(
+    props: Mapping[str, Any], name: str, *, validate: Any, allow_empty: bool = False
+) -> tuple[str, ...]:
+    """A list of names, validated one by one, de-duplicated and sorted (order carries no meaning)."""
+    value = string_list(props, name, allow_empty=allow_empty)
     with blame(name):
         return tuple(sorted({validate(item) for item in value}))
 
