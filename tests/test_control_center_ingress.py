@@ -262,10 +262,15 @@ def test_every_ingress_object_validates_against_the_istio_crds(profile):
 
 
 def test_the_kubernetes_version_outside_istios_range_is_a_warning():
-    # The bare-metal example runs Kubernetes 1.30; the pinned Istio supports 1.32 and later.
-    (warning,) = [w for w in planned("control-center").warnings if w.startswith("Istio ")]
+    # The pinned Istio supports 1.32 and later; the example control centers run 1.33.
+    older = control_center("control-center").model_copy(
+        update={"kubernetes": control_center("control-center").kubernetes.model_copy(update={"version": "1.30"})}
+    )
+    (warning,) = [w for w in plan_control_center(older, "local-path", {"alice": "key"}).warnings
+                  if w.startswith("Istio ")]
     assert "the cluster runs 1.30" in warning and "entry istiod" in warning
-    assert not [w for w in planned("control-center-aws").warnings if w.startswith("Istio ")]
+    for stack in ("control-center", "control-center-aws"):
+        assert not [w for w in planned(stack).warnings if w.startswith("Istio ")]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -378,7 +383,7 @@ def full_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_full_profile_bundle_routes_gitlab_and_every_object_validates(full_bundle):
     names = set()
     for path, document in bundle_manifests(full_bundle):
-        validate_core(document, "1.30") if is_core(document) else validate_custom(document)
+        validate_core(document, "1.33") if is_core(document) else validate_custom(document)
         names.add(str(path.relative_to(full_bundle / "manifests")))
     assert "istio-ingress-int/VirtualService-gitlab.yaml" in names
     assert not [name for name in names if name.startswith("istio-ingress-ext/")]

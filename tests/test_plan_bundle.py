@@ -253,7 +253,7 @@ def test_a_password_in_the_values_file_is_refused_cleanly(tmp_path, capsys):
     assert code == 2 and "cannot plan the Mojaloop release values" in err and "x" * 12 not in err
 
 
-STACK_KUBERNETES = {"demo": "1.28", "aws-dev": "1.32", "control-center": "1.30", "control-center-aws": "1.33"}
+STACK_KUBERNETES = {"demo": "1.28", "aws-dev": "1.32", "control-center": "1.33", "control-center-aws": "1.33"}
 
 
 @pytest.fixture(scope="module", params=sorted(STACK_KUBERNETES))
@@ -363,7 +363,7 @@ def test_the_control_center_profiles(tmp_path):
     init = next(r for r in minimal.record.resources if r.type.endswith("VaultInitialization"))
     assert [o["name"] for o in init.inputs["operators"]] == ["alice", "bob", "carol"] and init.inputs["threshold"] == 2
     for path, document in bundle_manifests(tmp_path / "full"):
-        validate_core(document, "1.30") if is_core(document) else validate_custom(document)
+        validate_core(document, "1.33") if is_core(document) else validate_custom(document)
 
 
 @pytest.mark.parametrize("stack", ["control-center", "control-center-aws"])
