@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,11 +19,12 @@ from urllib.parse import urlsplit
 
 import requests
 
+from mojaloop_iac.tls import is_pem, requests_verify
+
 API_PREFIX = "/api/v4"
 DEFAULT_TIMEOUT_SECONDS = 15.0
 _PAGE_SIZE = 100
 _MAX_PAGES = 50
-_PEM_MARKER = "-----BEGIN "
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOKEN_HELP = (
     "a personal access token with scope `api` of a GitLab administrator (Admin area > Users > the "
@@ -80,24 +80,16 @@ def read_admin_token(token_env: str, url: str) -> str:
 
 @contextmanager
 def _verify(ca_cert: str | None) -> Iterator[str | bool]:
-    """What `requests` wants for `verify`: a file path; PEM text goes to a temporary file for the session."""
-    if ca_cert is None:
-        yield True
-        return
-    if ca_cert.lstrip().startswith(_PEM_MARKER):
-        with tempfile.NamedTemporaryFile("w", prefix="gitlab-ca-", suffix=".pem") as handle:
-            handle.write(ca_cert)
-            handle.flush()
-            yield handle.name
-        return
-    if not Path(ca_cert).is_file():
-        raise GitLabError(f"gitlab_ca_cert {ca_cert!r} is neither PEM text nor an existing file")
-    yield ca_cert
+    try:
+        with requests_verify(ca_cert, "gitlab_ca_cert") as verify:
+            yield verify
+    except ValueError as error:
+        raise GitLabError(str(error)) from None
 
 
 def ca_pem(ca_cert: str | None) -> str | None:
     """The PEM text of `ca_cert` (PEM text or a file path), for Vault's `oidc_discovery_ca_pem`."""
-    if ca_cert is None or ca_cert.lstrip().startswith(_PEM_MARKER):
+    if ca_cert is None or is_pem(ca_cert):
         return ca_cert
     try:
         return Path(ca_cert).read_text()

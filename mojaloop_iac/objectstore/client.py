@@ -25,6 +25,7 @@ from minio.minioadmin import MinioAdmin
 
 from mojaloop_iac.objectstore.errors import MissingCredentials
 from mojaloop_iac.objectstore.vault_source import VaultKvField, read_kv_field
+from mojaloop_iac.tls import is_pem
 
 DEFAULT_ACCESS_KEY_ENV = "MINIO_ROOT_USER"
 DEFAULT_SECRET_KEY_ENV = "MINIO_ROOT_PASSWORD"
@@ -131,7 +132,7 @@ def _http_client(connection: S3Connection) -> urllib3.PoolManager | None:
     if connection.ca_cert is None:
         return None
     pem = connection.ca_cert
-    trust = {"ca_cert_data": pem} if pem.lstrip().startswith("-----BEGIN") else {"ca_certs": str(Path(pem))}
+    trust = {"ca_cert_data": pem} if is_pem(pem) else {"ca_certs": str(Path(pem))}
     return urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=10, read=120),
         cert_reqs="CERT_REQUIRED",

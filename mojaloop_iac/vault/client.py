@@ -8,17 +8,16 @@ capability the call needed, so a failure says what to fix instead of "permission
 
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import hvac
 import hvac.exceptions
 import requests
 
+from mojaloop_iac.tls import requests_verify
 from mojaloop_iac.vault.errors import InvalidInput, VaultOperationError
 
 DEFAULT_TOKEN_ENV = "VAULT_TOKEN"
@@ -26,7 +25,6 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ADDRESS = re.compile(r"^https?://[^/\s]+/?$")
-_PEM_MARKER = "-----BEGIN "
 
 T = TypeVar("T")
 
@@ -102,20 +100,11 @@ def read_token(connection: VaultConnection) -> str:
 
 @contextmanager
 def _ca_bundle(ca_cert: str | None) -> Iterator[str | bool]:
-    """What `requests` wants for `verify`: a file path; PEM text goes to a temporary file for the call."""
-    if ca_cert is None:
-        yield True
-        return
-    if ca_cert.lstrip().startswith(_PEM_MARKER):
-        # requests only takes a file; the file lives exactly as long as the session that uses it.
-        with tempfile.NamedTemporaryFile("w", prefix="vault-ca-", suffix=".pem") as handle:
-            handle.write(ca_cert)
-            handle.flush()
-            yield handle.name
-        return
-    if not Path(ca_cert).is_file():
-        raise InvalidInput("ca_cert", f"ca_cert {ca_cert!r} is neither PEM text nor an existing file")
-    yield ca_cert
+    try:
+        with requests_verify(ca_cert, "ca_cert") as verify:
+            yield verify
+    except ValueError as error:
+        raise InvalidInput("ca_cert", str(error)) from None
 
 
 class VaultSession:
