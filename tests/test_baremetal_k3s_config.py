@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from mojaloop_iac.baremetal.runner import run_playbook
+from mojaloop_iac.config.load import read_stack_file, validate_namespace
 from mojaloop_iac.paths import PLAYBOOKS_DIR
+from mojaloop_iac.planners.inventory import plan_inventory
 
 ROLES = PLAYBOOKS_DIR / "roles"
 RENDER_PLAYBOOK = f"""
@@ -162,3 +164,32 @@ def test_only_labels_and_taints_that_differ_from_the_running_node_are_applied(tm
     result = run_playbook("metadata.yml", inventory, tmp_path / "run", playbooks_dir=playbooks)
     assert result.succeeded, result.failed_messages
     assert result.reported == {"labels": ["tier=new"], "taints": ["moja-enabled=true:NoSchedule"]}
+
+
+def test_nodes_behind_a_forwarded_ssh_port_use_their_own_address_for_the_api(tmp_path: Path):
+    """sshHost/sshPort change where Ansible connects, never the address the cluster is built on."""
+    namespace = read_stack_file("demo").namespace()
+    for index, host in enumerate(namespace["environment"]["baremetal"]["hosts"]):
+        host.update(sshHost="bastion.demo.example", sshPort=2200 + index)
+    cluster = validate_namespace(namespace).config.cluster
+    inventory = plan_inventory(cluster)
+    servers = inventory["all"]["children"]["k3s_servers"]["hosts"]
+    agents = inventory["all"]["children"]["k3s_agents"]["hosts"]
+    assert {key: servers["demo-core-1"][key] for key in ("ansible_host", "ansible_port", "node_address")} == {
+        "ansible_host": "bastion.demo.example",
+        "ansible_port": 2200,
+        "node_address": "192.0.2.11",
+    }
+    for hosts in (servers, agents):
+        for host_vars in hosts.values():
+            host_vars["ansible_connection"] = "local"
+    configs = render(tmp_path, inventory)
+    assert configs["demo-core-1"]["tls-san"] == ["192.0.2.11"]
+    assert configs["demo-kafka-1"]["server"] == "https://192.0.2.11:6443"
+
+
+def test_without_ssh_settings_ansible_connects_to_the_node_address():
+    inventory = plan_inventory(validate_namespace(read_stack_file("demo").namespace()).config.cluster)
+    server = inventory["all"]["children"]["k3s_servers"]["hosts"]["demo-core-1"]
+    assert server["ansible_host"] == server["node_address"] == "192.0.2.11"
+    assert "ansible_port" not in server

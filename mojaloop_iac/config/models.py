@@ -176,11 +176,22 @@ class Host(Model):
     name: DnsLabel
     """Host name; becomes the Kubernetes node name."""
     address: ipaddress.IPv4Address | ipaddress.IPv6Address
-    """Address Ansible connects to."""
+    """The node's own address: the other nodes, the API endpoint and the mesh use it; Ansible connects to
+    it unless `sshHost` is set."""
+    ssh_host: ipaddress.IPv4Address | ipaddress.IPv6Address | Hostname | None = None
+    """Where Ansible connects when that is not `address`: a NAT address, a bastion's forwarded port or a
+    tunnel on the operator's machine (so a loopback address is allowed here). Default: `address`."""
+    ssh_port: int = Field(default=22, ge=1, le=65535)
+    """The SSH port Ansible connects to (at `sshHost`, or `address`)."""
     role: Literal["server", "agent"]
     """`server` runs the control plane (k3s server), `agent` only workloads."""
     pool: DnsLabel
     """Name of the node pool (key of `nodePools`) the host belongs to."""
+
+    @property
+    def ssh_endpoint(self) -> tuple[str, int]:
+        """(host, port) Ansible's SSH connection goes to."""
+        return str(self.ssh_host if self.ssh_host is not None else self.address), self.ssh_port
 
 
 class BareMetal(Model):

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from mojaloop_iac.catalog import ReleaseCatalog
-from mojaloop_iac.config.models import StackConfig
+from mojaloop_iac.config.models import Hostname, StackConfig
 
 MARKERS = {
     "config-reference": "<!-- generated:config-reference -->",
@@ -64,6 +64,8 @@ def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, str]:
 def _type_name(annotation: Any) -> str:
     annotation = _strip_optional(annotation)
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation == Hostname:
+        return "DNS name"
     if origin is typing.Annotated:
         return _type_name(args[0])
     if origin is typing.Literal:
@@ -106,6 +108,7 @@ def _strip_optional(annotation: Any) -> Any:
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(members) == 1:
             return members[0]
+        return typing.Union[tuple(members)]  # noqa: UP007 (built from a runtime list)
     return annotation
 
 

@@ -91,6 +91,17 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
             if count > 1:
                 first = values.index(value)
                 yield Issue(f"{base}.hosts[{first}].{field}", f"{value!r} is used by {count} hosts; must be unique")
+    endpoints = [host.ssh_endpoint for host in hosts]
+    for endpoint, count in Counter(endpoints).items():
+        sharing = [host for host in hosts if host.ssh_endpoint == endpoint]
+        # Hosts that only share an address are reported above, under `address`.
+        if count > 1 and any(host.ssh_host is not None for host in sharing):
+            first = endpoints.index(endpoint)
+            yield Issue(
+                f"{base}.hosts[{first}].sshPort",
+                f"{count} hosts are reached over SSH at {endpoint[0]} port {endpoint[1]}; each host needs its "
+                "own SSH endpoint (give them different sshHost or sshPort values)",
+            )
     for index, host in enumerate(hosts):
         if host.pool not in cluster.node_pools:
             hint = suggest(host.pool, cluster.node_pools)

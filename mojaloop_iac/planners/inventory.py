@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mojaloop_iac.config.defaults import versions
-from mojaloop_iac.config.models import BareMetal, ClusterSettings, ControlCenter
+from mojaloop_iac.config.models import BareMetal, ClusterSettings, ControlCenter, Host
 from mojaloop_iac.planners.mesh import HUB_GROUP, hub_host_vars
 from mojaloop_iac.planners.placement import node_labels, node_taints
 
@@ -45,6 +45,16 @@ def connection_vars(baremetal: BareMetal) -> dict[str, str]:
     return connection
 
 
+def host_connection_vars(host: Host) -> dict[str, Any]:
+    """Where Ansible's SSH goes (`ansible_host`, `ansible_port`) and the node's own address (`node_address`),
+    which the roles use for the API endpoint: the two differ behind a NAT or a forwarded port."""
+    ssh_host, ssh_port = host.ssh_endpoint
+    connection: dict[str, Any] = {"ansible_host": ssh_host, "node_address": str(host.address)}
+    if ssh_port != 22:
+        connection["ansible_port"] = ssh_port
+    return connection
+
+
 def k3s_source_vars(baremetal: BareMetal) -> dict[str, str]:
     """Where the installer and binary come from: a local file (air-gapped) wins over a URL."""
     source = {
@@ -67,7 +77,7 @@ def plan_inventory(cluster: ClusterSettings) -> dict[str, Any]:
         pool = cluster.node_pools[host.pool]
         group = SERVER_GROUP if host.role == "server" else AGENT_GROUP
         groups[group][host.name] = {
-            "ansible_host": str(host.address),
+            **host_connection_vars(host),
             "node_pool": host.pool,
             "node_labels": node_labels(host.pool, pool),
             "node_taints": node_taints(pool),
@@ -76,7 +86,7 @@ def plan_inventory(cluster: ClusterSettings) -> dict[str, Any]:
     if isinstance(cluster, ControlCenter):
         # The WireGuard hub host also runs control-center-hosts.yml (the hub's interface, IP forwarding).
         hub = next(h for h in baremetal.hosts if h.name == cluster.wireguard.hub.host)
-        children[HUB_GROUP] = {"hosts": {hub.name: {"ansible_host": str(hub.address), **hub_host_vars(cluster.wireguard)}}}
+        children[HUB_GROUP] = {"hosts": {hub.name: {**host_connection_vars(hub), **hub_host_vars(cluster.wireguard)}}}
     return {
         "all": {
             "vars": {
