@@ -8,6 +8,7 @@ binary (tests/images/k3s-standin) through the air-gapped settings k3sInstallScri
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +17,26 @@ import yaml
 
 from mojaloop_iac import cli, contract
 from mojaloop_iac.paths import REPO_ROOT
+from tests.support.network_guard import require_local_route
 from tests.support.podman import SshAccess, Target, TargetPool, podman_env, target_image  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
 STANDIN_DIR = REPO_ROOT / "tests" / "images" / "k3s-standin"
 K3S_VERSION = "v1.28.15+k3s1"
+
+
+def host_entry(name: str, target: Target, *, ssh_port: int | None = None) -> dict:
+    """The stack's host: its node address on the test network, SSH through the port on 127.0.0.1."""
+    require_local_route(target.ssh_host, [target.network_interface])
+    return {
+        "name": name,
+        "address": target.address,
+        "sshHost": target.ssh_host,
+        "sshPort": ssh_port or target.ssh_port,
+        "role": "server",
+        "pool": "core",
+    }
 
 
 def stack_file(path: Path, ssh: SshAccess, hosts: list[dict], work: Path) -> str:
@@ -82,7 +97,7 @@ def result_of(run_dir: Path) -> dict:
 def test_check_reaches_the_stack_hosts_and_changes_nothing(host, capsys):
     target, ssh, work = host
     stack = stack_file(work / "Pulumi.clitest.yaml", ssh,
-                       [{"name": "clitest-1", "address": target.address, "role": "server", "pool": "core"}], work)
+                       [host_entry("clitest-1", target)], work)
     code = cli.main(["baremetal", stack, "check", "--run-dir", str(work / "run-check")])
     output = capsys.readouterr()
     assert code == 0, output.err
@@ -94,7 +109,7 @@ def test_check_reaches_the_stack_hosts_and_changes_nothing(host, capsys):
 def test_apply_prepares_the_host_with_the_stacks_labels_and_taints(host, capsys):
     target, ssh, work = host
     stack = stack_file(work / "Pulumi.clitest.yaml", ssh,
-                       [{"name": "clitest-1", "address": target.address, "role": "server", "pool": "core"}], work)
+                       [host_entry("clitest-1", target)], work)
     code = cli.main(["baremetal", stack, "apply", "--run-dir", str(work / "run-apply"), "--skip-tag", "k3s_start"])
     output = capsys.readouterr()
     assert code == 0, output.err + output.out
@@ -109,10 +124,12 @@ def test_apply_prepares_the_host_with_the_stacks_labels_and_taints(host, capsys)
 
 def test_an_unreachable_host_fails_the_run_with_exit_3(host, capsys):
     target, ssh, work = host
-    unreachable = target.address.rsplit(".", 1)[0] + ".250"
-    stack = stack_file(work / "Pulumi.unreachable.yaml", ssh,
-                       [{"name": "ghost-1", "address": unreachable, "role": "server", "pool": "core"}], work)
-    code = cli.main(["baremetal", stack, "check", "--run-dir", str(work / "run-ghost")])
+    # A port on 127.0.0.1 that is bound and not listening: every connection to it is refused at once.
+    with socket.socket() as closed_port:
+        closed_port.bind(("127.0.0.1", 0))
+        stack = stack_file(work / "Pulumi.unreachable.yaml", ssh,
+                           [host_entry("ghost-1", target, ssh_port=closed_port.getsockname()[1])], work)
+        code = cli.main(["baremetal", stack, "check", "--run-dir", str(work / "run-ghost")])
     output = capsys.readouterr()
     assert code == 3, output.err
     result = result_of(work / "run-ghost")

@@ -1,12 +1,18 @@
 """Podman containers with systemd as PID 1, used as Ansible targets by the bare-metal tests.
 
-The image `localhost/mojaloop-iac-target:bookworm` is built once from a debootstrap minbase tree (no
-image registry is reachable) plus the Containerfile in tests/images/target, and reused while the
-Containerfile is unchanged (its sha256 is a label of the image). Containers run rootful with
-`--systemd=always` on an internal podman network the test creates, so they reach each other but
-nothing outside the machine. Every container and network a `TargetPool` creates is removed by it.
+The image `localhost/mojaloop-iac-target:bookworm` is built from a debootstrap minbase tree (no image
+registry is reachable) plus the Containerfile in tests/images/target, by `python -m tests.support.podman`
+(scripts/test runs it before the suite: building downloads Debian packages, which tests never do). The
+tests only check that the image matches the Containerfile (its sha256 is a label of the image).
 
-Rootful podman here needs a containers.conf (runc, and ulimits the default cannot set in this VM);
+Containers run rootful with `--systemd=always` on an internal podman network the test creates, so they
+reach each other but nothing outside the machine. The host reaches each container's sshd through a port
+on 127.0.0.1 that leads into the container's own loopback (tests.support.netns_forward), so no test
+connection depends on bridge routing; every address handed to ssh passes the route guard first
+(tests.support.network_guard). Every container, network and forward a `TargetPool` creates is removed by it.
+
+Rootful podman here needs a containers.conf (runc, ulimits the default cannot set in this VM, and the
+netavark network backend named, so a machine that also has the CNI plugins behaves the same);
 `podman_env` writes one to a temporary directory and points CONTAINERS_CONF at it for the session, which
 the Ansible podman connection inherits through ansible-runner.
 """
@@ -27,6 +33,8 @@ from typing import Any
 import pytest
 
 from mojaloop_iac.paths import REPO_ROOT
+from tests.support.netns_forward import NamespacePortForward
+from tests.support.network_guard import INSTALL_HINT, require_local_route
 
 TARGET_IMAGE = "localhost/mojaloop-iac-target:bookworm"
 BASE_IMAGE = "localhost/mojaloop-iac-bookworm-minbase:latest"
@@ -40,7 +48,11 @@ default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 
 [engine]
 runtime = "runc"
+
+[network]
+network_backend = "netavark"
 """
+BUILD_COMMAND = "scripts/test (or: .venv/bin/python -m tests.support.podman)"
 
 
 class PodmanError(RuntimeError):
@@ -55,10 +67,7 @@ def _run(
     command: Sequence[str], *, timeout: float, check: bool, stdin: Any = None
 ) -> subprocess.CompletedProcess[str]:
     if shutil.which(command[0]) is None:
-        raise PodmanError(
-            f"{command[0]} is not installed: apt-get install podman runc fuse-overlayfs debootstrap uidmap "
-            "slirp4netns containernetworking-plugins catatonit"
-        )
+        raise PodmanError(f"{command[0]} is not installed: run scripts/install-system-tools ({INSTALL_HINT})")
     completed = subprocess.run(
         list(command), capture_output=True, text=True, timeout=timeout, check=False, stdin=stdin
     )
@@ -102,6 +111,15 @@ def ensure_base_image() -> None:
                 raise PodmanError("tar of the debootstrap tree failed")
 
 
+def require_target_image() -> str:
+    """TARGET_IMAGE if it was built from the current Containerfile; the tests never build it themselves."""
+    found = image_label(TARGET_IMAGE, CONTAINERFILE_LABEL)
+    if found != containerfile_digest():
+        state = "is missing" if found is None else "was built from another Containerfile"
+        raise PodmanError(f"{TARGET_IMAGE} {state}: build it with {BUILD_COMMAND}")
+    return TARGET_IMAGE
+
+
 def ensure_target_image() -> str:
     """Build TARGET_IMAGE unless an image built from the current Containerfile exists; returns its name."""
     digest = containerfile_digest()
@@ -136,12 +154,19 @@ def image_id(image: str) -> str | None:
 
 @dataclass(frozen=True)
 class Target:
-    """A running container: `name` is its inventory host name, `container` the podman name."""
+    """A running container: `name` is its inventory host name, `container` the podman name.
+
+    `address` is its address on the test's network (`network_interface` is that network's bridge); its
+    sshd is reached at `ssh_host`:`ssh_port`, a port on 127.0.0.1 leading into the container.
+    """
 
     name: str
     container: str
     container_id: str
     address: str
+    network_interface: str
+    ssh_host: str
+    ssh_port: int
 
     def host_vars(self) -> dict[str, str]:
         """Inventory variables that reach the container through the Ansible podman connection."""
@@ -176,6 +201,7 @@ class TargetPool:
     prefix: str = field(default_factory=lambda: f"baremetal-test-{os.getpid()}")
     _containers: list[str] = field(default_factory=list)
     _networks: list[str] = field(default_factory=list)
+    _forwards: list[NamespacePortForward] = field(default_factory=list)
 
     def network(self, suffix: str) -> str:
         """An internal network: containers on it reach each other, not the outside world."""
@@ -183,6 +209,12 @@ class TargetPool:
         podman("network", "create", "--internal", name)
         self._networks.append(name)
         return name
+
+    def network_interface(self, network: str) -> str:
+        """The host-side bridge of `network`, which this pool created."""
+        if network not in self._networks:
+            raise ValueError(f"{network} was not created by this pool")
+        return podman("network", "inspect", "--format", "{{ .NetworkInterface }}", network).stdout.strip()
 
     def start(
         self,
@@ -215,19 +247,34 @@ class TargetPool:
                 args += ["--sysctl", f"{key}={value}"]
             container_id = podman(*args, self.image).stdout.strip()
             self._containers.append(container_id)
-            address = podman(
+            address, namespace = podman(
                 "inspect",
                 "--format",
-                f'{{{{ (index .NetworkSettings.Networks "{network}").IPAddress }}}}',
+                f'{{{{ (index .NetworkSettings.Networks "{network}").IPAddress }}}} {{{{ .NetworkSettings.SandboxKey }}}}',
                 container_id,
-            ).stdout.strip()
-            started.append(Target(name=name, container=container, container_id=container_id, address=address))
+            ).stdout.split()
+            forward = NamespacePortForward(Path(namespace), 22, name=name)
+            self._forwards.append(forward)
+            started.append(
+                Target(
+                    name=name,
+                    container=container,
+                    container_id=container_id,
+                    address=address,
+                    network_interface=self.network_interface(network),
+                    ssh_host="127.0.0.1",
+                    ssh_port=forward.port,
+                )
+            )
         for target in started:
             _wait_for_systemd(target)
         return started
 
     def close(self) -> None:
         errors = []
+        for forward in self._forwards:
+            forward.close()
+        self._forwards.clear()
         if self._containers:
             done = podman("rm", "--force", "--time", "0", *self._containers, check=False, timeout=120)
             if done.returncode != 0:
@@ -297,10 +344,11 @@ class SshAccess:
         )
         host_key = target.exec("cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[:2]
         with self.known_hosts.open("a") as handle:
-            handle.write(f"{target.address} {' '.join(host_key)}\n")
+            handle.write(f"[{target.ssh_host}]:{target.ssh_port} {' '.join(host_key)}\n")
 
-    def host_vars(self, target: Target) -> dict[str, str]:
-        """Inventory variables that reach the container over SSH."""
+    def host_vars(self, target: Target) -> dict[str, Any]:
+        """Inventory variables that reach the container over SSH; `node_address` is its own address."""
+        require_local_route(target.ssh_host, [target.network_interface])
         options = [
             f"-o UserKnownHostsFile={self.known_hosts}",
             "-o StrictHostKeyChecking=yes",
@@ -309,29 +357,37 @@ class SshAccess:
             f"-o ControlPath={self.directory}/cp-%C",
         ]
         return {
-            "ansible_host": target.address,
+            "ansible_host": target.ssh_host,
+            "ansible_port": target.ssh_port,
+            "node_address": target.address,
             "ansible_user": "ansible",
             "ansible_ssh_private_key_file": str(self.private_key),
             "ansible_ssh_common_args": " ".join(options),
             "ansible_python_interpreter": "/usr/bin/python3",
         }
 
+    def ssh_argv(self, target: Target, options: Sequence[str] = (), command: Sequence[str] = ()) -> list[str]:
+        """`ssh [OPTIONS] ansible@TARGET [COMMAND]` with the test's known_hosts, once the route guard allows it."""
+        require_local_route(target.ssh_host, [target.network_interface])
+        return [
+            "ssh",
+            "-p",
+            str(target.ssh_port),
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            *options,
+            f"ansible@{target.ssh_host}",
+            *command,
+        ]
+
     def close(self, targets: Sequence[Target]) -> None:
         """Stop the SSH connection masters (ControlPersist) Ansible left for `targets`."""
         for target in targets:
+            # No master left for this host means nothing to stop.
             _run(
-                [
-                    "ssh",
-                    "-o",
-                    f"ControlPath={self.directory}/cp-%C",
-                    "-o",
-                    f"UserKnownHostsFile={self.known_hosts}",
-                    "-O",
-                    "exit",
-                    f"ansible@{target.address}",
-                ],
+                self.ssh_argv(target, ["-o", f"ControlPath={self.directory}/cp-%C", "-O", "exit"]),
                 timeout=30,
-                check=False,  # no master left for this host: nothing to stop
+                check=False,
             )
 
 
@@ -363,4 +419,15 @@ def podman_env() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def target_image(podman_env: Path) -> str:
-    return ensure_target_image()
+    return require_target_image()
+
+
+def main() -> None:
+    """Build the test image (downloads Debian packages: run before the suite, never from a test)."""
+    with tempfile.TemporaryDirectory(prefix="mojaloop-iac-podman-") as directory:
+        os.environ["CONTAINERS_CONF"] = str(write_containers_conf(Path(directory)))
+        print(ensure_target_image())
+
+
+if __name__ == "__main__":
+    main()
