@@ -1,7 +1,8 @@
 """mojactl: validate and plan stacks offline, browse the release catalog, plan upgrades.
 
-Exit codes: 0 success, 2 invalid input (configuration, unknown stack or release, refused upgrade),
-3 an operation on hosts failed (a playbook reported failed or unreachable hosts), 1 internal error.
+Exit codes (mojaloop_iac/commands/common.py): 0 success, 2 invalid input (configuration, unknown stack or
+release, refused upgrade), 3 an operation failed (failed or unreachable hosts, failed tests), 4 the
+environment could not be reached (test-env: cluster or release unreachable), 1 internal error.
 No traceback reaches the user unless MOJACTL_DEBUG=1.
 """
 
@@ -14,14 +15,13 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
 from mojaloop_iac.catalog import CatalogError, UpgradeRefused, load_catalog, plan_upgrade
+from mojaloop_iac.commands import test_env
+from mojaloop_iac.commands.common import EXIT_FAILED, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, err, out
 from mojaloop_iac.config.issues import ConfigError
-
-EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_FAILED = 0, 1, 2, 3
 
 app = typer.Typer(
     name="mojactl",
@@ -30,9 +30,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-
 StackArg = Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<name>.yaml) or path to a stack file.")]
 
 
@@ -204,55 +201,7 @@ def baremetal(
     out.print(f"[green]✓[/] {chosen.value} on {len(result.hosts)} host(s); results in {target / 'result.json'}")
 
 
-@app.command("test-env")
-def test_env(
-    stack: StackArg,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option("--kubeconfig", help="Kubeconfig of the deployed environment (default: the one the "
-                     "bare-metal run fetched, out/<stack>/baremetal/kubeconfig)."),
-    ] = None,
-    timeout: Annotated[str, typer.Option("--timeout", help="helm test timeout.")] = "30m",
-) -> None:
-    """Run the golden-path tests (helm test --logs) of a deployed environment; summarise per collection."""
-    import shutil
-
-    from mojaloop_iac.config.load import validate_stack_file
-    from mojaloop_iac.testenv import helm_test_command, parse_helm_test_output, run_helm_test
-
-    stack_file, validated = validate_stack_file(stack)
-    env = validated.config.environment
-    if env is None:
-        _fail(f"stack {stack_file.name} is a control center: only environments run Mojaloop's tests", EXIT_INVALID)
-    config_path = kubeconfig or Path("out") / stack_file.name / "baremetal" / "kubeconfig"
-    if not config_path.is_file():
-        _fail(f"no kubeconfig at {config_path}: pass --kubeconfig (or run `mojactl baremetal {stack} apply`)",
-              EXIT_INVALID)
-    helm = shutil.which("helm")
-    if helm is None:
-        _fail("helm is not on PATH: install Helm 3 to run the environment's tests", EXIT_INVALID)
-    release, namespace = env.mojaloop.helm_release_name, env.mojaloop.namespace
-    out.print(f"helm test {release} -n {namespace} --logs (up to {timeout}) ...", highlight=False)
-    code, output = run_helm_test(helm_test_command(helm, release, namespace, config_path, timeout))
-    report = parse_helm_test_output(output, release)
-    table = Table(title=f"Golden-path tests of {stack_file.name}")
-    for column in ("Collection", "Phase", "Assertions passed", "Test cases", "Result"):
-        table.add_column(column)
-    for collection in report.collections:
-        assertions = (f"{collection.passed_assertions}/{collection.total_assertions}"
-                      if collection.total_assertions is not None else "-")
-        verdict = "[green]passed[/]" if collection.passed else "[red]FAILED[/]"
-        table.add_row(collection.name, collection.phase, assertions, str(collection.test_cases or "-"), verdict)
-    out.print(table)
-    for collection in report.collections:
-        for request in collection.failed_requests:
-            err.print(f"  [red]✗[/] {collection.name}: {request}", highlight=False, soft_wrap=True)
-    if not report.collections:
-        err.print(output[-2000:], highlight=False, markup=False)
-        _fail("helm test reported no test suites (is the release deployed?)", EXIT_FAILED)
-    if code != 0 or not report.passed:
-        _fail("[bold red]golden-path tests failed[/]", EXIT_FAILED)
-    out.print(f"[green]✓[/] {len(report.collections)} collections passed")
+app.command("test-env")(test_env.test_env)
 
 
 @app.command(hidden=True)
