@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -18,7 +19,7 @@ import typer
 from rich.markdown import Markdown
 from rich.table import Table
 
-from mojaloop_iac.catalog import CatalogError, UpgradeRefused, load_catalog, plan_upgrade
+from mojaloop_iac.catalog import CatalogError, Release, ReleaseCatalog, UpgradeRefused, load_catalog, plan_upgrade
 from mojaloop_iac.commands import test_env
 from mojaloop_iac.commands.common import EXIT_FAILED, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, err, out
 from mojaloop_iac.config.issues import ConfigError
@@ -95,14 +96,19 @@ def plan(
 
 @app.command()
 def releases() -> None:
-    """List the Mojaloop releases in the catalog."""
-    table = Table(title="Mojaloop release catalog")
-    for column in ("Release", "Umbrella chart", "Backend chart", "Kubernetes (validated / minimum)", "TTK tests",
-                   "Direct upgrade from"):
+    """List the Mojaloop releases in the catalog with their support windows, then the candidates."""
+    from mojaloop_iac.clock import today
+
+    catalog, day = load_catalog(), today()
+    table = Table(title=f"Mojaloop release catalog (support on {day})")
+    for column in ("Release", "Support", "Released", "Umbrella chart", "Backend chart",
+                   "Kubernetes (validated / minimum)", "TTK tests", "Direct upgrade from"):
         table.add_column(column)
-    for release in load_catalog().releases.values():
+    for release in [*catalog.releases.values(), *catalog.candidates.values()]:
         table.add_row(
             release.version,
+            _support_cell(catalog, release, day),
+            str(release.released or "-"),
             f"{release.umbrella.name} {release.umbrella.version}",
             f"{release.backend.name} {release.backend.version}",
             f"{release.kubernetes.validated} / {release.kubernetes.minimum}",
@@ -110,26 +116,74 @@ def releases() -> None:
             release.upgrade_from or "-",
         )
     out.print(table)
+    newest = catalog.newest_supported(day)
+    if newest is not None:
+        out.print(f"Newest supported release: [bold]{newest.version}[/] (until {catalog.support_window(newest).end}).",  # type: ignore[union-attr]
+                  highlight=False)
+
+
+def _support_cell(catalog: ReleaseCatalog, release: Release, day: date) -> str:
+    status = catalog.support_status(release, day)
+    window = catalog.support_window(release)
+    if status == "candidate":
+        assert release.candidate is not None
+        published = "" if release.candidate.published else ", chart not published"
+        return f"[magenta]CANDIDATE[/] {release.candidate.status}{published}"
+    if status == "supported" and window is not None:
+        return f"[green]supported[/] to {window.end}"
+    if status == "ended" and window is not None:
+        return f"[red]ended[/] {window.end}"
+    return "not yet released" if status == "not-yet-released" else "no support policy"
 
 
 @app.command("upgrade-plan")
 def upgrade_plan(
     from_version: Annotated[str, typer.Option("--from", help="Installed Mojaloop release.")],
-    to_version: Annotated[str, typer.Option("--to", help="Target Mojaloop release.")],
+    to_version: Annotated[
+        str | None, typer.Option("--to", help="Target Mojaloop release (default: the newest supported one).")
+    ] = None,
 ) -> None:
     """Show the ordered steps from one Mojaloop release to another, or why the jump is refused."""
+    from mojaloop_iac.clock import today
+
+    catalog, day = load_catalog(), today()
+    newest = catalog.newest_supported(day)
+    if to_version is None:
+        if newest is None:
+            _fail("no catalogued release is supported today: name a target with --to", EXIT_INVALID)
+        to_version = newest.version
+        out.print(f"Target: {to_version}, the newest supported release.", highlight=False)
     try:
-        upgrade = plan_upgrade(load_catalog(), from_version, to_version)
+        upgrade = plan_upgrade(catalog, from_version, to_version)
     except UpgradeRefused as refused:
-        _fail(f"[bold red]Upgrade refused:[/] {refused}", EXIT_INVALID)
+        err.print(f"[bold red]Upgrade refused:[/] {refused}", highlight=False)
+        _suggest_supported(catalog, to_version, newest, day)
+        raise typer.Exit(EXIT_INVALID) from None
     if not upgrade.steps:
         out.print(f"{from_version} is already {to_version}: nothing to do.")
+    else:
+        out.print(f"[bold]Upgrade {upgrade.from_version} → {upgrade.to_version}[/] (via {' → '.join(upgrade.path)})")
+        for step in upgrade.steps:
+            versions = f" {step.from_version} → {step.to_version}" if step.to_version else ""
+            chart = f" {step.chart}" if step.chart else ""
+            out.print(f"  {step.order}. [bold]{step.part}[/]{chart}{versions}: {step.description}", highlight=False)
+    _suggest_supported(catalog, to_version, newest, day)
+
+
+def _suggest_supported(catalog: ReleaseCatalog, target: str, newest: Release | None, day: date) -> None:
+    """Say when the target is not supported today (a candidate, or outside its window) and what is."""
+    release = catalog.resolve(target)
+    if newest is None or release is None or catalog.support_status(release, day) == "supported":
         return
-    out.print(f"[bold]Upgrade {upgrade.from_version} → {upgrade.to_version}[/] (via {' → '.join(upgrade.path)})")
-    for step in upgrade.steps:
-        versions = f" {step.from_version} → {step.to_version}" if step.to_version else ""
-        chart = f" {step.chart}" if step.chart else ""
-        out.print(f"  {step.order}. [bold]{step.part}[/]{chart}{versions}: {step.description}", highlight=False)
+    window = catalog.support_window(release)
+    if release.is_candidate:
+        why = f"{target} is a candidate, not a published release"
+    elif window is None:
+        why = f"{target} predates the support policy"
+    else:
+        why = f"{target}'s support ended on {window.end}"
+    err.print(f"[yellow]![/] {why}; the newest supported release is {newest.version} "
+              f"(until {catalog.support_window(newest).end}).", highlight=False)  # type: ignore[union-attr]
 
 
 @app.command()

@@ -64,8 +64,8 @@ def test_env(
     helm = shutil.which("helm")
     if helm is None:
         fail("helm is not on PATH: install Helm 3 to run the environment's tests", EXIT_INVALID)
-    release = load_catalog().get(env.mojaloop.release)
-    assert release is not None, "validation guarantees a catalogued release"
+    release = load_catalog().resolve(env.mojaloop.release)
+    assert release is not None, "validation guarantees a catalogued release or candidate"
     expected = stack_expected_suites(env, release)
     command = HelmTestCommand(helm, env.mojaloop.helm_release_name, env.mojaloop.namespace, config_path, timeout)
     err.print(f"helm test {command.release} -n {command.namespace} --logs (up to {timeout} per test); expecting "
