@@ -203,6 +203,19 @@ class UpgradeStepSpec(_Model):
 
     part: StepPart
     description: Text
+    skip_without_overrides: bool = False
+    """An operator step that has nothing to do where no custom values files exist (an ephemeral QA
+    environment from a template without them), so a validation run passes it; otherwise it stops there."""
+    kafka_topic: str | None = None
+    """An operator step that creates this Kafka topic, which a validation run does itself."""
+
+    @model_validator(mode="after")
+    def _automation_is_for_operator_steps(self) -> UpgradeStepSpec:
+        if self.part != "operator" and (self.skip_without_overrides or self.kafka_topic):
+            raise ValueError("skipWithoutOverrides and kafkaTopic describe operator steps only")
+        if self.kafka_topic is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", self.kafka_topic):
+            raise ValueError(f"kafkaTopic {self.kafka_topic!r} is not a Kafka topic name")
+        return self
 
 
 class CandidateInfo(_Model):
@@ -810,6 +823,8 @@ class UpgradeStep(_Model):
     to_version: str | None
     release: str
     description: str
+    skip_without_overrides: bool = False
+    kafka_topic: str | None = None
 
     @model_validator(mode="after")
     def _chart_steps_name_versions(self) -> UpgradeStep:
@@ -819,6 +834,8 @@ class UpgradeStep(_Model):
             raise ValueError(f"a {self.part} step needs chart, fromVersion and toVersion")
         if not is_chart_step and any(value is not None for value in fields):
             raise ValueError("an operator step has no chart or versions")
+        if is_chart_step and (self.skip_without_overrides or self.kafka_topic):
+            raise ValueError("only an operator step can be skipped without overrides or create a topic")
         return self
 
 
@@ -974,6 +991,8 @@ def _stop_steps(installed: Release, hops: Sequence[Release], first_order: int) -
                 to_version=chart_to.version if chart_to else None,
                 release=arriving.version,
                 description=description,
+                skip_without_overrides=spec.skip_without_overrides,
+                kafka_topic=spec.kafka_topic,
             )
         )
     return steps

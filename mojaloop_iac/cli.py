@@ -20,7 +20,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from mojaloop_iac.catalog import CatalogError, Release, ReleaseCatalog, UpgradeRefused, load_catalog, plan_upgrade
-from mojaloop_iac.commands import test_env
+from mojaloop_iac.commands import release, test_env
 from mojaloop_iac.commands.common import EXIT_FAILED, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, err, out
 from mojaloop_iac.config.issues import ConfigError
 
@@ -256,6 +256,7 @@ def baremetal(
 
 
 app.command("test-env")(test_env.test_env)
+app.add_typer(release.release_app, name="release")
 
 
 @app.command(hidden=True)

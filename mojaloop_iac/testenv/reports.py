@@ -90,7 +90,7 @@ def verdict_markdown(verdict: Verdict, title: str) -> str:
         log = suite.log
         assertions = (f"{log.passed_assertions}/{log.total_assertions}"
                       if log and log.total_assertions is not None else "-")
-        duration = _duration(suite.seconds) if suite.seconds is not None else "-"
+        duration = format_duration(suite.seconds) if suite.seconds is not None else "-"
         result = "passed" if suite.passed else f"**{suite.status.upper()}**"
         lines.append(
             f"| {suite.collection or 'not expected'} | `{suite.name}` | {result} | {suite.phase or '-'} | "
@@ -114,6 +114,10 @@ def _inert(text: str) -> str:
     return "`" + " ".join(text.replace("`", "'").split()) + "`"
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """1h05m, 3m07s or 42s."""
     minutes, rest = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
