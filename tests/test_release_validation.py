@@ -436,3 +436,33 @@ def test_environment_interface_names_every_call_the_orchestrator_makes():
     called = {call[0] for call in env.calls}
     assert called <= members
 
+
+
+def test_an_environment_runs_exactly_the_suites_asked_with_helm_and_judges_them(tmp_path):
+    from mojaloop_iac.release.environment import run_suites
+    from mojaloop_iac.testenv import HelmTestCommand
+    from tests.support.helm_standin import helm_stand_in
+
+    stand_in = helm_stand_in(tmp_path, "gp-failed-run-stopped.txt", stderr="gp-failed-run-stopped.stderr", exit_code=1)
+    verdict = run_suites(HelmTestCommand(str(stand_in.helm), "moja", "mojaloop", tmp_path / "kc"),
+                         ("ml-ttk-test-setup", "ml-ttk-test-val-gp", "ml-ttk-test-cleanup"))
+    assert stand_in.calls()[0][-2:] == ["--filter", "name=moja-ml-ttk-test-setup,name=moja-ml-ttk-test-val-gp,"
+                                                    "name=moja-ml-ttk-test-cleanup"]
+    assert [(s.name, s.status) for s in verdict.suites] == [
+        ("ml-ttk-test-setup", "passed"), ("ml-ttk-test-val-gp", "failed"), ("ml-ttk-test-cleanup", "missing")]
+
+
+def test_the_footprint_of_live_pods_comes_from_kubectl_json():
+    from mojaloop_iac.release.environment import footprint_from_pods
+
+    pods = {"items": [{"kind": "Pod", "metadata": {"name": f"moja-ml-api-adapter-{i}"},
+                       "spec": {"containers": [{"name": "api", "image": "mojaloop/ml-api-adapter:v14.0.5",
+                                                "resources": {"requests": {"cpu": "500m", "memory": "256Mi"},
+                                                              "limits": {"memory": "1Gi"}}}],
+                                "volumes": [{"name": "config", "configMap": {"name": "moja-ml-api-adapter-config"}}]}}
+                      for i in range(2)]}
+    footprint = footprint_from_pods(json.dumps(pods))
+    data = footprint.to_json()
+    assert (data["pods"], data["cpuRequests"], data["memoryRequestsMiB"], data["memoryLimitsMiB"]) == (2, 1.0, 512.0, 2048.0)
+    assert footprint.workloads[0].volumes == ("configMap/moja-ml-api-adapter-config",)
+    assert data["containersWithoutCpuRequests"] == [] and len(data["containersWithoutMemoryLimits"]) == 0

@@ -388,3 +388,14 @@ def test_cli_without_a_kubeconfig_is_invalid_input(tmp_path, capsys, monkeypatch
     monkeypatch.chdir(tmp_path)
     code = cli.main(["test-env", str(REPO_ROOT / "stacks" / "Pulumi.demo.yaml")])
     assert code == 2 and "no kubeconfig" in capsys.readouterr().err
+
+
+def test_a_filtered_run_names_only_its_suites_and_ignores_blocks_it_did_not_start():
+    command = HelmTestCommand("helm", "moja", "mojaloop", Path("/k"), only=("ml-ttk-test-val-gp",))
+    assert command.test()[-2:] == ["--filter", "name=moja-ml-ttk-test-val-gp"]
+    output = parse_helm_test_output(fixture("gp-passed.txt", BASE))
+    verdict = judge((ExpectedSuite("ml-ttk-test-val-gp", "gate"),), output, release="moja", helm_exit_code=0,
+                    not_before=BASE + timedelta(seconds=81))
+    assert verdict.outcome == Outcome.PASSED
+    assert [s.name for s in verdict.suites] == ["ml-ttk-test-val-gp", "ml-ttk-test-cleanup"]
+    assert "ml-ttk-test-setup: result of an earlier run, ignored" in verdict.notes

@@ -8,12 +8,15 @@ against a stand-in, and the QA machinery plugs in without changing it.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from mojaloop_iac.catalog import Release, UpgradeStep
-from mojaloop_iac.release.footprint import Footprint
+from mojaloop_iac.release.footprint import Footprint, footprint_of
+from mojaloop_iac.testenv import ExpectedSuite, HelmTestCommand, judge, parse_helm_test_output, run_helm_test
 from mojaloop_iac.testenv.verdict import Verdict
 
 
@@ -50,6 +53,20 @@ class ValidationEnvironment(Protocol):
 
     def teardown(self) -> None:
         """Destroy everything `provision` created; safe to call after a partial provision."""
+
+
+def run_suites(command: HelmTestCommand, suites: Sequence[str]) -> Verdict:
+    """What an implementation's `run_tests` can do: run exactly these suites with Helm and judge them."""
+    filtered = replace(command, only=tuple(suites))
+    run = run_helm_test(filtered)
+    expected = [ExpectedSuite(suite, "gate") for suite in suites]
+    return judge(expected, parse_helm_test_output(run.stdout), release=command.release,
+                 helm_exit_code=run.exit_code, helm_error=run.stderr, not_before=run.started_at)
+
+
+def footprint_from_pods(kubectl_json: str) -> Footprint:
+    """The footprint of `kubectl get pods -n NAMESPACE -o json` output (what `footprint` can return)."""
+    return footprint_of(json.loads(kubectl_json).get("items") or [])
 
 
 class EnvironmentProvider(Protocol):

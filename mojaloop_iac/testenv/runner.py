@@ -48,10 +48,15 @@ class HelmTestCommand:
     namespace: str
     kubeconfig: Path
     timeout: str = "30m"
+    only: tuple[str, ...] = ()
+    """Run only these test sub-charts (e.g. `ml-ttk-test-val-gp`): `helm test --filter name=<release>-<suite>`."""
 
     def test(self) -> list[str]:
-        return [self.helm, "test", self.release, "--namespace", self.namespace, "--logs",
-                "--kubeconfig", str(self.kubeconfig), "--timeout", self.timeout]
+        command = [self.helm, "test", self.release, "--namespace", self.namespace, "--logs",
+                   "--kubeconfig", str(self.kubeconfig), "--timeout", self.timeout]
+        if self.only:
+            command += ["--filter", ",".join(f"name={self.release}-{suite}" for suite in self.only)]
+        return command
 
     def status(self) -> list[str]:
         return [self.helm, "status", self.release, "--namespace", self.namespace,

@@ -132,6 +132,11 @@ def judge(
     for block in output.suites:
         if block.name in expected_names:
             continue
+        if not_before is not None and (block.started is None or block.started < not_before.replace(microsecond=0)):
+            # A hook this run did not start (filtered out, or not expected) keeps its last result in
+            # Helm's status: it says nothing about this run.
+            notes.append(f"{block.name.removeprefix(release + '-')}: result of an earlier run, ignored")
+            continue
         verdicts.append(_judge_unexpected(block, output, release))
     failed = [verdict for verdict in verdicts if not verdict.passed and verdict.expected]
     failed_extra = [verdict for verdict in verdicts if not verdict.expected and verdict.status != "passed"]
