@@ -130,3 +130,30 @@ def run_helm_test(command: list[str], runner: Runner | None = None) -> tuple[int
     run = runner or (lambda cmd: subprocess.run(cmd, capture_output=True, text=True, check=False))
     done = run(command)
     return done.returncode, (done.stdout or "") + (done.stderr or "")
+
+
+def junit_xml(report: HelmTestReport, suite: str) -> str:
+    """The report as JUnit XML (one test case per collection), what CI systems show per test."""
+    import xml.etree.ElementTree as ET
+
+    failures = sum(1 for collection in report.collections if not collection.passed)
+    root = ET.Element("testsuites", name=suite, tests=str(len(report.collections)), failures=str(failures))
+    suite_element = ET.SubElement(
+        root, "testsuite", name=suite, tests=str(len(report.collections)), failures=str(failures), errors="0"
+    )
+    for collection in report.collections:
+        case = ET.SubElement(suite_element, "testcase", classname=suite, name=collection.name)
+        if not collection.passed:
+            assertions = (
+                f"{collection.passed_assertions}/{collection.total_assertions} assertions passed"
+                if collection.total_assertions is not None
+                else "no assertion summary"
+            )
+            failure = ET.SubElement(case, "failure", message=f"phase {collection.phase}, {assertions}")
+            failure.text = "\n".join(collection.failed_requests)
+    if not report.collections:
+        case = ET.SubElement(suite_element, "testcase", classname=suite, name="helm test")
+        ET.SubElement(case, "error", message="helm test reported no test suites (is the release deployed?)")
+        suite_element.set("errors", "1")
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
