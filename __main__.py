@@ -229,15 +229,16 @@ def build_secret_delivery(
         assert control_center is not None, "validation requires one of them"
         vault_address = control_center.require_output("vaultAddress")
     vault_ca_pem: pulumi.Output[str | None] | None = None
-    if control_center is not None:
+    if control_center is not None and not lifecycle.ephemeral:
+        # An ephemeral environment is never declared: it writes (and removes) its own access.
         control_center.get_output("vaultEnvironments").apply(
             lambda declared: warn_if_undeclared(env.name, env.control_center_stack, declared)
         )
-        if env.vault.ca_cert_file is None:
-            # The control center's Vault presents a certificate from its internal CA, which it exports.
-            vault_ca_pem = control_center.get_output("vaultCaCert").apply(
-                lambda pem: exported_ca(pem, env.control_center_stack)
-            )
+    if control_center is not None and env.vault.ca_cert_file is None:
+        # The control center's Vault presents a certificate from its internal CA, which it exports.
+        vault_ca_pem = control_center.get_output("vaultCaCert").apply(
+            lambda pem: exported_ca(pem, env.control_center_stack)
+        )
     shared = env.qa.shared_cluster if env.qa is not None else None
     if shared is not None:
         vault_plan = plan_qa_tenant_vault(env.name, shared.environment, needs, kv_mount=env.vault.kv_mount)
