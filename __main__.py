@@ -17,24 +17,37 @@ from components.mojaloop_release import MojaloopRelease
 from components.namespaces import Namespaces
 from components.platform import PlatformLayer, PlatformLayerArgs
 from components.secret_delivery import VaultSecretDelivery, VaultSecretDeliveryArgs
+from mojaloop_iac import contract
 from mojaloop_iac.catalog import load_catalog
 from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
-from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
+from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment, Profile
 from mojaloop_iac.config.rules import load_operator_keys, load_values_file
 from mojaloop_iac.planners.backend_values import BackendValuesError
 from mojaloop_iac.planners.identity import with_templates
+from mojaloop_iac.planners.lifecycle import PERSISTENT, LifecyclePolicy, lifecycle_policy
 from mojaloop_iac.planners.mesh import peer_configs, plan_hub_side
 from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
-from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
-from mojaloop_iac.planners.namespaces import environment_namespaces
-from mojaloop_iac.planners.platform import merge_namespaces, merge_needs, plan_platform, with_chart_versions
+from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError, load_values_data
+from mojaloop_iac.planners.mojaloop_values.planner import release_line
+from mojaloop_iac.planners.namespaces import EXTERNAL_SECRETS_NAMESPACE, environment_namespaces
+from mojaloop_iac.planners.platform import (
+    ROUTES_NEED,
+    merge_namespaces,
+    merge_needs,
+    plan_platform,
+    with_chart_versions,
+)
+from mojaloop_iac.planners.qa_profile import qa_profile
+from mojaloop_iac.planners.qa_tenancy import environment_labels, isolation_policy, tenant_gateway_plan
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery, with_ca_bundle
 from mojaloop_iac.planners.secrets import SecretNeed, secrets_needed
 from mojaloop_iac.planners.vault_access import (
     external_secrets_release,
     kubeconfig_ca_pem,
 )
+from mojaloop_iac.vault.environment import EnvironmentVaultPlan, plan_environment_vault, plan_qa_tenant_vault
+from mojaloop_iac.testenv import ExpectedSuite, expected_suites
 from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT
 
 
@@ -50,14 +63,20 @@ def load_stack_config():
     return validated.config
 
 
-def build_cluster(settings: ClusterSettings) -> KubernetesCluster:
+def build_cluster(
+    settings: ClusterSettings, lifecycle: LifecyclePolicy = PERSISTENT, shared_kubeconfig: pulumi.Input[str] | None = None
+) -> KubernetesCluster:
     args: KubernetesClusterArgs = {
         "settings": settings,
         # The same place `mojactl baremetal STACK apply` uses, so both share artifacts and kubeconfig.
         "run_dir": f"out/{pulumi.get_stack()}/baremetal",
+        "lifecycle": lifecycle,
     }
     kubeconfig = pulumi.Config(NAMESPACE).get_secret("kubeconfig")
-    if kubeconfig is not None:
+    if shared_kubeconfig is not None:
+        # A QA environment on a shared QA cluster: that cluster is another stack's, reached, never built.
+        args.update(kubeconfig=shared_kubeconfig, shared=True)
+    elif kubeconfig is not None:
         args["kubeconfig"] = kubeconfig
     cluster = KubernetesCluster(f"{settings.name}-cluster", args)
     pulumi.export("kubernetesVersion", settings.kubernetes.version)
@@ -67,10 +86,18 @@ def build_cluster(settings: ClusterSettings) -> KubernetesCluster:
 
 
 def build_environment(env: Environment) -> None:
-    cluster = build_cluster(env)
+    lifecycle = lifecycle_policy(env.lifecycle, retain_secrets=env.vault.retain_secrets_on_delete)
+    profile = qa_profile() if env.profile == Profile.QA else None
+    shared = env.qa.shared_cluster if env.qa is not None else None
+    shared_kubeconfig = (
+        pulumi.StackReference(shared.stack).require_output("kubeconfig") if shared is not None else None
+    )
+    cluster = build_cluster(env, lifecycle, shared_kubeconfig)
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
     release = load_catalog().resolve(env.mojaloop.release)
     assert release is not None, "validation guarantees a catalog release (or candidate)"
+    # On a shared QA cluster the environment's hosts get a Gateway of their own on the shared gateway pods.
+    tenant = tenant_gateway_plan(env.name, env.domains.internal, env.tls.internal_issuer) if shared else None
     try:
         specs = mojaloop_release_specs(
             env,
@@ -79,55 +106,116 @@ def build_environment(env: Environment) -> None:
             backend_overrides=(
                 load_values_file(env.mojaloop.backend_values_file) if env.mojaloop.backend_values_file else None
             ),
+            profile=profile,
+            internal_gateway=tenant.gateway if tenant is not None else contract.INTERNAL_GATEWAY,
         )
     except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
         raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
-    platform = plan_platform(env, STORAGE_CLASS[env.substrate])
-    for note in platform.warnings:
+    platform = None if shared else plan_platform(env, STORAGE_CLASS[env.substrate], profile)
+    for note in platform.warnings if platform else ():
         pulumi.log.warn(note)
+    own_namespaces = environment_namespaces(env.mojaloop.namespace)
+    if env.qa_host:
+        # A cluster hosting QA environments runs the platform they share, not a Mojaloop of its own.
+        own_namespaces = tuple(spec for spec in own_namespaces if spec.name != env.mojaloop.namespace)
+    if env.qa is not None:
+        own_namespaces = tuple(
+            dataclasses.replace(spec, extra_labels=environment_labels(env.name))
+            if spec.name == env.mojaloop.namespace
+            else spec
+            for spec in own_namespaces
+            # External Secrets runs once per cluster: on a shared cluster it is the cluster's.
+            if not (shared and spec.name == EXTERNAL_SECRETS_NAMESPACE)
+        )
     namespaces = Namespaces(
         f"{env.name}-namespaces",
         {
-            "namespaces": merge_namespaces(environment_namespaces(env.mojaloop.namespace), platform.namespaces),
+            "namespaces": merge_namespaces(own_namespaces, platform.namespaces if platform else ()),
             "kubernetes_version": env.kubernetes.version,
         },
         opts=in_cluster,
     )
+    after_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces]))
     # External Secrets first: the gateways' client CA and the identity services' credentials come through it.
     secrets = build_secret_delivery(
         env,
         cluster,
-        merge_needs({env.mojaloop.namespace: secrets_needed(specs.secret_refs)}, platform.secret_needs),
-        platform.external_secret_templates,
-        pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
+        merge_needs(
+            {} if env.qa_host else {env.mojaloop.namespace: secrets_needed(specs.secret_refs)},
+            platform.secret_needs if platform else {},
+        ),
+        platform.external_secret_templates if platform else {},
+        after_namespaces,
+        lifecycle,
     )
-    layers: list[pulumi.Resource] = []
-    for layer in platform.layers:
+    # Each layer waits only for what it really needs (planners.platform.Layer.after): unrelated layers install
+    # side by side, and the Mojaloop release waits for none of them.
+    layers: dict[str, pulumi.Resource] = {}
+    for layer in platform.layers if platform else ():
         layer_args: PlatformLayerArgs = {
             "releases": with_chart_versions(layer.releases, env.chart_versions),
             "manifests": layer.manifests,
         }
         if layer.sources:
             layer_args.update(sources=layer.sources, kubeconfig=cluster.kubeconfig)
-        layers.append(
-            PlatformLayer(
-                f"{env.name}-{layer.name}",
-                layer_args,
-                opts=pulumi.ResourceOptions.merge(
-                    in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets, *layers])
-                ),
-            )
+        if layer.release_needs is not None:
+            layer_args["release_needs"] = layer.release_needs
+        needs = [namespaces, *([secrets] if layer.reads_secrets else []), *(layers[name] for name in layer.after)]
+        layers[layer.name] = PlatformLayer(
+            f"{env.name}-{layer.name}",
+            layer_args,
+            opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=needs)),
         )
+    routes_need = [layers[name] for name in ROUTES_NEED if name in layers]
+    if env.qa is not None:
+        # Ingress to the QA environment's namespace only from itself and the internal gateway; on a shared
+        # cluster, its own Gateway and certificate there.
+        tenancy = PlatformLayer(
+            f"{env.name}-qa-tenancy",
+            {
+                "releases": (),
+                "manifests": (
+                    isolation_policy(env.mojaloop.namespace, env.name),
+                    *(tenant.manifests if tenant is not None else ()),
+                ),
+            },
+            opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=routes_need)),
+        )
+        routes_need.append(tenancy)
+    if env.qa_host:
+        export_qa(env, cluster)
+        return
     mojaloop = MojaloopRelease(
         f"{env.name}-mojaloop",
-        {"umbrella": specs.umbrella, "backend": specs.backend, "virtual_services": specs.virtual_services},
-        # The charts read their Secrets at once, and the VirtualServices need the gateways.
-        opts=pulumi.ResourceOptions.merge(
-            in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets, *layers])
-        ),
+        {
+            "umbrella": specs.umbrella,
+            "backend": specs.backend,
+            "virtual_services": specs.virtual_services,
+            "backend_first": specs.backend_first,
+            # The routes need Istio's CRDs, and admin hosts must not be exposed before identity guards them.
+            "routes_depend_on": routes_need,
+        },
+        # The charts read their Secrets at once; they need no platform layer.
+        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets])),
     )
     pulumi.export("mojaloopRelease", release.version)
     pulumi.export("mojaloopStatus", mojaloop.status)
+    line = release_line(load_values_data(), release.version)
+    export_qa(env, cluster, expected_suites=expected_suites(specs.umbrella.values, line))
+
+
+def export_qa(env: Environment, cluster: KubernetesCluster, expected_suites: tuple[ExpectedSuite, ...] = ()) -> None:
+    """What `mojactl qa` reads back: the QA environment's identity and expiry, the test collections its
+    values switch on (what its verdict expects), and (secret) the kubeconfig its tests run with; a cluster
+    hosting QA environments exports its kubeconfig for them."""
+    if env.qa is not None:
+        pulumi.export("qa", {
+            "id": env.qa.id, "template": env.qa.template, "expiresAt": env.expires_at.isoformat() if env.expires_at else None,
+            "namespace": env.mojaloop.namespace, "helmReleaseName": env.mojaloop.helm_release_name,
+            "expectedTestSuites": [{"name": suite.name, "collection": suite.collection} for suite in expected_suites],
+        })
+    if env.qa is not None or env.qa_host:
+        pulumi.export("kubeconfig", cluster.kubeconfig)
 
 
 def build_secret_delivery(
@@ -136,6 +224,7 @@ def build_secret_delivery(
     needs: dict[str, tuple[SecretNeed, ...]],
     templates: Mapping[tuple[str, str], Mapping[str, Any]],
     opts: pulumi.ResourceOptions,
+    lifecycle: LifecyclePolicy = PERSISTENT,
 ) -> VaultSecretDelivery:
     vault_address: pulumi.Input[str]
     control_center = pulumi.StackReference(env.control_center_stack) if env.control_center_stack else None
@@ -145,23 +234,36 @@ def build_secret_delivery(
         assert control_center is not None, "validation requires one of them"
         vault_address = control_center.require_output("vaultAddress")
     vault_ca_pem: pulumi.Output[str | None] | None = None
-    if control_center is not None:
+    if control_center is not None and not lifecycle.ephemeral:
+        # An ephemeral environment is never declared: it writes (and removes) its own access.
         control_center.get_output("vaultEnvironments").apply(
             lambda declared: warn_if_undeclared(env.name, env.control_center_stack, declared)
         )
-        if env.vault.ca_cert_file is None:
-            # The control center's Vault presents a certificate from its internal CA, which it exports.
-            vault_ca_pem = control_center.get_output("vaultCaCert").apply(
-                lambda pem: exported_ca(pem, env.control_center_stack)
-            )
+    if control_center is not None and env.vault.ca_cert_file is None:
+        # The control center's Vault presents a certificate from its internal CA, which it exports.
+        vault_ca_pem = control_center.get_output("vaultCaCert").apply(
+            lambda pem: exported_ca(pem, env.control_center_stack)
+        )
+    shared = env.qa.shared_cluster if env.qa is not None else None
+    if shared is not None:
+        vault_plan = plan_qa_tenant_vault(env.name, shared.environment, needs, kv_mount=env.vault.kv_mount)
+    else:
+        vault_plan = plan_environment_vault(
+            env.name, kv_mount=env.vault.kv_mount, ephemeral=lifecycle.ephemeral, qa_host=env.qa_host
+        )
     return build_cluster_secret_delivery(
         env.name, vault_address, cluster, needs, templates, opts,
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
         vault_ca_cert=env.vault.ca_cert_file, vault_ca_pem=vault_ca_pem,
-        retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
+        retain=lifecycle.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
         chart_versions=env.chart_versions,
-        # A control center declares its environments and administers their Vault access.
-        access_managed_by_control_center=env.control_center_stack is not None,
+        # A control center declares its (persistent) environments and administers their Vault access; an
+        # ephemeral environment on a cluster of its own writes its own access and removes it on destroy.
+        access_managed_by_control_center=env.control_center_stack is not None and not lifecycle.ephemeral,
+        vault_plan=vault_plan,
+        manage_shared_objects=lifecycle.manage_shared_vault_objects,
+        # On a shared QA cluster, External Secrets is the cluster's.
+        install_operator=shared is None,
     )
 
 
@@ -214,12 +316,15 @@ def build_cluster_secret_delivery(
     kv_mount: str = DEFAULT_KV_MOUNT,
     chart_versions: Mapping[str, str] | None = None,
     access_managed_by_control_center: bool = False,
+    vault_plan: EnvironmentVaultPlan | None = None,
+    manage_shared_objects: bool = True,
+    install_operator: bool = True,
 ) -> VaultSecretDelivery:
     """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace.
 
     `vault_ca_cert` is a CA file for this machine's Vault connections; `vault_ca_pem` (PEM text, instead)
     is trusted by those connections and by the SecretStores in the cluster."""
-    delivery = plan_secret_delivery(name, vault_address, kv_mount, needs)
+    delivery = plan_secret_delivery(name, vault_address, kv_mount, needs, vault=vault_plan)
     # Some Secrets are documents around a generated password (a DSN): ESO assembles them in the cluster.
     delivery = dataclasses.replace(delivery, manifests=with_templates(delivery.manifests, templates))
     if vault_ca_pem is not None:
@@ -233,9 +338,11 @@ def build_cluster_secret_delivery(
         "kubernetes_host": kubernetes_host or cluster.api_endpoint,
         "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
         "retain_secrets_on_delete": retain,
-        "operator": with_chart_versions((external_secrets_release(),), chart_versions or {})[0],
         "access_managed_by_control_center": access_managed_by_control_center,
+        "manage_shared_objects": manage_shared_objects,
     }
+    if install_operator:
+        args["operator"] = with_chart_versions((external_secrets_release(),), chart_versions or {})[0]
     if vault_ca_pem is not None:
         args["vault_ca_cert"] = vault_ca_pem
     elif vault_ca_cert:

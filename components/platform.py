@@ -20,7 +20,10 @@ class PlatformLayerArgs(TypedDict):
     """Objects created before the releases, which read them (ExternalSecrets, Certificates); their CRDs come
     from an earlier layer."""
     releases: Sequence[HelmReleaseSpec]
-    """Installed one after another (each may need the CRDs or webhooks of the one before)."""
+    """Installed one after another (each may need the CRDs or webhooks of the one before), unless
+    `release_needs` says what each needs."""
+    release_needs: NotRequired[Mapping[str, Sequence[str]]]
+    """Per release name, the releases of this layer it waits for; the others install side by side."""
     manifests: Sequence[Mapping[str, Any]]
     """Objects created once every release of the layer is installed (custom resources need their CRDs)."""
     sources: NotRequired[Sequence[ManifestSource]]
@@ -54,11 +57,17 @@ class PlatformLayer(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self, provider=namespaced, depends_on=self.releases[-1:]),
                     )
                 )
+        needs = args.get("release_needs")
+        by_name: dict[str, pulumi.Resource] = {}
         for spec in args["releases"]:
-            after = self.releases[-1:] or prerequisites
-            self.releases.append(
-                helm_release(f"{name}-{spec.name}", spec, pulumi.ResourceOptions(parent=self, depends_on=after))
+            if needs is None:
+                after = self.releases[-1:] or prerequisites
+            else:
+                after = [by_name[other] for other in needs.get(spec.name, ())] or prerequisites
+            by_name[spec.name] = helm_release(
+                f"{name}-{spec.name}", spec, pulumi.ResourceOptions(parent=self, depends_on=after)
             )
+            self.releases.append(by_name[spec.name])
         for manifest in args["manifests"]:
             self._object(name, manifest, pulumi.ResourceOptions(parent=self, depends_on=self.releases))
         self.register_outputs({})

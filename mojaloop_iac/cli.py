@@ -279,6 +279,12 @@ def docs(
         out.print("README.md refreshed")
 
 
+# One module per verb group: the QA commands live in mojaloop_iac/qa/cli.py.
+from mojaloop_iac.qa.cli import qa_app  # noqa: E402 (it uses this module's consoles and codes)
+
+app.add_typer(qa_app, name="qa")
+
+
 def _guarded(command: Callable[[], object]) -> int:
     from mojaloop_iac.plan.engine import ProgramError
 

@@ -112,7 +112,7 @@ CASES: tuple[Case, ...] = (
          f"{E}.tls.internalIssuer", "must be one of internal-ca, acme"),
     Case("layout-and-pools", (("set", f"{E}.layout", "small"),), E, "either layout or nodePools"),
     Case("layout-unknown", (("set", f"{E}.layout", "huge"), ("del", f"{E}.nodePools")),
-         f"{E}.layout", "must be one of small, production"),
+         f"{E}.layout", "must be one of small, production, qa"),
     Case("chart-version-unknown-release", (("set", f"{E}.chartVersions", {"istio-d": "1.29.4"}),),
          f"{E}.chartVersions.istio-d", "did you mean 'istiod'"),
     Case("chart-version-empty", (("set", f"{E}.chartVersions", {"istiod": ""}),),

@@ -334,12 +334,12 @@ def test_the_control_center_profiles(tmp_path):
     assert "cc-cert-manager-certificate-cert-manager-internal-ca" in {r.name for r in minimal.record.resources
                                                                        if r.urn in ca.dependencies}
     buckets = {r.inputs["bucket"] for r in minimal.record.resources if r.type.endswith("mojaloop-objectstore:Bucket")}
-    assert buckets == {"pulumi-state", "backups", "env-demo", "env-aws-dev"}
+    assert buckets == {"pulumi-state", "backups", "env-demo", "env-aws-dev", "env-qa-cluster"}
     # One ConsumerAccess per consumer, after its buckets and the secrets Vault generates; Vault paths only.
     def accesses(result):
         return {r.inputs["user"]: r for r in result.record.resources if r.type.endswith("objectstore:ConsumerAccess")}
 
-    assert set(accesses(minimal)) == {"pulumi", "control-center", "env-demo", "env-aws-dev"}
+    assert set(accesses(minimal)) == {"pulumi", "control-center", "env-demo", "env-aws-dev", "env-qa-cluster"}
     assert set(accesses(full)) == set(accesses(minimal)) | {"gitlab"}
     for result in (minimal, full):
         names = {r.urn: r.name for r in result.record.resources}
@@ -356,7 +356,7 @@ def test_the_control_center_profiles(tmp_path):
     assert {"cc-bucket-env-demo", "cc-bucket-backups"} <= {r.name for r in minimal.record.resources if r.urn in env_demo}
     # Each declared environment's Vault access is part of the bootstrap, and exported for its stack.
     bootstrap = next(r for r in minimal.record.resources if r.type.endswith("VaultBootstrap"))
-    assert [e["name"] for e in bootstrap.inputs["environments"]] == ["aws-dev", "demo"]
+    assert [e["name"] for e in bootstrap.inputs["environments"]] == ["aws-dev", "demo", "qa-cluster"]
     assert outputs["vaultEnvironments"]["aws-dev"] == {
         "kubernetesAuthMount": "kubernetes-aws-dev", "readerRole": "secrets-reader", "deployerTokenRole": "env-aws-dev-deployer",
     }

@@ -14,7 +14,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
@@ -318,6 +318,42 @@ class Tls(Model):
     credentials only as `...SecretRef`s."""
 
 
+class Lifecycle(StrEnum):
+    PERSISTENT = "persistent"
+    EPHEMERAL = "ephemeral"
+
+
+class Profile(StrEnum):
+    STANDARD = "standard"
+    QA = "qa"
+
+
+class SharedQaCluster(Model):
+    stack: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
+    """The shared QA cluster's own stack (`org/project/stack`, or a stack name; a persistent environment with
+    `qaHost: true`): its `kubeconfig` output is the cluster this environment deploys into."""
+    environment: DnsLabel
+    """The shared QA cluster's environment name: its Kubernetes auth mount and QA read policy in Vault serve
+    this environment's namespaces, and its internal gateway routes this environment's hosts."""
+
+
+class QaOrigin(Model):
+    id: DnsLabel
+    """The QA environment's ID (DNS-safe, as `mojactl qa stack --id` made it), e.g. `pr-123`."""
+    template: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    """The environment stack this QA environment was derived from."""
+    source: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    """The change under test: the merge or pull request's URL."""
+    commit: str | None = Field(default=None, pattern=r"^[0-9a-f]{7,64}$")
+    """The commit under test."""
+    owner: str | None = Field(default=None, max_length=256)
+    """Who asked for it (the CI user or the person who ran `mojactl qa`)."""
+    shared_cluster: SharedQaCluster | None = None
+    """Deploy into a shared QA cluster instead of building a cluster of its own."""
+    host_slot: DnsLabel | None = None
+    """On bare metal: the host-pool slot (stacks/qa-host-pool.yaml) whose hosts this environment's cluster runs on."""
+
+
 class ClusterSettings(Model):
     """What every stack kind has: a cluster on a substrate."""
 
@@ -356,7 +392,7 @@ class ClusterSettings(Model):
 
 
 class Environment(ClusterSettings):
-    layout: Literal["small", "production"] | None = None
+    layout: Literal["small", "production", "qa"] | None = None
     """Start from a node-pool layout of config/layouts.yaml instead of listing `nodePools` (on bare metal
     AWS sizing is dropped; on AWS it applies)."""
     chart_versions: dict[str, ChartVersion] = {}
@@ -373,6 +409,20 @@ class Environment(ClusterSettings):
     `env-<name>-deployer` role)."""
     placement: Placement = Placement()
     """Scheduling of Mojaloop workloads."""
+    lifecycle: Lifecycle = Lifecycle.PERSISTENT
+    """`persistent` keeps every protection (protected cluster and keys, cloud deletion protection, secrets
+    kept in Vault); `ephemeral` turns them all off so `pulumi destroy` removes everything (QA environments)."""
+    expires_at: AwareDatetime | None = None
+    """When an ephemeral environment may be destroyed by `mojactl qa reap` (required when ephemeral), e.g.
+    `"2025-06-01T18:00:00Z"` (quote it in YAML)."""
+    profile: Profile = Profile.STANDARD
+    """`standard`, or `qa`: no identity layer, single replicas, small requests and storage, only the internal
+    gateway, the test collections the features call for (config/qa-profile.yaml)."""
+    qa: QaOrigin | None = None
+    """Where a QA environment comes from (written by `mojactl qa stack`): its ID, template, change and owner."""
+    qa_host: bool = False
+    """This (persistent) environment's cluster hosts ephemeral QA environments side by side: its Vault access
+    gains the QA read policy and it exports its `kubeconfig` for them."""
 
 
 class ControlCenterProfile(StrEnum):
@@ -437,6 +487,39 @@ class WireGuardMesh(Model):
     never renumbers another."""
 
 
+class GitlabQaLogin(Model):
+    url: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
+    """GitLab's URL, the issuer of its CI `id_tokens`; default: the control center's own GitLab
+    (`https://gitlab.<internal domain>`, profile `full`)."""
+    projects: tuple[str, ...] = Field(min_length=1)
+    """Project paths whose pipelines may deploy QA environments, e.g. `mojaloop/hub-config`."""
+    refs: tuple[str, ...] = ("*",)
+    """Branches (globs) whose pipelines may log in; merge-request pipelines carry the source branch."""
+    audience: str = "mojaloop-qa"
+    """The `aud` the CI job's `id_tokens` entry asks for."""
+
+
+class GithubQaLogin(Model):
+    repositories: tuple[str, ...] = Field(min_length=1)
+    """`owner/repository` whose workflows may deploy QA environments."""
+    refs: tuple[str, ...] = ("refs/pull/*/merge", "refs/heads/*")
+    """Workflow refs (globs) that may log in: pull requests run on `refs/pull/<n>/merge`."""
+    audience: str = "mojaloop-qa"
+    """The audience the workflow requests its OIDC token for."""
+
+
+class QaAccess(Model):
+    shared_clusters: tuple[DnsLabel, ...] = ()
+    """Declared environments (of `environments`) whose clusters host QA environments: each gets the QA read
+    policy its QA tenants' namespaces log in with."""
+    gitlab: GitlabQaLogin | None = None
+    """GitLab CI logs in with its `id_tokens` (JWT, auth mount `gitlab-ci`) and receives QA deployer tokens."""
+    github: GithubQaLogin | None = None
+    """GitHub Actions logs in with its OIDC token (auth mount `github-actions`) and receives QA deployer tokens."""
+    token_ttl: str = Field(default="2h", pattern=r"^\d+[smh]$")
+    """Life of a QA deployer token (a QA run's up, test and down), e.g. `2h`."""
+
+
 class ControlCenter(ClusterSettings):
     profile: ControlCenterProfile = ControlCenterProfile.MINIMAL
     """`minimal` (secrets store, object storage, registry mirror, WireGuard hub) or `full` (adds GitLab)."""
@@ -449,6 +532,8 @@ class ControlCenter(ClusterSettings):
     """The WireGuard mesh joining operators, the control center and the environments."""
     backup_expiry_days: int = Field(default=30, ge=1, le=3650)
     """Backups older than this are expired by the `backups` bucket's lifecycle rule."""
+    qa: QaAccess | None = None
+    """Ephemeral QA environments from CI: which clusters host them and which CI pipelines may deploy them."""
 
 
 class StackConfig(Model):

@@ -13,7 +13,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from pydantic_core import PydanticUndefined
 
 from mojaloop_iac.catalog import Release, ReleaseCatalog
@@ -66,6 +66,8 @@ def _type_name(annotation: Any) -> str:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if annotation == Hostname:
         return "DNS name"
+    if annotation == AwareDatetime:
+        return "time (ISO 8601, with a zone)"
     if origin is typing.Annotated:
         return _type_name(args[0])
     if origin is typing.Literal:
@@ -94,6 +96,8 @@ def _default(value: Any) -> str:
         return ""
     if isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
         return "; ".join(f"`{item.model_dump(mode='json', by_alias=True, exclude_defaults=True)}`" for item in value)
+    if isinstance(value, tuple) and value and all(isinstance(item, str) for item in value):
+        return ", ".join(f"`{item}`" for item in value)
     if isinstance(value, enum.Enum):
         return f"`{value.value}`"
     if isinstance(value, bool):

@@ -18,7 +18,15 @@ from mojaloop_iac.catalog import Release, ReleaseCatalog, UpgradeRefused, plan_u
 from mojaloop_iac.clock import today
 from mojaloop_iac.config.defaults import versions
 from mojaloop_iac.config.issues import Issue, suggest
-from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment, StackConfig, Substrate
+from mojaloop_iac.config.models import (
+    ClusterSettings,
+    ControlCenter,
+    ControlCenterProfile,
+    Environment,
+    Lifecycle,
+    StackConfig,
+    Substrate,
+)
 from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.planners.mesh import plan_hub_side
 from mojaloop_iac.wireguard import MeshPlanError
@@ -45,6 +53,7 @@ def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
         issues += vault_reaches_the_cluster(config.environment, prefix)
         issues += values_files_are_mappings(config.environment, prefix)
         issues += chart_versions_name_platform_releases(config.environment, prefix)
+        issues += lifecycle_is_consistent(config.environment, prefix)
     return issues
 
 
@@ -329,6 +338,7 @@ def control_center_rules(cc: ControlCenter, prefix: str) -> Iterator[Issue]:
             if not (REPO_ROOT / name).is_file():
                 yield Issue(f"{base}.operatorPgpKeyFiles[{index}]", f"{name} does not exist (relative to {REPO_ROOT})")
     yield from wireguard_mesh_plans(cc, f"{prefix}.wireguard")
+    yield from qa_access_is_complete(cc, f"{prefix}.qa")
 
 
 def wireguard_mesh_plans(cc: ControlCenter, path: str) -> Iterator[Issue]:
@@ -400,3 +410,38 @@ def chart_versions_name_platform_releases(env: Environment, prefix: str) -> Iter
             hint = suggest(name, known)
             yield Issue(f"{prefix}.chartVersions.{name}", "not a platform Helm release"
                         + (f"; did you mean {hint!r}?" if hint else f"; releases: {', '.join(sorted(known))}"))
+
+
+def lifecycle_is_consistent(env: Environment, prefix: str) -> Iterator[Issue]:
+    """An ephemeral environment carries an expiry and keeps nothing; QA settings only on the right kind."""
+    ephemeral = env.lifecycle == Lifecycle.EPHEMERAL
+    if ephemeral and env.expires_at is None:
+        yield Issue(f"{prefix}.expiresAt", "is required when lifecycle is ephemeral: an ephemeral environment must "
+                    'carry an expiry, e.g. "2025-06-01T18:00:00Z" (mojactl qa stack sets it from --ttl)')
+    if not ephemeral and env.expires_at is not None:
+        yield Issue(f"{prefix}.expiresAt", "is set but lifecycle is persistent; remove it, or set lifecycle: ephemeral")
+    if ephemeral and env.vault.retain_secrets_on_delete and "retain_secrets_on_delete" in env.vault.model_fields_set:
+        yield Issue(f"{prefix}.vault.retainSecretsOnDelete", "must not be true when lifecycle is ephemeral: an "
+                    "ephemeral environment removes its secrets on destroy; remove the key")
+    if env.qa is not None and not ephemeral:
+        yield Issue(f"{prefix}.qa", "describes a QA environment, which is thrown away: set lifecycle: ephemeral")
+    if env.qa_host and ephemeral:
+        yield Issue(f"{prefix}.qaHost", "a cluster hosting QA environments outlives them: it must be persistent")
+    if env.qa is not None and env.qa.shared_cluster is not None and env.qa_host:
+        yield Issue(f"{prefix}.qaHost", "a QA environment on a shared cluster cannot host QA environments itself")
+
+
+def qa_access_is_complete(cc: ControlCenter, path: str) -> Iterator[Issue]:
+    if cc.qa is None:
+        return
+    for index, name in enumerate(cc.qa.shared_clusters):
+        if name not in cc.environments:
+            yield Issue(f"{path}.sharedClusters[{index}]", f"{name!r} is not in environments: declare the shared QA "
+                        "cluster's environment there first")
+    gitlab = cc.qa.gitlab
+    if gitlab is not None and gitlab.url is None and cc.profile != ControlCenterProfile.FULL:
+        yield Issue(f"{path}.gitlab.url", "is required unless profile is full (then the control center's own GitLab "
+                    "issues the CI tokens), e.g. https://gitlab.example.com")
+    if cc.qa.gitlab is None and cc.qa.github is None:
+        yield Issue(path, "names no CI login: set gitlab (GitLab CI id_tokens) or github (GitHub Actions OIDC), "
+                    "or both")

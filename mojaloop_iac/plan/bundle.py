@@ -132,6 +132,22 @@ def plan_document(record: PlanRecord, extra: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def read_plan(path: Path) -> PlanRecord:
+    """A bundle's plan.json back as a PlanRecord (to model a plan written earlier, e.g. by another version)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    record = PlanRecord(project=document["project"], stack=document["stack"], outputs=document.get("outputs") or {})
+    record.resources = [
+        RecordedResource(
+            urn=item["urn"], type=item["type"], name=item["name"], parent=item.get("parent"),
+            custom=bool(item.get("custom")), provider=item.get("provider"),
+            dependencies=tuple(item.get("dependencies") or ()), inputs=item.get("inputs") or {},
+            options=item.get("options") or {},
+        )
+        for item in document["resources"]
+    ]
+    return record
+
+
 def write_bundle(out_dir: Path, record: PlanRecord, summary: str, extra: dict[str, Any]) -> list[Path]:
     """Write the bundle, replacing a previous one in the same place; returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.plan.bundle import helm_releases, manifests, write_bundle
 from mojaloop_iac.plan.engine import PlanRecord, config_for_engine, run_program
 from mojaloop_iac.plan.summary import render_summary
+from mojaloop_iac.plan.timing import TimeToReady, as_json, time_to_ready, time_to_ready_section
 from mojaloop_iac.yamlio import load_yaml
 
 
@@ -23,6 +24,7 @@ class PlanResult:
     warnings: tuple[str, ...]
     summary: str
     files: tuple[Path, ...]
+    timing: TimeToReady
 
 
 def project_name() -> str:
@@ -58,23 +60,32 @@ def upgrade_sections(validated: ValidatedStack) -> list[tuple[str, str]]:
 
 
 def referenced_outputs(validated: ValidatedStack, given: dict[str, dict] | None) -> dict[str, dict]:
-    """Outputs for the stacks this one references: given (a fixture), or planned from a local stack file
-    named like the reference's last segment (`org/mojaloop/control-center` -> stacks/Pulumi.control-center.yaml)."""
+    """Outputs for the stacks this one references (its control center; a QA environment's shared QA
+    cluster): given (a fixture), or planned from a local stack file named like the reference's last segment
+    (`org/mojaloop/control-center` -> stacks/Pulumi.control-center.yaml)."""
     env = validated.config.environment
-    if env is None or env.control_center_stack is None:
+    if env is None:
         return {}
-    reference = env.control_center_stack
-    if given and reference in given:
-        return {reference: given[reference]}
-    local = reference.rsplit("/", 1)[-1]
-    try:
-        planned = plan_stack(local, None)
-    except ConfigError as error:
-        raise ConfigError(
-            [Issue("environment.controlCenterStack", f"cannot answer the stack reference {reference!r} offline: "
-                   f"plan a local stack {local!r} or pass --stack-outputs ({issue})") for issue in error.issues]
-        ) from None
-    return {reference: planned.record.outputs}
+    references = [("environment.controlCenterStack", env.control_center_stack)]
+    if env.qa is not None and env.qa.shared_cluster is not None:
+        references.append(("environment.qa.sharedCluster.stack", env.qa.shared_cluster.stack))
+    answered: dict[str, dict] = {}
+    for key, reference in references:
+        if reference is None:
+            continue
+        if given and reference in given:
+            answered[reference] = given[reference]
+            continue
+        local = reference.rsplit("/", 1)[-1]
+        try:
+            planned = plan_stack(local, None)
+        except ConfigError as error:
+            raise ConfigError(
+                [Issue(key, f"cannot answer the stack reference {reference!r} offline: plan a local stack "
+                       f"{local!r} or pass --stack-outputs ({issue})") for issue in error.issues]
+            ) from None
+        answered[reference] = planned.record.outputs
+    return answered
 
 
 def plan_stack(stack: str, out_dir: Path | None, stack_outputs: dict[str, dict] | None = None) -> PlanResult:
@@ -89,10 +100,12 @@ def plan_stack(stack: str, out_dir: Path | None, stack_outputs: dict[str, dict] 
              f"Kubernetes {cluster.kubernetes.version}"]
     if validated.config.environment is not None:
         facts.insert(1, f"Mojaloop {validated.config.environment.mojaloop.release}")
-    summary = render_summary(record, stack_file.name, facts, releases, warnings, upgrade_sections(validated))
+    timing = time_to_ready(record, with_tests=validated.config.environment is not None)
+    sections = [*upgrade_sections(validated), ("Time to ready", time_to_ready_section(timing))]
+    summary = render_summary(record, stack_file.name, facts, releases, warnings, sections)
     manifests(record)  # fails early on two resources writing the same object
     files: tuple[Path, ...] = ()
     if out_dir is not None:
-        extra = {"kind": validated.config.kind}
+        extra = {"kind": validated.config.kind, "timeToReady": as_json(timing)}
         files = tuple(write_bundle(out_dir, record, summary, extra))
-    return PlanResult(stack_file.name, record, validated, warnings, summary, files)
+    return PlanResult(stack_file.name, record, validated, warnings, summary, files, timing)

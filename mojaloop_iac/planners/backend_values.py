@@ -204,6 +204,8 @@ class BackendValuesInput:
     image_registry: str | None  # e.g. "mirror.cc.example.com"; None keeps the chart's images
     secrets: Mapping[str, str]  # component id (MYSQL, MONGODB_BULK, ...) -> Secret name
     overrides: Mapping[str, Any] = field(default_factory=dict)  # merged last
+    persistence_size: str | None = None  # e.g. "2Gi" for every volume (the QA profile); None: the charts'
+    pod_resources: Mapping[str, Any] | None = None  # `resources` of every pod group (the QA profile)
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,11 @@ def _add_component(
     for path in layout.persistence:
         put(values, base + split_path(path) + ("enabled",), True)
         put(values, base + split_path(path) + ("storageClass",), inp.storage_class)
+        if inp.persistence_size is not None:
+            put(values, base + split_path(path) + ("size",), inp.persistence_size)
     for group in layout.placement:
+        if inp.pod_resources is not None:
+            put(values, base + split_path(group.path) + ("resources",), plain(inp.pod_resources))
         scheduling = _scheduling_for(inp, data.roles[group.role], component.alias, group.path)
         if group.affinity:
             put(values, base + split_path(group.path) + ("affinity",), plain(scheduling.affinity))

@@ -25,6 +25,7 @@ from mojaloop_iac.planners.control_center import (
     TlsSettings,
     plan_control_center_services,
 )
+from mojaloop_iac.planners.control_center.object_storage import state_backend_secret_path
 from mojaloop_iac.planners.control_center.ingress import (
     ControlCenterIngressInput,
     control_center_routes,
@@ -54,9 +55,19 @@ from mojaloop_iac.planners.vault_server import (
     plan_vault_server,
     vault_certificate,
 )
-from mojaloop_iac.vault.bootstrap_plan import VaultBootstrapPlan, plan_vault_bootstrap
+from mojaloop_iac.vault.bootstrap_plan import (
+    DEFAULT_QA_TOKEN_TTL_SECONDS,
+    QA_DEPLOYER_ROLE,
+    CiLogin,
+    VaultBootstrapPlan,
+    plan_vault_bootstrap,
+)
 
 INTERNAL_ISSUER = "internal-ca"
+# CI systems' token issuers (GitHub's is fixed; GitLab's is the GitLab instance).
+GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com"
+GITLAB_CI_MOUNT = "gitlab-ci"
+GITHUB_ACTIONS_MOUNT = "github-actions"
 VAULT_TLS_SECRET = "vault-tls"
 # Hub operators who administer Vault through GitLab (profile full) are the members of this group.
 VAULT_OPERATORS_GROUP = "mojaloop-operators"
@@ -173,6 +184,11 @@ def plan_control_center(
         sorted(operator_keys),
         server.audit_device,
         server.audit_declared_in_server_config,
+        qa_shared_clusters=cc.qa.shared_clusters if cc.qa is not None else (),
+        ci_logins=plan_ci_logins(cc),
+        qa_token_ttl_seconds=_seconds(cc.qa.token_ttl) if cc.qa is not None else DEFAULT_QA_TOKEN_TTL_SECONDS,
+        # QA stacks keep their state in the control center's object storage, as the `pulumi` consumer.
+        state_backend_secret=state_backend_secret_path(cc.name),
     )
     issuer = IssuerRef(INTERNAL_ISSUER)
     services = plan_control_center_services(
@@ -236,3 +252,47 @@ def plan_control_center(
         vault_unseal=vault_unseal,
         wireguard_hub=wireguard_hub,
     )
+
+
+def plan_ci_logins(cc: ControlCenter) -> tuple[CiLogin, ...]:
+    """The JWT logins of controlCenter.qa: GitLab CI's `id_tokens` and GitHub Actions' OIDC tokens, each
+    bound to the configured projects (repositories) and refs, each issuing only QA deployer tokens."""
+    if cc.qa is None:
+        return ()
+    logins = []
+    if cc.qa.gitlab is not None:
+        gitlab = cc.qa.gitlab
+        url = (gitlab.url or f"https://gitlab.{cc.domains.internal}").rstrip("/")
+        logins.append(
+            CiLogin(
+                mount=GITLAB_CI_MOUNT,
+                description=f"GitLab CI jobs of {url} (id_tokens): QA environments",
+                jwks_url=f"{url}/oauth/discovery/keys",
+                bound_issuer=url,
+                role=QA_DEPLOYER_ROLE,
+                bound_audiences=(gitlab.audience,),
+                bound_claims=(("project_path", tuple(sorted(gitlab.projects))), ("ref", tuple(sorted(gitlab.refs)))),
+                user_claim="user_login",
+            )
+        )
+    if cc.qa.github is not None:
+        github = cc.qa.github
+        logins.append(
+            CiLogin(
+                mount=GITHUB_ACTIONS_MOUNT,
+                description="GitHub Actions workflows (OIDC): QA environments",
+                jwks_url=f"{GITHUB_ACTIONS_ISSUER}/.well-known/jwks",
+                bound_issuer=GITHUB_ACTIONS_ISSUER,
+                role=QA_DEPLOYER_ROLE,
+                bound_audiences=(github.audience,),
+                bound_claims=(("ref", tuple(sorted(github.refs))), ("repository", tuple(sorted(github.repositories)))),
+                user_claim="actor",
+            )
+        )
+    return tuple(logins)
+
+
+def _seconds(duration: str) -> int:
+    """`90m`, `2h`, `45s` (the model's pattern) as seconds."""
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+

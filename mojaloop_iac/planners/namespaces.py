@@ -17,6 +17,8 @@ class NamespaceSpec:
     name: str
     enforce: PodSecurityLevel = "baseline"
     purpose: str = ""
+    extra_labels: tuple[tuple[str, str], ...] = ()
+    """More labels, e.g. the environment a QA namespace belongs to (NetworkPolicies select on it)."""
 
     def labels(self, kubernetes_version: str) -> dict[str, str]:
         version = f"v{kubernetes_version}"
@@ -29,6 +31,7 @@ class NamespaceSpec:
             "pod-security.kubernetes.io/audit": "restricted",
             "pod-security.kubernetes.io/audit-version": version,
         }
+        labels.update(dict(self.extra_labels))
         return labels
 
 

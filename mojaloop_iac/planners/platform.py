@@ -18,6 +18,7 @@ from mojaloop_iac.planners.gateways import GatewaysInput, plan_gateways
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.identity import IdentityInput, ManifestSource, plan_identity
 from mojaloop_iac.planners.namespaces import NamespaceSpec
+from mojaloop_iac.planners.qa_profile import QaProfile
 from mojaloop_iac.planners.secrets import SecretNeed
 
 # The CA that signs DFSPs' client certificates, in the external gateway's namespace (key `ca.crt`):
@@ -32,6 +33,13 @@ class Layer:
     manifests: tuple[dict[str, Any], ...]
     sources: tuple[ManifestSource, ...] = ()
     """Upstream manifests applied as they are, before the releases (operators without a chart)."""
+    after: tuple[str, ...] = ()
+    """Earlier layers this one really needs installed first (their CRDs, their policies); nothing else."""
+    reads_secrets: bool = False
+    """Its releases read Secrets that External Secrets delivers (so it waits for the secret delivery)."""
+    release_needs: Mapping[str, tuple[str, ...]] | None = None
+    """Per release, the releases of this layer it needs installed first; None installs them one after
+    another in the order given."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,11 @@ class PlatformPlan:
     warnings: tuple[str, ...]
 
 
-def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
+def plan_platform(cluster: ClusterSettings, storage_class: str, profile: QaProfile | None = None) -> PlatformPlan:
+    """The platform layers; `profile` (the QA profile) leaves out the identity layer and the gateways it does
+    not name."""
+    with_identity = profile is None or profile.platform.identity
+    ingress = ("internal", "external") if profile is None else profile.platform.ingress_gateways
     identity = plan_identity(
         IdentityInput(
             internal_domain=cluster.domains.internal,
@@ -74,24 +86,56 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
             internal_tls_secret=certificates.internal_tls_secret,
             external_tls_secret=certificates.external_tls_secret,
             client_ca_secret=DFSP_CLIENT_CA_SECRET,
-            extension_providers=identity.mesh_extension_providers,
+            extension_providers=identity.mesh_extension_providers if with_identity else (),
+            ingress=ingress,
+            egress=profile is None or profile.platform.egress_gateway,
         )
     )
-    layers = (
-        Layer("cert-manager", (certificates.release,), certificates.manifests),
-        Layer("istio", gateways.releases, gateways.manifests),
+    installed = {spec.name for spec in gateways.namespaces} | {spec.name for spec in certificates.namespaces}
+    # A gateway that is not installed needs no certificate.
+    certificate_manifests = tuple(
+        manifest
+        for manifest in certificates.manifests
+        if manifest["kind"] != "Certificate" or manifest["metadata"]["namespace"] in installed
+    )
+    # Only the real install-time dependencies: cert-manager reads Secrets only for an ACME DNS-01 solver;
+    # the Istio gateways start without their certificates and client CA (Envoy picks the Secrets up when
+    # they appear), so Istio waits for nothing; identity reads its databases' passwords and creates Istio
+    # policies and routes (Istio's CRDs).
+    layers = [
+        Layer("cert-manager", (certificates.release,), certificate_manifests,
+              reads_secrets=bool(certificates.secret_needs)),
+        Layer("istio", gateways.releases, gateways.manifests, release_needs=istio_release_needs(gateways.releases)),
+    ]
+    if with_identity:
         # Releases install one after another, which honours identity.release_dependencies (databases
         # first, then Kratos and Keto before Oathkeeper).
-        Layer("identity", ordered_releases(identity.releases, identity.release_dependencies), identity.manifests,
-              identity.operator_manifests),
-    )
+        layers.append(
+            Layer("identity", ordered_releases(identity.releases, identity.release_dependencies),
+                  identity.manifests, identity.operator_manifests, after=("istio",), reads_secrets=True,
+                  release_needs={name: tuple(needs) for name, needs in identity.release_dependencies.items()})
+        )
+    identity_namespaces = identity.namespaces if with_identity else ()
+    identity_needs = identity.secret_needs if with_identity else {}
     return PlatformPlan(
-        layers=layers,
-        namespaces=merge_namespaces(certificates.namespaces, gateways.namespaces, identity.namespaces),
-        secret_needs=merge_needs(certificates.secret_needs, gateways.secret_needs, identity.secret_needs),
-        external_secret_templates=dict(identity.external_secret_templates),
-        warnings=certificates.warnings + gateways.warnings + identity.notes,
+        layers=tuple(layers),
+        namespaces=merge_namespaces(certificates.namespaces, gateways.namespaces, identity_namespaces),
+        secret_needs=merge_needs(certificates.secret_needs, gateways.secret_needs, identity_needs),
+        external_secret_templates=dict(identity.external_secret_templates) if with_identity else {},
+        warnings=certificates.warnings + gateways.warnings + (identity.notes if with_identity else ()),
     )
+
+
+def istio_release_needs(releases: Sequence[HelmReleaseSpec]) -> dict[str, tuple[str, ...]]:
+    """istiod needs istio-base's CRDs; every gateway needs istiod (it injects the gateway pods' proxy), and
+    nothing else: the gateways install side by side. `releases` is the gateways plan's install order."""
+    base, istiod, *gateway_releases = (release.name for release in releases)
+    return {base: (), istiod: (base,), **{name: (istiod,) for name in gateway_releases}}
+
+
+# The layers the Mojaloop release's VirtualServices wait for: Istio's CRDs, and the identity layer's policies
+# guarding the admin hosts before those hosts are routed.
+ROUTES_NEED = ("istio", "identity")
 
 
 def ordered_releases(

@@ -15,6 +15,8 @@ def kubeconfig_ca_pem(kubeconfig: str | None) -> str | None:
     if not kubeconfig:
         return None
     document: Any = load_yaml(kubeconfig) or {}
+    if not isinstance(document, dict):
+        return None  # not a kubeconfig (e.g. a stack reference the plan answers with a placeholder)
     context_name = document.get("current-context")
     contexts = {c.get("name"): c.get("context", {}) for c in document.get("contexts") or []}
     cluster_name = contexts.get(context_name, {}).get("cluster")

@@ -41,6 +41,13 @@ from helm_standin import render
 config = json.load(open({config!r}))
 with open({calls!r}, "a") as calls:
     calls.write(json.dumps(sys.argv[1:]) + "\\n")
+if "--kubeconfig" in sys.argv:
+    # What Helm would be handed: the file's mode and text, while the caller still holds it.
+    import os
+    path = sys.argv[sys.argv.index("--kubeconfig") + 1]
+    seen_file = {{"mode": oct(os.stat(path).st_mode & 0o777), "text": open(path).read()}} if os.path.exists(path) else {{}}
+    with open({kubeconfigs!r}, "a") as seen:
+        seen.write(json.dumps(seen_file) + "\\n")
 base = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + __import__("datetime").timedelta(seconds=config["shift"])
 verb = sys.argv[1]
 if verb == "status":
@@ -62,6 +69,7 @@ sys.exit(config["exit"])
 class HelmStandIn:
     bin_dir: Path
     calls_file: Path
+    kubeconfigs_file: Path
 
     @property
     def helm(self) -> Path:
@@ -71,6 +79,12 @@ class HelmStandIn:
         if not self.calls_file.exists():
             return []
         return [json.loads(line) for line in self.calls_file.read_text().splitlines()]
+
+    def kubeconfigs(self) -> list[dict[str, str]]:
+        """Mode (octal) and text of the --kubeconfig file of each call, read while Helm ran."""
+        if not self.kubeconfigs_file.exists():
+            return []
+        return [json.loads(line) for line in self.kubeconfigs_file.read_text().splitlines()]
 
 
 def helm_stand_in(
@@ -96,8 +110,9 @@ def helm_stand_in(
         "shift": shift_seconds,
     }))
     calls = directory / "helm-calls.jsonl"
+    kubeconfigs = directory / "helm-kubeconfigs.jsonl"
     helm = bin_dir / "helm"
     helm.write_text(_SCRIPT.format(python=sys.executable, support=str(Path(__file__).parent), config=str(config),
-                                   calls=str(calls)))
+                                   calls=str(calls), kubeconfigs=str(kubeconfigs)))
     helm.chmod(0o755)
-    return HelmStandIn(bin_dir, calls)
+    return HelmStandIn(bin_dir, calls, kubeconfigs)

@@ -70,6 +70,10 @@ class GatewaysInput:
     # meshConfig.extensionProviders entries from other planners (e.g. Oathkeeper as ext-authz), each a
     # mapping with `name` and one provider kind such as `envoyExtAuthzHttp`.
     extension_providers: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    # Which gateways to install (the QA profile keeps the internal one only); both ingresses and the egress
+    # gateway by default, as the environment contract names them.
+    ingress: tuple[Literal["internal", "external"], ...] = ("internal", "external")
+    egress: bool = True
 
 
 @dataclass(frozen=True)

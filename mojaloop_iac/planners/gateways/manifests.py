@@ -70,7 +70,15 @@ def egress_gateway() -> dict[str, Any]:
     )
 
 
-def _ingress_gateway(gateway: IngressGateway, domain: str, tls: dict[str, Any]) -> dict[str, Any]:
+def tenant_gateway(name: str, gateway: IngressGateway, domain: str, tls_secret: str) -> dict[str, Any]:
+    """A Gateway of its own for an environment sharing `gateway`'s pods (a QA environment on a shared QA
+    cluster): its hosts, its certificate, in the gateway's namespace where the pods read Secrets."""
+    return _ingress_gateway(gateway, domain, {"mode": "SIMPLE", "credentialName": tls_secret}, name=name)
+
+
+def _ingress_gateway(
+    gateway: IngressGateway, domain: str, tls: dict[str, Any], *, name: str | None = None
+) -> dict[str, Any]:
     hosts = [f"*.{domain}"]
     servers = [
         {
@@ -85,14 +93,14 @@ def _ingress_gateway(gateway: IngressGateway, domain: str, tls: dict[str, Any]) 
             "tls": {"httpsRedirect": True},
         },
     ]
-    return _gateway(gateway.name, gateway.namespace, servers)
+    return _gateway(name or gateway.name, gateway.namespace, servers, selector=gateway.name)
 
 
-def _gateway(name: str, namespace: str, servers: list[dict[str, Any]]) -> dict[str, Any]:
+def _gateway(name: str, namespace: str, servers: list[dict[str, Any]], *, selector: str | None = None) -> dict[str, Any]:
     return {
         "apiVersion": NETWORKING_API,
         "kind": "Gateway",
         "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY)},
         # The gateway chart labels its pods `istio: <release name>` (planners/gateways/releases.py).
-        "spec": {"selector": {"istio": name}, "servers": servers},
+        "spec": {"selector": {"istio": selector or name}, "servers": servers},
     }

@@ -55,18 +55,23 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
         raise GatewaysError(f"cannot plan the Istio gateways: {wrong}") from None
     base, istiod, gateway = (pinned_chart(key) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
     check_one_istio_release(base, istiod, gateway)
+    internal, external = "internal" in inp.ingress, "external" in inp.ingress
     releases = (
         istio_base_release(base),
         istiod_release(istiod, providers),
-        ingress_gateway_release(gateway, INTERNAL, inp.substrate, inp.scheduling),
-        ingress_gateway_release(gateway, EXTERNAL, inp.substrate, inp.scheduling),
-        egress_gateway_release(gateway, inp),
+        *((ingress_gateway_release(gateway, INTERNAL, inp.substrate, inp.scheduling),) if internal else ()),
+        *((ingress_gateway_release(gateway, EXTERNAL, inp.substrate, inp.scheduling),) if external else ()),
+        *((egress_gateway_release(gateway, inp),) if inp.egress else ()),
     )
     manifests = (
         mesh_wide_strict_mtls(istiod.namespace),
-        internal_gateway(INTERNAL, inp.internal_domain, inp.internal_tls_secret),
-        external_gateway(EXTERNAL, inp.external_domain, inp.external_tls_secret, inp.client_ca_secret),
-        egress_gateway(),
+        *((internal_gateway(INTERNAL, inp.internal_domain, inp.internal_tls_secret),) if internal else ()),
+        *(
+            (external_gateway(EXTERNAL, inp.external_domain, inp.external_tls_secret, inp.client_ca_secret),)
+            if external
+            else ()
+        ),
+        *((egress_gateway(),) if inp.egress else ()),
     )
     client_ca = SecretNeed(
         inp.client_ca_secret,
@@ -75,11 +80,14 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
         "presenting a certificate they signed",
     )
     warning = istiod.support_warning(inp.kubernetes_version, "Istio")
+    installed = {istiod.namespace} | {g.namespace for g, on in ((INTERNAL, internal), (EXTERNAL, external)) if on}
+    if inp.egress:
+        installed.add(contract.EGRESS_GATEWAY_NAMESPACE)
     return GatewaysPlan(
         releases=releases,
-        namespaces=gateway_namespaces(istiod.namespace),
+        namespaces=tuple(spec for spec in gateway_namespaces(istiod.namespace) if spec.name in installed),
         manifests=manifests,
-        secret_needs={EXTERNAL.namespace: (client_ca,)},
+        secret_needs={EXTERNAL.namespace: (client_ca,)} if external else {},
         warnings=(warning,) if warning else (),
     )
 

@@ -81,6 +81,8 @@ def build_values(
         settings = _scheduling(inp, service)
         for capability in service.takes:
             settings.update(_CAPABILITIES[capability](context))
+        for key, value in inp.service_values.items():
+            settings[(key,)] = plain(value)
         for relative, value in settings.items():
             put(values, (*base, *relative), value)
     for path, value in _tests(line, data.golden_path.ttk_input_values, features).items():
