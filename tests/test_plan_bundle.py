@@ -387,3 +387,16 @@ def test_the_control_center_is_reached_through_its_passthrough_gateway(stack, tm
     assert not [f for f in files if f.startswith(("istio-ingress-ext/", "istio-ingress-int/Certificate-"))]
     gateway = yaml.safe_load((tmp_path / "manifests" / "istio-ingress-int" / "Gateway-istio-internal-ingress-gw.yaml").read_text())
     assert [server["tls"] for server in gateway["spec"]["servers"]] == [{"mode": "PASSTHROUGH"}]
+
+
+def test_planning_leaves_the_pickle_module_as_it_found_it(tmp_path):
+    """pulumi.dynamic wraps pickle's _batch_setitems on every provider it serializes and never unwraps it;
+    left alone, a process that plans many stacks (this suite, `mojactl qa`) hits the recursion limit."""
+    import pickle
+
+    from mojaloop_iac.plan.run import plan_stack
+
+    before = (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict)
+    plan_stack("demo", None)
+    plan_stack("demo", None)
+    assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before

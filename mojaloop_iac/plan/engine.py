@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import runpy
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +127,24 @@ class _WarningCollector(logging.Handler):
         self.record.warnings.append(entry.getMessage())
 
 
+@contextmanager
+def _pickler_restored() -> Iterator[None]:
+    """Undo what pulumi.dynamic.serialize_provider leaves behind in the pickle module.
+
+    Each dynamic resource's provider is serialized by wrapping pickle._Pickler._batch_setitems (and
+    replacing save_dict) without restoring them, so every serialization nests one more wrapper. In one
+    `pulumi up` that is harmless; a process that plans many stacks (the tests, `mojactl qa`, a plan that
+    answers a stack reference) eventually exceeds the recursion limit. Restoring after each run keeps
+    every run identical to the first.
+    """
+    saved = {name: pickle._Pickler.__dict__[name] for name in ("_batch_setitems", "save_dict")}  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(pickle._Pickler, name, function)  # type: ignore[attr-defined]
+
+
 def run_program(
     project: str,
     stack: str,
@@ -147,7 +168,8 @@ def run_program(
     # set_mocks made a root stack for unit tests; the program gets its own, as under the engine.
     settings.ROOT.set(None)
     try:
-        _sync_await(runtime_stack.run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+        with _pickler_restored():
+            _sync_await(runtime_stack.run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
     except pulumi.RunError as error:
         raise ProgramError(str(error)) from None
     finally:
