@@ -28,13 +28,21 @@ from mojaloop_iac.planners.mesh import peer_configs, plan_hub_side
 from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
-from mojaloop_iac.planners.platform import merge_namespaces, merge_needs, plan_platform, with_chart_versions
+from mojaloop_iac.planners.api_versions import served_api_versions
+from mojaloop_iac.planners.platform import (
+    cluster_platform_versions,
+    merge_namespaces,
+    merge_needs,
+    plan_platform,
+    with_chart_versions,
+)
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery, with_ca_bundle
 from mojaloop_iac.planners.secrets import SecretNeed, secrets_needed
 from mojaloop_iac.planners.vault_access import (
     external_secrets_release,
     kubeconfig_ca_pem,
 )
+from mojaloop_iac.platform_versions import PlatformVersions
 from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT
 
 
@@ -99,6 +107,7 @@ def build_environment(env: Environment) -> None:
         cluster,
         merge_needs({env.mojaloop.namespace: secrets_needed(specs.secret_refs)}, platform.secret_needs),
         platform.external_secret_templates,
+        platform.versions,
         pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
     )
     layers: list[pulumi.Resource] = []
@@ -120,7 +129,8 @@ def build_environment(env: Environment) -> None:
         )
     mojaloop = MojaloopRelease(
         f"{env.name}-mojaloop",
-        {"umbrella": specs.umbrella, "backend": specs.backend, "virtual_services": specs.virtual_services},
+        {"umbrella": specs.umbrella, "backend": specs.backend,
+         "virtual_services": served_api_versions(specs.virtual_services, platform.versions)},
         # The charts read their Secrets at once, and the VirtualServices need the gateways.
         opts=pulumi.ResourceOptions.merge(
             in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets, *layers])
@@ -135,6 +145,7 @@ def build_secret_delivery(
     cluster: KubernetesCluster,
     needs: dict[str, tuple[SecretNeed, ...]],
     templates: Mapping[tuple[str, str], Mapping[str, Any]],
+    versions: PlatformVersions,
     opts: pulumi.ResourceOptions,
 ) -> VaultSecretDelivery:
     vault_address: pulumi.Input[str]
@@ -155,11 +166,10 @@ def build_secret_delivery(
                 lambda pem: exported_ca(pem, env.control_center_stack)
             )
     return build_cluster_secret_delivery(
-        env.name, vault_address, cluster, needs, templates, opts,
+        env.name, vault_address, cluster, needs, templates, versions, opts,
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
         vault_ca_cert=env.vault.ca_cert_file, vault_ca_pem=vault_ca_pem,
         retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
-        chart_versions=env.chart_versions,
         # A control center declares its environments and administers their Vault access.
         access_managed_by_control_center=env.control_center_stack is not None,
     )
@@ -204,6 +214,7 @@ def build_cluster_secret_delivery(
     cluster: KubernetesCluster,
     needs: Mapping[str, tuple[SecretNeed, ...]],
     templates: Mapping[tuple[str, str], Mapping[str, Any]],
+    versions: PlatformVersions,
     opts: pulumi.ResourceOptions,
     *,
     token_env: str = "VAULT_TOKEN",
@@ -212,7 +223,6 @@ def build_cluster_secret_delivery(
     vault_ca_pem: pulumi.Input[str | None] | None = None,
     retain: bool = True,
     kv_mount: str = DEFAULT_KV_MOUNT,
-    chart_versions: Mapping[str, str] | None = None,
     access_managed_by_control_center: bool = False,
 ) -> VaultSecretDelivery:
     """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace.
@@ -221,7 +231,9 @@ def build_cluster_secret_delivery(
     is trusted by those connections and by the SecretStores in the cluster."""
     delivery = plan_secret_delivery(name, vault_address, kv_mount, needs)
     # Some Secrets are documents around a generated password (a DSN): ESO assembles them in the cluster.
-    delivery = dataclasses.replace(delivery, manifests=with_templates(delivery.manifests, templates))
+    delivery = dataclasses.replace(
+        delivery, manifests=served_api_versions(with_templates(delivery.manifests, templates), versions)
+    )
     if vault_ca_pem is not None:
         delivery = dataclasses.replace(delivery, manifests=trusting_vault_ca(delivery.manifests, vault_ca_pem))
     for note in delivery.operator_supplied:
@@ -233,7 +245,7 @@ def build_cluster_secret_delivery(
         "kubernetes_host": kubernetes_host or cluster.api_endpoint,
         "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
         "retain_secrets_on_delete": retain,
-        "operator": with_chart_versions((external_secrets_release(),), chart_versions or {})[0],
+        "operator": external_secrets_release(versions),
         "access_managed_by_control_center": access_managed_by_control_center,
     }
     if vault_ca_pem is not None:
@@ -315,6 +327,7 @@ def build_control_center(cc: ControlCenter) -> None:
         cluster,
         plan.secret_needs,
         {},
+        cluster_platform_versions(cc),
         pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[bootstrap])),
         vault_ca_pem=ca_pem,
     )

@@ -356,8 +356,10 @@ class Environment(ClusterSettings):
     """Start from a node-pool layout of config/layouts.yaml instead of listing `nodePools` (on bare metal
     AWS sizing is dropped; on AWS it applies)."""
     chart_versions: dict[str, ChartVersion] = {}
-    """Per-stack overrides of platform chart versions pinned in config/charts, keyed by Helm release name
-    (e.g. `istiod: 1.29.4`); the Mojaloop charts' versions come from the release catalog."""
+    """Per-stack overrides of platform chart versions, keyed by Helm release name or product: Istio,
+    cert-manager and External Secrets default to the versions config/platform-versions.yaml pins for the
+    Kubernetes minor (e.g. `istio: 1.24.5` moves every Istio chart; Istio charts must share one version),
+    others to config/charts; the Mojaloop charts' versions come from the release catalog."""
     mojaloop: MojaloopSettings
     """The Mojaloop release and how it is installed."""
     vault: VaultAccess = VaultAccess()

@@ -33,6 +33,7 @@ def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
         baremetal_hosts,
         aws_node_groups,
         k3s_version_matches_kubernetes,
+        platform_versions_are_supported,
     ]
     issues = [issue for rule in cluster_rules for issue in rule(config.cluster, prefix)]
     if config.control_center is not None:
@@ -339,13 +340,24 @@ def chart_versions_name_platform_releases(env: Environment, prefix: str) -> Iter
     # Imported here: the platform planners are only needed when a stack overrides a version.
     from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS
     from mojaloop_iac.planners.platform import plan_platform, platform_release_names
-    from mojaloop_iac.planners.vault_access import external_secrets_release
+    from mojaloop_iac.platform_versions import PRODUCTS, PlatformVersionError, product_of
 
-    known = platform_release_names(plan_platform(env, STORAGE_CLASS[env.substrate])) | {
-        external_secrets_release().name
-    }
+    try:
+        planned = plan_platform(env.model_copy(update={"chart_versions": {}}), STORAGE_CLASS[env.substrate])
+    except PlatformVersionError:
+        return  # the Kubernetes version has no pins: reported by platform_versions_are_supported
+    known = platform_release_names(planned) | {"external-secrets", *PRODUCTS}
     for name in sorted(env.chart_versions):
-        if name not in known:
+        if name not in known and product_of(name) is None:
             hint = suggest(name, known)
             yield Issue(f"{prefix}.chartVersions.{name}", "not a platform Helm release"
                         + (f"; did you mean {hint!r}?" if hint else f"; releases: {', '.join(sorted(known))}"))
+
+
+def platform_versions_are_supported(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    """Istio, cert-manager and External Secrets versions exist for the cluster's Kubernetes minor, and each
+    (pinned or overridden in chartVersions) supports it; Istio's components run one version."""
+    from mojaloop_iac.platform_versions import check_platform_versions
+
+    for issue in check_platform_versions(cluster.kubernetes.version, getattr(cluster, "chart_versions", None)):
+        yield Issue(f"{prefix}.{issue.key}", issue.message, severity=issue.severity)

@@ -14,15 +14,15 @@ from typing import Any
 
 from mojaloop_iac.config.models import ClusterSettings
 from mojaloop_iac.planners.certificates import CertificatesInput, plan_certificates
+from mojaloop_iac.planners.api_versions import served_api_versions
 from mojaloop_iac.planners.gateways import GatewaysInput, plan_gateways
+from mojaloop_iac.planners.gateways.planner import client_ca_secret_name
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.identity import IdentityInput, ManifestSource, plan_identity
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.secrets import SecretNeed
+from mojaloop_iac.platform_versions import PlatformVersions, platform_versions
 
-# The CA that signs DFSPs' client certificates, in the external gateway's namespace (key `ca.crt`):
-# written to Vault by the hub operator, delivered like every other Secret.
-DFSP_CLIENT_CA_SECRET = "dfsp-client-ca"
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,17 @@ class PlatformPlan:
     external_secret_templates: Mapping[tuple[str, str], Mapping[str, Any]]
     """(namespace, Secret) -> the ExternalSecret template assembling it (e.g. a DSN around a password)."""
     warnings: tuple[str, ...]
+    versions: PlatformVersions
+    """The Istio, cert-manager and External Secrets versions the cluster gets."""
+
+
+def cluster_platform_versions(cluster: ClusterSettings) -> PlatformVersions:
+    """The versions pinned for the cluster's Kubernetes minor, with an environment's chartVersions applied."""
+    return platform_versions(cluster.kubernetes.version, getattr(cluster, "chart_versions", None))
 
 
 def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
+    versions = cluster_platform_versions(cluster)
     identity = plan_identity(
         IdentityInput(
             internal_domain=cluster.domains.internal,
@@ -63,6 +71,7 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
             acme_email=tls.acme_email,
             **({"acme_server": tls.acme_server} if tls.acme_server else {}),
             acme_dns01_solver=tls.acme_dns01_solver,
+            versions=versions,
         )
     )
     gateways = plan_gateways(
@@ -73,17 +82,20 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
             kubernetes_version=cluster.kubernetes.version,
             internal_tls_secret=certificates.internal_tls_secret,
             external_tls_secret=certificates.external_tls_secret,
-            client_ca_secret=DFSP_CLIENT_CA_SECRET,
+            # The CA that signs DFSPs' client certificates (key `ca.crt`), written to Vault by the hub
+            # operator and delivered like every other Secret.
+            client_ca_secret=client_ca_secret_name(certificates.external_tls_secret),
             extension_providers=identity.mesh_extension_providers,
+            versions=versions,
         )
     )
     layers = (
-        Layer("cert-manager", (certificates.release,), certificates.manifests),
-        Layer("istio", gateways.releases, gateways.manifests),
+        Layer("cert-manager", (certificates.release,), served_api_versions(certificates.manifests, versions)),
+        Layer("istio", gateways.releases, served_api_versions(gateways.manifests, versions)),
         # Releases install one after another, which honours identity.release_dependencies (databases
         # first, then Kratos and Keto before Oathkeeper).
-        Layer("identity", ordered_releases(identity.releases, identity.release_dependencies), identity.manifests,
-              identity.operator_manifests),
+        Layer("identity", ordered_releases(identity.releases, identity.release_dependencies),
+              served_api_versions(identity.manifests, versions), identity.operator_manifests),
     )
     return PlatformPlan(
         layers=layers,
@@ -91,6 +103,7 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
         secret_needs=merge_needs(certificates.secret_needs, gateways.secret_needs, identity.secret_needs),
         external_secret_templates=dict(identity.external_secret_templates),
         warnings=certificates.warnings + gateways.warnings + identity.notes,
+        versions=versions,
     )
 
 

@@ -15,6 +15,7 @@ from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.secrets import SecretNeed
+from mojaloop_iac.platform_versions import PlatformVersions
 
 Substrate = Literal["baremetal", "aws"]
 SUBSTRATES: Final = ("baremetal", "aws")
@@ -62,7 +63,7 @@ class GatewaysInput:
     substrate: Substrate
     internal_domain: str  # e.g. "int.qa1.example.com": the internal Gateway serves "*.int.qa1.example.com"
     external_domain: str  # e.g. "qa1.example.com": the external (FSPIOP interop) Gateway
-    kubernetes_version: str  # e.g. "1.32": checked against the Istio release's supported range
+    kubernetes_version: str  # e.g. "1.32": picks the Istio release (config/platform-versions.yaml)
     internal_tls_secret: str  # credentialName: the Secret cert-manager writes (CertificatesPlan)
     external_tls_secret: str  # likewise for the external gateway
     client_ca_secret: str  # Secret (key `ca.crt`) in the external gateway's namespace: the CA signing DFSPs
@@ -70,6 +71,9 @@ class GatewaysInput:
     # meshConfig.extensionProviders entries from other planners (e.g. Oathkeeper as ext-authz), each a
     # mapping with `name` and one provider kind such as `envoyExtAuthzHttp`.
     extension_providers: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    # The versions chosen for the cluster (a stack's chartVersions applied); default: the pins for
+    # kubernetes_version.
+    versions: PlatformVersions | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from mojaloop_iac.planners.gateways.releases import (
 )
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.secrets import SecretNeed
+from mojaloop_iac.platform_versions import ISTIO, platform_versions
 
 # Pins in config/charts/istio.yaml.
 ISTIO_BASE = "istio-base"
@@ -43,6 +44,7 @@ ISTIO_GATEWAY = "istio-gateway"
 
 # Key of the client CA Secret; Istio reads `ca.crt` (or `cacert`) from a CA credential.
 CLIENT_CA_KEY = "ca.crt"
+CLIENT_CA_SUFFIX = "-cacert"
 # Not a password: the operator (or the DFSP onboarding) writes the CA certificate to Vault.
 CLIENT_CA_KIND = "x509-ca-certificate"
 
@@ -53,7 +55,8 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
         providers = extension_providers(inp.extension_providers)
     except ValueError as wrong:
         raise GatewaysError(f"cannot plan the Istio gateways: {wrong}") from None
-    base, istiod, gateway = (pinned_chart(key) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
+    versions = inp.versions or platform_versions(inp.kubernetes_version)
+    base, istiod, gateway = (pinned_chart(key, versions) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
     check_one_istio_release(base, istiod, gateway)
     releases = (
         istio_base_release(base),
@@ -65,7 +68,13 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
     manifests = (
         mesh_wide_strict_mtls(istiod.namespace),
         internal_gateway(INTERNAL, inp.internal_domain, inp.internal_tls_secret),
-        external_gateway(EXTERNAL, inp.external_domain, inp.external_tls_secret, inp.client_ca_secret),
+        external_gateway(
+            EXTERNAL,
+            inp.external_domain,
+            inp.external_tls_secret,
+            inp.client_ca_secret,
+            explicit_ca_credential=versions.supports(ISTIO, "caCertCredentialName"),
+        ),
         egress_gateway(),
     )
     client_ca = SecretNeed(
@@ -74,13 +83,12 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
         "CA certificate(s) that sign DFSP client certificates; the external gateway accepts only clients "
         "presenting a certificate they signed",
     )
-    warning = istiod.support_warning(inp.kubernetes_version, "Istio")
     return GatewaysPlan(
         releases=releases,
         namespaces=gateway_namespaces(istiod.namespace),
         manifests=manifests,
         secret_needs={EXTERNAL.namespace: (client_ca,)},
-        warnings=(warning,) if warning else (),
+        warnings=(),
     )
 
 
@@ -137,16 +145,27 @@ def _check(inp: GatewaysInput) -> None:
             f"the client CA secret and the external TLS secret are both {inp.client_ca_secret!r}: "
             "cert-manager owns the TLS secret and would replace the client CA; name a Secret of its own"
         )
+    if inp.client_ca_secret != client_ca_secret_name(inp.external_tls_secret):
+        raise ValueError(
+            f"the client CA secret must be named {client_ca_secret_name(inp.external_tls_secret)!r}, after the "
+            f"external TLS secret: Istio releases before 1.28 read a gateway's client CA only from "
+            f"'<credentialName>-cacert' (cert-manager owns the TLS secret itself and its ca.crt)"
+        )
+
+
+def client_ca_secret_name(tls_secret: str) -> str:
+    """Where every Istio release finds a MUTUAL gateway's client CA: `<credentialName>-cacert` (1.28 and
+    later are also told so explicitly, with caCertCredentialName)."""
+    return f"{tls_secret}{CLIENT_CA_SUFFIX}"
 
 
 def check_one_istio_release(*pins: PinnedChart) -> None:
-    """The pins of istio-base, istiod and the gateway chart (in that order) are one Istio release."""
+    """The pins of istio-base, istiod and the gateway chart (in that order) are one Istio release in one
+    root namespace (validation refuses a stack's chartVersions that mix Istio versions)."""
     versions = {pin.key: pin.version for pin in pins}
     if len(set(versions.values())) != 1:
         listed = ", ".join(f"{key} {version}" for key, version in versions.items())
-        raise GatewaysError(
-            f"config/charts/istio.yaml pins a mix of Istio releases ({listed}): pin one version"
-        )
+        raise GatewaysError(f"a mix of Istio releases ({listed}): every Istio chart runs one version")
     if pins[0].namespace != pins[1].namespace:
         raise GatewaysError(
             f"config/charts/istio.yaml: istio-base ({pins[0].namespace}) and istiod ({pins[1].namespace}) "
