@@ -96,7 +96,9 @@ def build_environment(env: Environment) -> None:
     namespaces = Namespaces(
         f"{env.name}-namespaces",
         {
-            "namespaces": merge_namespaces(environment_namespaces(env.mojaloop.namespace), platform.namespaces),
+            "namespaces": merge_namespaces(
+                environment_namespaces(env.mojaloop.namespace, platform.sidecars is not None), platform.namespaces
+            ),
             "kubernetes_version": env.kubernetes.version,
         },
         opts=in_cluster,

@@ -124,6 +124,16 @@ def pinned_minors() -> dict[str, dict[str, str]]:
     return {str(kube): {str(p): str(v) for p, v in pins.items()} for kube, pins in _data()["kubernetes"].items()}
 
 
+def sidecar_containers(kubernetes_version: str) -> Literal["on", "gate", "none"]:
+    """Kubernetes' native sidecar containers: on by default, behind the (alpha) feature gate, or absent."""
+    feature = _data()["sidecarContainers"]
+    if minor(kubernetes_version) >= minor(feature["onByDefault"]):
+        return "on"
+    if minor(kubernetes_version) >= minor(feature["featureGate"]):
+        return "gate"
+    return "none"
+
+
 def product_of(key: str) -> str | None:
     """The product a chartVersions key versions: a product, one of its chart pins or Helm releases."""
     if key in PRODUCTS:

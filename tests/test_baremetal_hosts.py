@@ -15,6 +15,8 @@ re-run, an upgrade and finally the reset.
 
 from __future__ import annotations
 
+import hashlib
+
 import base64
 import re
 import subprocess
@@ -98,6 +100,7 @@ class Estate:
                     # downloaded here).
                     "k3s_install_script_url": "",
                     "k3s_install_script_path": str(STANDIN_DIR / "install.sh"),
+                    "k3s_install_script_sha256": hashlib.sha256((STANDIN_DIR / "install.sh").read_bytes()).hexdigest(),
                     "k3s_binary_url": "",
                     "k3s_binary_path": str(self.k3s_binary(k3s_version)),
                     "k3s_ha_embedded_etcd": False,

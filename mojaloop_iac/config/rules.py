@@ -110,10 +110,16 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
             extra = f"did you mean {hint!r}? " if hint else ""
             yield Issue(f"{base}.hosts[{index}].pool", f"unknown node pool {host.pool!r}; {extra}defined pools: {known}")
     servers = sum(1 for host in hosts if host.role == "server")
-    wanted = (3,) if cluster.baremetal.ha_embedded_etcd else (1, 3)
-    if servers not in wanted:
-        detail = "exactly 3 (haEmbeddedEtcd needs a quorum)" if cluster.baremetal.ha_embedded_etcd else "1 or 3"
-        yield Issue(f"{base}.hosts", f"has {servers} server host(s); needs {detail} so etcd keeps quorum")
+    if servers not in (1, 3):
+        yield Issue(f"{base}.hosts", f"has {servers} server host(s); needs 1, or 3 so etcd keeps quorum")
+    elif (servers == 3) != cluster.baremetal.ha_embedded_etcd:
+        # The validate_inventory role checks the same: several k3s servers share one datastore only through
+        # embedded etcd, and one server has no quorum to keep.
+        yield Issue(
+            f"{base}.haEmbeddedEtcd",
+            f"{servers} server host(s) need haEmbeddedEtcd: {str(servers == 3).lower()} (three servers share their "
+            "datastore through embedded etcd; a single server keeps it on its own)",
+        )
     if cluster.baremetal.ssh_user == "root":
         yield Issue(
             f"{base}.sshUser",
@@ -122,6 +128,15 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
         )
     if cluster.baremetal.k3s_binary_url and cluster.baremetal.k3s_binary_path:
         yield Issue(f"{base}.k3sBinaryPath", "set either k3sBinaryUrl or k3sBinaryPath, not both")
+    pinned_url = versions()["k3sInstaller"]["url"]
+    url = cluster.baremetal.k3s_install_script_url
+    own_script = cluster.baremetal.k3s_install_script_path or (url if url not in (None, pinned_url) else None)
+    if own_script and cluster.baremetal.k3s_install_script_sha256 is None:
+        yield Issue(
+            f"{base}.k3sInstallScriptSha256",
+            f"is required with the install script {own_script}: the playbooks run no installer whose sha256 they "
+            "were not given (e.g. the output of `sha256sum install.sh`)",
+        )
     populated = {host.pool for host in hosts}
     for pool_name in cluster.node_pools:
         if pool_name not in populated:

@@ -17,6 +17,8 @@ class NamespaceSpec:
     name: str
     enforce: PodSecurityLevel = "baseline"
     purpose: str = ""
+    sidecars: bool = False
+    """Istio injects its proxy into the namespace's pods (the `istio-injection: enabled` label)."""
 
     def labels(self, kubernetes_version: str) -> dict[str, str]:
         version = f"v{kubernetes_version}"
@@ -29,14 +31,17 @@ class NamespaceSpec:
             "pod-security.kubernetes.io/audit": "restricted",
             "pod-security.kubernetes.io/audit-version": version,
         }
+        if self.sidecars:
+            labels["istio-injection"] = "enabled"
         return labels
 
 
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 
 
-def environment_namespaces(mojaloop_namespace: str) -> tuple[NamespaceSpec, ...]:
+def environment_namespaces(mojaloop_namespace: str, sidecars: bool = False) -> tuple[NamespaceSpec, ...]:
+    """`sidecars`: Mojaloop and its backend join the mesh (planners/sidecars.py)."""
     return (
-        NamespaceSpec(mojaloop_namespace, "baseline", "Mojaloop and its backend dependencies"),
+        NamespaceSpec(mojaloop_namespace, "baseline", "Mojaloop and its backend dependencies", sidecars),
         NamespaceSpec(EXTERNAL_SECRETS_NAMESPACE, "restricted", "External Secrets Operator"),
     )

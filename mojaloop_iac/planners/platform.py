@@ -21,6 +21,7 @@ from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.identity import IdentityInput, ManifestSource, plan_identity
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.secrets import SecretNeed
+from mojaloop_iac.planners.sidecars import Sidecars, plan_sidecars, sidecar_note
 from mojaloop_iac.platform_versions import PlatformVersions, platform_versions
 
 
@@ -44,6 +45,8 @@ class PlatformPlan:
     warnings: tuple[str, ...]
     versions: PlatformVersions
     """The Istio, cert-manager and External Secrets versions the cluster gets."""
+    sidecars: Sidecars | None
+    """How Mojaloop's pods get their mesh proxy; None: they run outside the mesh."""
 
 
 def cluster_platform_versions(cluster: ClusterSettings) -> PlatformVersions:
@@ -74,6 +77,7 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
             versions=versions,
         )
     )
+    sidecars = cluster_sidecars(cluster)
     gateways = plan_gateways(
         GatewaysInput(
             substrate=cluster.substrate.value,
@@ -87,6 +91,7 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
             client_ca_secret=client_ca_secret_name(certificates.external_tls_secret),
             extension_providers=identity.mesh_extension_providers,
             versions=versions,
+            sidecars=sidecars,
         )
     )
     layers = (
@@ -102,9 +107,21 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
         namespaces=merge_namespaces(certificates.namespaces, gateways.namespaces, identity.namespaces),
         secret_needs=merge_needs(certificates.secret_needs, gateways.secret_needs, identity.secret_needs),
         external_secret_templates=dict(identity.external_secret_templates),
-        warnings=certificates.warnings + gateways.warnings + identity.notes,
+        warnings=certificates.warnings + gateways.warnings + identity.notes + sidecar_notes(cluster),
         versions=versions,
+        sidecars=sidecars,
     )
+
+
+def cluster_sidecars(cluster: ClusterSettings) -> Sidecars | None:
+    """How the cluster runs Istio's proxies next to Mojaloop's pods (None: it does not)."""
+    k3s = cluster.baremetal.k3s_version if cluster.baremetal is not None else None
+    return plan_sidecars(cluster.kubernetes.version, cluster.substrate.value, k3s)
+
+
+def sidecar_notes(cluster: ClusterSettings) -> tuple[str, ...]:
+    note = sidecar_note(cluster.kubernetes.version, cluster.substrate.value)
+    return (note,) if note else ()
 
 
 def ordered_releases(

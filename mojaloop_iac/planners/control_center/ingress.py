@@ -56,7 +56,7 @@ from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.vault_server import API_PORT as VAULT_API_PORT
 from mojaloop_iac.planners.vault_server import FULLNAME as VAULT_SERVICE
 from mojaloop_iac.planners.vault_server import VaultServerPlan
-from mojaloop_iac.platform_versions import platform_versions
+from mojaloop_iac.platform_versions import ISTIO, platform_versions
 from mojaloop_iac.vault.paths import require_dns_label
 
 # The one port the gateway serves: the https port of the gateway chart's Service (NodePort 31443).
@@ -168,7 +168,7 @@ def plan_control_center_ingress(inp: ControlCenterIngressInput) -> ControlCenter
         releases=(
             istio_base_release(base),
             # No extension providers: nothing in the control center authorises requests at the gateway.
-            istiod_release(istiod, []),
+            istiod_release(istiod, [], flat_values=versions.supports(ISTIO, "flatIstiodValues")),
             ingress_gateway_release(gateway, INTERNAL, inp.substrate, inp.scheduling),
         ),
         namespaces=(

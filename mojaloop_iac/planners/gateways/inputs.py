@@ -15,6 +15,7 @@ from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.secrets import SecretNeed
+from mojaloop_iac.planners.sidecars import Sidecars
 from mojaloop_iac.platform_versions import PlatformVersions
 
 Substrate = Literal["baremetal", "aws"]
@@ -74,13 +75,15 @@ class GatewaysInput:
     # The versions chosen for the cluster (a stack's chartVersions applied); default: the pins for
     # kubernetes_version.
     versions: PlatformVersions | None = None
+    # Sidecar injection (istio-cni, native sidecars); None: no application pod gets a proxy.
+    sidecars: Sidecars | None = None
 
 
 @dataclass(frozen=True)
 class GatewaysPlan:
     releases: tuple[HelmReleaseSpec, ...]
-    """Install order: istio base (CRDs), istiod, then the internal, external and egress gateways. Each
-    must wait for the one before: gateway pods get their proxy image injected by istiod."""
+    """Install order: istio base (CRDs), istiod, istio-cni (with sidecars), then the internal, external and
+    egress gateways. Each must wait for the one before: gateway pods get their proxy image injected by istiod."""
     namespaces: tuple[NamespaceSpec, ...]
     manifests: tuple[dict[str, Any], ...]
     """PeerAuthentication and Gateways; they need istio base's CRDs (and the Gateways their namespaces)."""

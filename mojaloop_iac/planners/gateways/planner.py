@@ -31,6 +31,7 @@ from mojaloop_iac.planners.gateways.releases import (
     egress_gateway_release,
     ingress_gateway_release,
     istio_base_release,
+    istio_cni_release,
     istiod_release,
 )
 from mojaloop_iac.planners.namespaces import NamespaceSpec
@@ -41,6 +42,7 @@ from mojaloop_iac.platform_versions import ISTIO, platform_versions
 ISTIO_BASE = "istio-base"
 ISTIOD = "istiod"
 ISTIO_GATEWAY = "istio-gateway"
+ISTIO_CNI = "istio-cni"
 
 # Key of the client CA Secret; Istio reads `ca.crt` (or `cacert`) from a CA credential.
 CLIENT_CA_KEY = "ca.crt"
@@ -58,9 +60,15 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
     versions = inp.versions or platform_versions(inp.kubernetes_version)
     base, istiod, gateway = (pinned_chart(key, versions) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
     check_one_istio_release(base, istiod, gateway)
+    flat = versions.supports(ISTIO, "flatIstiodValues")
+    node_agent = ()
+    if inp.sidecars is not None:
+        cni = pinned_chart(ISTIO_CNI, versions)
+        node_agent = (istio_cni_release(cni, inp.sidecars.istio_cni_values(), flat),)
     releases = (
         istio_base_release(base),
-        istiod_release(istiod, providers),
+        istiod_release(istiod, providers, sidecars=inp.sidecars is not None, flat_values=flat),
+        *node_agent,
         ingress_gateway_release(gateway, INTERNAL, inp.substrate, inp.scheduling),
         ingress_gateway_release(gateway, EXTERNAL, inp.substrate, inp.scheduling),
         egress_gateway_release(gateway, inp),
@@ -85,7 +93,8 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
     )
     return GatewaysPlan(
         releases=releases,
-        namespaces=gateway_namespaces(istiod.namespace),
+        namespaces=gateway_namespaces(istiod.namespace)
+        + ((node_agent_namespace(node_agent[0].namespace),) if node_agent else ()),
         manifests=manifests,
         secret_needs={EXTERNAL.namespace: (client_ca,)},
         warnings=(),
@@ -107,6 +116,12 @@ def gateway_namespaces(istio_namespace: str) -> tuple[NamespaceSpec, ...]:
             contract.EGRESS_GATEWAY_NAMESPACE, "restricted", "Egress gateway for callbacks to DFSPs"
         ),
     )
+
+
+def node_agent_namespace(namespace: str) -> NamespaceSpec:
+    """istio-cni's DaemonSet runs privileged (it edits each node's CNI configuration and pods' network
+    namespaces): the one `privileged` namespace, holding nothing else."""
+    return NamespaceSpec(namespace, "privileged", "istio-cni node agent: sets up meshed pods' traffic redirection")
 
 
 def extension_providers(entries: tuple[Mapping[str, Any], ...]) -> list[dict[str, Any]]:
