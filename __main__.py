@@ -90,7 +90,7 @@ def build_environment(env: Environment) -> None:
         )
     except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
         raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
-    platform = plan_platform(env, STORAGE_CLASS[env.substrate])
+    platform = plan_platform(env, STORAGE_CLASS[env.substrate], specs.virtual_services)
     for note in platform.warnings:
         pulumi.log.warn(note)
     namespaces = Namespaces(

@@ -11,15 +11,21 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from mojaloop_iac.config.models import ClusterSettings
-from mojaloop_iac.planners.certificates import CertificatesInput, plan_certificates
+from mojaloop_iac import contract
+from mojaloop_iac.config.defaults import chart_pins
+from mojaloop_iac.config.models import ClusterSettings, Environment
 from mojaloop_iac.planners.api_versions import served_api_versions
+from mojaloop_iac.planners.certificates import CertificatesInput, plan_certificates
+from mojaloop_iac.planners.default_deny import ClusterNetworks, DefaultDenyInput, plan_default_deny
 from mojaloop_iac.planners.gateways import GatewaysInput, plan_gateways
 from mojaloop_iac.planners.gateways.planner import client_ca_secret_name
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.identity import IdentityInput, ManifestSource, plan_identity
-from mojaloop_iac.planners.namespaces import NamespaceSpec
+from mojaloop_iac.planners.identity.inputs import KEYCLOAK_HTTP_PORT
+from mojaloop_iac.planners.mojaloop_values.data import load_values_data
+from mojaloop_iac.planners.namespaces import EXTERNAL_SECRETS_NAMESPACE, NamespaceSpec
 from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.planners.sidecars import Sidecars, plan_sidecars, sidecar_note
 from mojaloop_iac.platform_versions import PlatformVersions, platform_versions
@@ -54,7 +60,10 @@ def cluster_platform_versions(cluster: ClusterSettings) -> PlatformVersions:
     return platform_versions(cluster.kubernetes.version, getattr(cluster, "chart_versions", None))
 
 
-def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
+def plan_platform(
+    cluster: ClusterSettings, storage_class: str, routed: Sequence[Mapping[str, Any]] = ()
+) -> PlatformPlan:
+    """`routed`: the Mojaloop release's VirtualServices, so the policies know where the gateways route."""
     versions = cluster_platform_versions(cluster)
     identity = plan_identity(
         IdentityInput(
@@ -94,9 +103,23 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
             sidecars=sidecars,
         )
     )
+    namespaces = merge_namespaces(certificates.namespaces, gateways.namespaces, identity.namespaces)
+    mojaloop_namespace = cluster.mojaloop.namespace if isinstance(cluster, Environment) else None
+    policies = plan_default_deny(
+        default_deny_input(
+            cluster,
+            tuple(spec.name for spec in namespaces),
+            mojaloop_namespace,
+            sidecars is not None,
+            (*identity.manifests, *routed),
+            identity.mesh_extension_providers,
+        )
+    )
     layers = (
         Layer("cert-manager", (certificates.release,), served_api_versions(certificates.manifests, versions)),
         Layer("istio", gateways.releases, served_api_versions(gateways.manifests, versions)),
+        # Before any workload of the later layers starts: they run under the policies from their first packet.
+        Layer("network-policy", (), served_api_versions(policies.manifests, versions)),
         # Releases install one after another, which honours identity.release_dependencies (databases
         # first, then Kratos and Keto before Oathkeeper).
         Layer("identity", ordered_releases(identity.releases, identity.release_dependencies),
@@ -104,13 +127,111 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
     )
     return PlatformPlan(
         layers=layers,
-        namespaces=merge_namespaces(certificates.namespaces, gateways.namespaces, identity.namespaces),
+        namespaces=namespaces,
         secret_needs=merge_needs(certificates.secret_needs, gateways.secret_needs, identity.secret_needs),
         external_secret_templates=dict(identity.external_secret_templates),
         warnings=certificates.warnings + gateways.warnings + identity.notes + sidecar_notes(cluster),
         versions=versions,
         sidecars=sidecars,
     )
+
+
+def default_deny_input(
+    cluster: ClusterSettings,
+    platform_namespaces: tuple[str, ...],
+    mojaloop_namespace: str | None,
+    meshed: bool,
+    manifests: Sequence[Mapping[str, Any]],
+    extension_providers: Sequence[Mapping[str, Any]],
+) -> DefaultDenyInput:
+    """What the default-deny planner needs, from the stack and the other planners' output."""
+    pins = chart_pins()
+    owned = {*platform_namespaces, EXTERNAL_SECRETS_NAMESPACE, *((mojaloop_namespace,) if mojaloop_namespace else ())}
+    keycloak, ory = pins["keycloak-operator"]["namespace"], pins["kratos"]["namespace"]
+    routes = gateway_routes(manifests)
+    # The internal gateway asks Oathkeeper (ext-authz) about every hub-operator request.
+    for provider in extension_providers:
+        for kind in provider.values():
+            if isinstance(kind, Mapping) and isinstance(kind.get("service"), str):
+                routes.setdefault(contract.INTERNAL_GATEWAY_NAMESPACE, set()).add(service_namespace(kind["service"], ""))
+    vault = getattr(getattr(cluster, "vault", None), "address", None)
+    return DefaultDenyInput(
+        namespaces=tuple(sorted(owned)),
+        networks=cluster_networks(cluster),
+        mojaloop=mojaloop_namespace or "",
+        meshed=(mojaloop_namespace,) if meshed and mojaloop_namespace else (),
+        istio=pins["istiod"]["namespace"],
+        cert_manager=pins["cert-manager"]["namespace"],
+        external_secrets=EXTERNAL_SECRETS_NAMESPACE,
+        keycloak=keycloak,
+        ory=ory,
+        gateway_routes={gateway: tuple(sorted(targets & owned)) for gateway, targets in sorted(routes.items())},
+        known_ports={keycloak: (("TCP", KEYCLOAK_HTTP_PORT),)},
+        vault_ports=(("TCP", urlsplit(vault).port or 443),) if vault else (("TCP", 443),),
+        test_pods=helm_test_pod_names(),
+        controllers=(pins["cert-manager"]["namespace"], EXTERNAL_SECRETS_NAMESPACE, pins["istiod"]["namespace"], keycloak, ory),
+        webhooks={
+            pins["istiod"]["namespace"]: (("TCP", 15017),),
+            pins["cert-manager"]["namespace"]: (("TCP", 10250),),
+            EXTERNAL_SECRETS_NAMESPACE: (("TCP", 10250),),
+        },
+    )
+
+
+def gateway_routes(manifests: Sequence[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """Gateway namespace -> the namespaces its VirtualServices send traffic to."""
+    routes: dict[str, set[str]] = {}
+    for manifest in manifests:
+        if manifest.get("kind") != "VirtualService":
+            continue
+        spec, namespace = manifest.get("spec") or {}, manifest["metadata"]["namespace"]
+        destinations = {
+            service_namespace(route["destination"]["host"], namespace)
+            for kind in ("http", "tls", "tcp")
+            for entry in spec.get(kind) or ()
+            for route in entry.get("route") or ()
+        }
+        for gateway in spec.get("gateways") or ():
+            routes.setdefault(gateway.partition("/")[0], set()).update(destinations)
+    return routes
+
+
+def service_namespace(host: str, default: str) -> str:
+    """The namespace of a Service host name (`svc.ns.svc.cluster.local`, `svc.ns`, or `svc` in `default`)."""
+    parts = host.split(".")
+    return parts[1] if len(parts) > 1 else default
+
+
+def cluster_networks(cluster: ClusterSettings) -> ClusterNetworks:
+    """Where pods reach the API server, where its own calls come from, and the cluster's own networks."""
+    service_ip = str(next(cluster.network.service_cidr.hosts()))
+    pod, service = str(cluster.network.pod_cidr), str(cluster.network.service_cidr)
+    if cluster.baremetal is not None:
+        servers = [host_network(str(host.address)) for host in cluster.baremetal.hosts if host.role == "server"]
+        endpoint = cluster.baremetal.api_endpoint
+        extra = [host_network(str(endpoint))] if endpoint is not None and not isinstance(endpoint, str) else []
+        return ClusterNetworks(
+            api_server=((f"{service_ip}/32", 443), *((cidr, 6443) for cidr in servers + extra)),
+            api_server_sources=tuple(servers),
+            cluster=(pod, service),
+        )
+    assert cluster.aws is not None
+    vpc = str(cluster.aws.vpc_cidr)
+    return ClusterNetworks(api_server=((f"{service_ip}/32", 443), (vpc, 443)), api_server_sources=(vpc,), cluster=(pod, service))
+
+
+def host_network(address: str) -> str:
+    return f"{address}/128" if ":" in address else f"{address}/32"
+
+
+def helm_test_pod_names() -> tuple[str, ...]:
+    """The Helm test sub-charts of every release line (their pods' `app.kubernetes.io/name`)."""
+    data = load_values_data()
+    return tuple(sorted({
+        name
+        for line in data.release_lines.values()
+        for name in (*line.tests.golden_path, *line.tests.bulk, *line.tests.third_party)
+    }))
 
 
 def cluster_sidecars(cluster: ClusterSettings) -> Sidecars | None:
