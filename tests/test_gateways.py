@@ -171,6 +171,8 @@ def test_aws_gateways_sit_behind_network_load_balancers_of_their_scheme():
         assert internal is (scheme == "internal")
         assert service["externalTrafficPolicy"] == "Local"
         assert all("nodePort" not in port for port in service["ports"])
+        # The status port is not on the load balancer: it checks the health-check NodePort instead.
+        assert [port["port"] for port in service["ports"]] == [80, 443]
 
 
 @pytest.mark.parametrize("substrate", ["baremetal", "aws"])

@@ -243,6 +243,10 @@ class Aws(Model):
     """CIDR of the environment's VPC; subnets are carved from it."""
     availability_zones: int = Field(default=2, ge=2, le=6)
     """How many availability zones the VPC and node groups span."""
+    api_access_cidrs: tuple[ipaddress.IPv4Network, ...] = ()
+    """Networks allowed to reach the EKS API endpoint from outside the VPC (operators' and CI's egress
+    addresses); empty (the default): the endpoint is private, reached from inside the VPC only (the nodes,
+    operators over the WireGuard mesh or a VPN), and `pulumi up` must run from there."""
 
 
 class Kubernetes(Model):

@@ -13,6 +13,7 @@ from mojaloop_iac import contract
 from mojaloop_iac.planners.gateways.charts import PinnedChart
 from mojaloop_iac.planners.gateways.inputs import (
     SERVICE_PORTS,
+    STATUS_PORT,
     GatewaysInput,
     IngressGateway,
     Substrate,
@@ -144,7 +145,9 @@ def _aws_service(gateway: IngressGateway) -> dict[str, Any]:
         annotations[f"{AWS_LB}-internal"] = "true"
     return {
         "type": "LoadBalancer",
-        "ports": _service_ports(),
+        # No status port: the load balancer checks health on the Service's health-check NodePort (kube-proxy,
+        # with the Local policy), so 15021 (Envoy's readiness, the proxy's build and state) stays off it.
+        "ports": [port for port in _service_ports() if port["name"] != STATUS_PORT[0]],
         "externalTrafficPolicy": "Local",
         "annotations": annotations,
     }
