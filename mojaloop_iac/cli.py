@@ -10,15 +10,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
 from mojaloop_iac.catalog import CatalogError, UpgradeRefused, load_catalog, plan_upgrade
+from mojaloop_iac.cli_output import OutputFormat, OutputOption, emit_json, err, out, print_markdown, print_warnings, progress
 from mojaloop_iac.config.issues import ConfigError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_FAILED = 0, 1, 2, 3
@@ -29,9 +29,30 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console()
-err = Console(stderr=True)
+
+
+def toolkit_version() -> str:
+    try:
+        return version("mojaloop-iac")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"mojactl {toolkit_version()}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool, typer.Option("--version", help="Print mojactl's version and exit.", callback=_show_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Plan and run Mojaloop hubs as code."""
 
 StackArg = Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<name>.yaml) or path to a stack file.")]
 
@@ -50,18 +71,26 @@ def _report_config_error(error: ConfigError) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
-def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
-    for warning in warnings:
-        err.print(f"  [yellow]![/] {warning}", highlight=False, soft_wrap=True)
+def _issue(issue) -> dict[str, str]:
+    return {"path": issue.path, "message": issue.message, "severity": issue.severity}
 
 
 @app.command()
-def validate(stack: StackArg) -> None:
+def validate(stack: StackArg, output: OutputOption = OutputFormat.TABLE) -> None:
     """Validate a stack's configuration and report every problem with its key path."""
     from mojaloop_iac.config.load import validate_stack_file
 
-    stack_file, validated = validate_stack_file(stack)
-    _print_warnings([str(w) for w in validated.warnings])
+    try:
+        stack_file, validated = validate_stack_file(stack)
+    except ConfigError as error:
+        if output == OutputFormat.JSON:
+            emit_json({"stack": stack, "valid": False, "problems": [_issue(issue) for issue in error.issues]})
+        raise
+    if output == OutputFormat.JSON:
+        emit_json({"stack": stack_file.name, "path": str(stack_file.path), "kind": validated.config.kind,
+                   "valid": True, "warnings": [_issue(w) for w in validated.warnings]})
+        return
+    print_warnings([str(w) for w in validated.warnings])
     out.print(f"[green]✓[/] {stack_file.path}: valid {validated.config.kind} stack [bold]{stack_file.name}[/]")
 
 
@@ -77,6 +106,7 @@ def plan(
         typer.Option("--stack-outputs", help="YAML/JSON mapping of referenced stack name to its outputs "
                      "(default: plan the referenced stack from stacks/)."),
     ] = None,
+    output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
     from mojaloop_iac.config.load import read_stack_file
@@ -89,21 +119,61 @@ def plan(
         if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
             _fail(f"{stack_outputs} must map stack names to their outputs", EXIT_INVALID)
     target = out_dir or Path("out") / read_stack_file(stack).name
-    result = plan_stack(stack, target, given)
-    if not quiet:
-        out.print(Markdown(result.summary))
-    _print_warnings(result.warnings)
-    out.print(f"[green]✓[/] plan bundle for [bold]{result.stack}[/]: {len(result.files)} files in {target}")
+    with progress(f"Planning {stack} ...", quiet or output == OutputFormat.JSON):
+        result = plan_stack(stack, target, given)
+    done = f"[green]✓[/] plan bundle for [bold]{result.stack}[/]: {len(result.files)} files in {target}"
+    if output == OutputFormat.JSON:
+        emit_json(plan_document(result, target))
+        err.print(done, highlight=False)
+        return
+    if quiet:
+        print_warnings(result.warnings)
+    else:
+        # The summary lists the warnings: they are not printed a second time.
+        print_markdown(result.summary)
+    out.print(done, highlight=False)
+
+
+def plan_document(result, target: Path) -> dict:
+    """`mojactl plan -o json`: what was planned, where the bundle is, what to look at."""
+    from mojaloop_iac.plan.bundle import helm_releases
+
+    return {
+        "stack": result.stack,
+        "kind": result.validated.config.kind,
+        "bundle": str(target),
+        "files": len(result.files),
+        "resources": sum(1 for resource in result.record.resources if resource.custom),
+        "helmReleases": [
+            {key: release.release[key] for key in ("name", "chart", "version", "namespace", "repo")}
+            for release in helm_releases(result.record)
+        ],
+        "warnings": list(result.warnings),
+    }
 
 
 @app.command()
-def releases() -> None:
+def releases(output: OutputOption = OutputFormat.TABLE) -> None:
     """List the Mojaloop releases in the catalog."""
+    catalog = load_catalog().releases.values()
+    if output == OutputFormat.JSON:
+        emit_json([
+            {
+                "version": release.version,
+                "umbrellaChart": {"name": release.umbrella.name, "version": release.umbrella.version},
+                "backendChart": {"name": release.backend.name, "version": release.backend.version},
+                "kubernetes": {"validated": release.kubernetes.validated, "minimum": release.kubernetes.minimum},
+                "ttkTestCases": release.ttk_test_cases_tag,
+                "upgradeFrom": release.upgrade_from,
+            }
+            for release in catalog
+        ])
+        return
     table = Table(title="Mojaloop release catalog")
     for column in ("Release", "Umbrella chart", "Backend chart", "Kubernetes (validated / minimum)", "TTK tests",
                    "Direct upgrade from"):
         table.add_column(column)
-    for release in load_catalog().releases.values():
+    for release in catalog:
         table.add_row(
             release.version,
             f"{release.umbrella.name} {release.umbrella.version}",
@@ -119,12 +189,25 @@ def releases() -> None:
 def upgrade_plan(
     from_version: Annotated[str, typer.Option("--from", help="Installed Mojaloop release.")],
     to_version: Annotated[str, typer.Option("--to", help="Target Mojaloop release.")],
+    output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show the ordered steps from one Mojaloop release to another, or why the jump is refused."""
     try:
         upgrade = plan_upgrade(load_catalog(), from_version, to_version)
     except UpgradeRefused as refused:
+        if output == OutputFormat.JSON:
+            emit_json({"from": from_version, "to": to_version, "refused": str(refused)})
         _fail(f"[bold red]Upgrade refused:[/] {refused}", EXIT_INVALID)
+    if output == OutputFormat.JSON:
+        emit_json({
+            "from": upgrade.from_version, "to": upgrade.to_version, "path": list(upgrade.path),
+            "steps": [
+                {"order": step.order, "part": step.part, "chart": step.chart, "from": step.from_version,
+                 "to": step.to_version, "description": step.description}
+                for step in upgrade.steps
+            ],
+        })
+        return
     if not upgrade.steps:
         out.print(f"{from_version} is already {to_version}: nothing to do.")
         return
@@ -142,22 +225,32 @@ def baremetal(
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Artifacts, results and kubeconfig (default out/<stack>/baremetal).")
     ] = None,
+    limit: Annotated[
+        str | None, typer.Option("--limit", "-l", help="Only these hosts or groups (an Ansible pattern, e.g. demo-core-1).")
+    ] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tags", "-t", help="Only playbook steps with this tag (repeatable; apply, upgrade).")
+    ] = None,
     skip_tags: Annotated[
         list[str] | None, typer.Option("--skip-tag", help="Skip playbook steps with this tag (repeatable).")
     ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Each host's result per task; -vv and more: Ansible's own detail.")
+    ] = 0,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm `reset`, which removes Kubernetes from the hosts.")] = False,
 ) -> None:
     """Run the bare-metal playbooks on the stack's hosts with ansible-runner (inventory from the stack)."""
     import json
 
-    try:
-        from mojaloop_iac.baremetal import actions
-        from mojaloop_iac.baremetal.runner import BaremetalRunError, ProgressEvent
-    except ImportError as missing:
-        _fail(f"the bare-metal tools are not installed ({missing.name}): run ./scripts/setup baremetal", EXIT_INVALID)
+    from mojaloop_iac.baremetal import actions
+    from mojaloop_iac.baremetal.runner import BaremetalRunError, ProgressEvent, require_ansible
     from mojaloop_iac.config.load import validate_stack_file
     from mojaloop_iac.planners.inventory import plan_inventory
 
+    try:
+        require_ansible()
+    except BaremetalRunError as missing:
+        _fail(f"[bold red]The bare-metal tools are missing:[/] {missing}", EXIT_INVALID)
     try:
         chosen = actions.BaremetalAction(action)
     except ValueError:
@@ -171,19 +264,19 @@ def baremetal(
     if chosen == actions.BaremetalAction.RESET and not yes:
         _fail("reset removes k3s and the toolkit's changes from every host: pass --yes to confirm", EXIT_INVALID)
     target = (run_dir or Path("out") / stack_file.name / "baremetal").resolve()
-
-    def progress(event: ProgressEvent) -> None:
-        if event.kind == "task":
-            out.print(f"[dim]{event.play} ·[/] {event.task}", highlight=False)
-        elif event.kind in ("failed", "unreachable"):
-            out.print(f"  [red]✗[/] {event.host}: {event.message}", highlight=False, soft_wrap=True)
+    progress_line = baremetal_progress(verbose)
 
     inventory = plan_inventory(cluster)
-    options: dict = {"event_handler": progress}
-    if skip_tags:
-        if chosen not in (actions.BaremetalAction.APPLY, actions.BaremetalAction.UPGRADE):
-            _fail("--skip-tag applies to apply and upgrade only", EXIT_INVALID)
-        options["skip_tags"] = tuple(skip_tags)
+    options: dict = {"event_handler": progress_line}
+    if limit:
+        options["limit"] = limit
+    if verbose > 1:
+        options["verbosity"] = verbose - 1
+    for name, values in (("tags", tags), ("skip_tags", skip_tags)):
+        if values:
+            if chosen not in (actions.BaremetalAction.APPLY, actions.BaremetalAction.UPGRADE):
+                _fail(f"--{name.replace('_', '-').rstrip('s')} applies to apply and upgrade only", EXIT_INVALID)
+            options[name] = tuple(values)
     try:
         result = actions.ACTIONS[chosen](inventory, target, **options)
     except BaremetalRunError as refused:
@@ -204,6 +297,21 @@ def baremetal(
     out.print(f"[green]✓[/] {chosen.value} on {len(result.hosts)} host(s); results in {target / 'result.json'}")
 
 
+def baremetal_progress(verbose: int) -> Callable:
+    """Progress on stderr while the playbook runs: each task as it starts, failures at once, and with -v each
+    host's result."""
+
+    def show(event) -> None:
+        if event.kind == "task":
+            err.print(f"[dim]{event.play} ·[/] {event.task}", highlight=False)
+        elif event.kind in ("failed", "unreachable"):
+            err.print(f"  [red]✗[/] {event.host}: {event.message}", highlight=False, soft_wrap=True)
+        elif verbose and event.kind in ("ok", "changed", "skipped"):
+            err.print(f"  [dim]{event.host}: {event.kind}[/]", highlight=False)
+
+    return show
+
+
 @app.command("test-env")
 def test_env(
     stack: StackArg,
@@ -213,6 +321,7 @@ def test_env(
                      "bare-metal run fetched, out/<stack>/baremetal/kubeconfig)."),
     ] = None,
     timeout: Annotated[str, typer.Option("--timeout", help="helm test timeout.")] = "30m",
+    output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Run the golden-path tests (helm test --logs) of a deployed environment; summarise per collection."""
     import shutil
@@ -232,9 +341,20 @@ def test_env(
     if helm is None:
         _fail("helm is not on PATH: install Helm 3 to run the environment's tests", EXIT_INVALID)
     release, namespace = env.mojaloop.helm_release_name, env.mojaloop.namespace
-    out.print(f"helm test {release} -n {namespace} --logs (up to {timeout}) ...", highlight=False)
-    code, output = run_helm_test(helm_test_command(helm, release, namespace, config_path, timeout))
-    report = parse_helm_test_output(output, release)
+    err.print(f"helm test {release} -n {namespace} --logs (up to {timeout}) ...", highlight=False)
+    with progress("Running the golden-path tests ...", output == OutputFormat.JSON):
+        code, logs = run_helm_test(helm_test_command(helm, release, namespace, config_path, timeout))
+    report = parse_helm_test_output(logs, release)
+    if output == OutputFormat.JSON:
+        emit_json({
+            "stack": stack_file.name, "passed": code == 0 and report.passed and bool(report.collections),
+            "collections": [
+                {"name": c.name, "phase": c.phase, "passed": c.passed, "passedAssertions": c.passed_assertions,
+                 "totalAssertions": c.total_assertions, "testCases": c.test_cases,
+                 "failedRequests": list(c.failed_requests)}
+                for c in report.collections
+            ],
+        })
     table = Table(title=f"Golden-path tests of {stack_file.name}")
     for column in ("Collection", "Phase", "Assertions passed", "Test cases", "Result"):
         table.add_column(column)
@@ -243,12 +363,13 @@ def test_env(
                       if collection.total_assertions is not None else "-")
         verdict = "[green]passed[/]" if collection.passed else "[red]FAILED[/]"
         table.add_row(collection.name, collection.phase, assertions, str(collection.test_cases or "-"), verdict)
-    out.print(table)
+    if output != OutputFormat.JSON:
+        out.print(table)
     for collection in report.collections:
         for request in collection.failed_requests:
             err.print(f"  [red]✗[/] {collection.name}: {request}", highlight=False, soft_wrap=True)
     if not report.collections:
-        err.print(output[-2000:], highlight=False, markup=False)
+        err.print(logs[-2000:], highlight=False, markup=False)
         _fail("helm test reported no test suites (is the release deployed?)", EXIT_FAILED)
     if code != 0 or not report.passed:
         _fail("[bold red]golden-path tests failed[/]", EXIT_FAILED)

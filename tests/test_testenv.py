@@ -94,3 +94,17 @@ def test_cli_without_a_kubeconfig_is_invalid_input(tmp_path, capsys, monkeypatch
     monkeypatch.chdir(tmp_path)
     code = cli.main(["test-env", str(Path(__file__).parent.parent / "stacks" / "Pulumi.demo.yaml")])
     assert code == 2 and "no kubeconfig" in capsys.readouterr().err
+
+
+def test_cli_json_gives_each_collection_and_the_verdict(tmp_path, capsys, monkeypatch):
+    import json
+
+    bin_dir = _helm_stand_in(tmp_path, "golden-path-failed.txt", 1)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\n")
+    code = cli.main(["test-env", "demo", "--kubeconfig", str(kubeconfig), "-o", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 3 and document["passed"] is False
+    golden = next(c for c in document["collections"] if c["name"] == "ml-ttk-test-val-gp")
+    assert (golden["passedAssertions"], golden["totalAssertions"]) == (25, 27) and golden["failedRequests"]
