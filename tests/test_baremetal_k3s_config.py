@@ -8,8 +8,11 @@ tasks only (include_vars, set_stats): no host is contacted.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from mojaloop_iac.baremetal.runner import run_playbook
 from mojaloop_iac.config.load import read_stack_file, validate_namespace
@@ -218,3 +221,35 @@ def test_without_ssh_settings_ansible_connects_to_the_node_address():
     server = inventory["all"]["children"]["k3s_servers"]["hosts"]["demo-core-1"]
     assert server["ansible_host"] == server["node_address"] == "192.0.2.11"
     assert "ansible_port" not in server
+
+
+REGISTRIES_PLAYBOOK = f"""
+- name: Render registries.yaml on the controller
+  hosts: k3s_servers
+  gather_facts: false
+  tasks:
+    - name: Load the os_prep defaults
+      ansible.builtin.include_vars: "{ROLES}/os_prep/defaults/main.yml"
+    - name: Render the template
+      ansible.builtin.template:
+        src: "{ROLES}/os_prep/templates/registries.yaml.j2"
+        dest: "{{{{ registries_dest }}}}"
+        mode: "0600"
+"""
+
+
+def test_a_registry_mirror_given_as_a_url_keeps_its_one_scheme(tmp_path: Path):
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir()
+    (playbooks / "ansible.cfg").write_text((PLAYBOOKS_DIR / "ansible.cfg").read_text())
+    (playbooks / "registries.yml").write_text(REGISTRIES_PLAYBOOK)
+    endpoints = {}
+    for given in ("mirror.cc.example:5000", "https://mirror.cc.example:5000"):
+        dest = tmp_path / f"registries-{len(endpoints)}.yaml"
+        inventory = {"all": {"vars": {"registry_mirror": given, "registries_dest": str(dest)},
+                             "children": {"k3s_servers": {"hosts": {"node1": {
+                                 "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}}
+        result = run_playbook("registries.yml", inventory, tmp_path / f"run-{len(endpoints)}", playbooks_dir=playbooks)
+        assert result.succeeded, result.failed_messages
+        endpoints[given] = yaml.safe_load(dest.read_text())["mirrors"]["docker.io"]["endpoint"]
+    assert set(map(tuple, endpoints.values())) == {("https://mirror.cc.example:5000",)}
