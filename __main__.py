@@ -294,6 +294,9 @@ def build_control_center(cc: ControlCenter) -> None:
     # Istio and the gateway passing TLS through to the services: how vault./s3./mirror./gitlab. are reached.
     ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": plan.ingress.releases,
                             "manifests": plan.ingress.manifests}, opts=after_namespaces)
+    # Deny by default, with the allows the control center's traffic needs (AuthorizationPolicies need Istio).
+    PlatformLayer(f"{cc.name}-network-policy", {"releases": (), "manifests": plan.policies.manifests},
+                  opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[ingress])))
     unseal_key: list[pulumi.Resource] = []
     if plan.vault_unseal is not None:
         from components.aws_control_center import VaultAutoUnseal

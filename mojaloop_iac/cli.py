@@ -243,7 +243,7 @@ def baremetal(
     import json
 
     from mojaloop_iac.baremetal import actions
-    from mojaloop_iac.baremetal.runner import BaremetalRunError, ProgressEvent, require_ansible
+    from mojaloop_iac.baremetal.runner import BaremetalRunError, require_ansible
     from mojaloop_iac.config.load import validate_stack_file
     from mojaloop_iac.planners.inventory import plan_inventory
 

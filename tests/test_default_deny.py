@@ -145,3 +145,27 @@ def test_a_vault_address_with_a_port_opens_that_port(tmp_path: Path):
     plan_stack(str(path), tmp_path / "bundle")
     vault = yaml.safe_load((tmp_path / "bundle" / "manifests" / "external-secrets" / "NetworkPolicy-allow-vault-out.yaml").read_text())
     assert [p["port"] for rule in vault["spec"]["egress"] for p in rule["ports"]] == [8200]
+
+
+@pytest.mark.parametrize("stack", ["control-center", "control-center-aws"])
+def test_the_control_center_denies_by_default_too(stack, tmp_path: Path):
+    plan_stack(stack, tmp_path / "bundle")
+    manifests = [document for _, document in bundle_manifests(tmp_path / "bundle")]
+    namespaces = sorted(m["metadata"]["name"] for m in manifests if m["kind"] == "Namespace")
+    assert {"vault", "minio", "registry-mirror", "istio-ingress-int", "external-secrets"} <= set(namespaces)
+    for namespace in namespaces:
+        assert named(manifests, "NetworkPolicy", namespace)["deny-by-default"]["spec"]["podSelector"] == {}
+        assert named(manifests, "AuthorizationPolicy", namespace)["deny-by-default"]["spec"] == {}
+    gateway = named(manifests, "NetworkPolicy", "istio-ingress-int")
+    assert namespace_peers(gateway["allow-gateway-out"], "egress") == {"vault", "minio", "registry-mirror"}
+    # The gateway passes TLS through on 443; nothing else reaches it through the mesh's deny-by-default.
+    allow = named(manifests, "AuthorizationPolicy", "istio-ingress-int")["allow-passthrough"]
+    assert allow["spec"]["rules"] == [{"to": [{"operation": {"ports": ["443"]}}]}]
+    vault_out = named(manifests, "NetworkPolicy", "vault")["allow-outside-out"]
+    assert {p["port"] for rule in vault_out["spec"]["egress"] for p in rule["ports"]} == {443, 6443}
+    assert namespace_peers(named(manifests, "NetworkPolicy", "vault")["allow-same-namespace-in"], "ingress") == {"vault"}
+    if stack == "control-center-aws":
+        hub = named(manifests, "NetworkPolicy", "wireguard")["allow-peers-in"]
+        assert [(p["protocol"], p["port"]) for rule in hub["spec"]["ingress"] for p in rule["ports"]] == [("UDP", 51820)]
+    for policy in (m for m in manifests if m["kind"] in ("NetworkPolicy", "AuthorizationPolicy")):
+        validate_core(policy, "1.33") if is_core(policy) else validate_custom(policy)

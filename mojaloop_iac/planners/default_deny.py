@@ -106,33 +106,51 @@ class DefaultDenyPlan:
 
 
 def plan_default_deny(inp: DefaultDenyInput) -> DefaultDenyPlan:
+    """An environment's namespaces: deny by default, then its flows and the mesh's allows."""
     flows = tuple(environment_flows(inp))
+    return DefaultDenyPlan(default_deny_manifests(inp.namespaces, flows, mesh_allows(inp)), flows)
+
+
+def default_deny_manifests(
+    namespaces: Sequence[str], flows: Sequence[Flow], authorizations: Sequence[dict[str, Any]] = ()
+) -> tuple[dict[str, Any], ...]:
+    """Per namespace a NetworkPolicy and an AuthorizationPolicy that allow nothing, then the flows'
+    NetworkPolicies and the given AuthorizationPolicies."""
     unknown = sorted(
         {peer.namespace for flow in flows for peer in (flow.source, flow.destination) if peer.namespace}
-        - set(inp.namespaces)
+        - set(namespaces)
         - {"kube-system"}
     )
     if unknown:
         raise ValueError(f"flows name namespaces the stack does not own: {', '.join(unknown)}")
     manifests: list[dict[str, Any]] = []
-    for namespace in sorted(inp.namespaces):
+    for namespace in sorted(namespaces):
         manifests.append(deny_all_network_policy(namespace))
         manifests.append(allow_nothing(namespace))
-    manifests += network_policies(flows)
-    manifests += mesh_allows(inp)
-    return DefaultDenyPlan(manifests=tuple(manifests), flows=flows)
+    return (*manifests, *network_policies(flows), *authorizations)
+
+
+def cluster_flows(
+    namespaces: Sequence[str],
+    networks: ClusterNetworks,
+    controllers: Sequence[str],
+    webhooks: Mapping[str, tuple[Port, ...]],
+) -> Iterable[Flow]:
+    """What every cluster needs: DNS for everyone, the API server for the controllers, and the API server
+    to their admission webhooks."""
+    dns = Peer("kube-system", {"matchLabels": {"k8s-app": "kube-dns"}})
+    for namespace in namespaces:
+        yield Flow("dns", Peer(namespace), dns, DNS)
+    for namespace in controllers:
+        for cidr, port in networks.api_server:
+            yield Flow("kubernetes-api", Peer(namespace), Peer(cidrs=(cidr,)), (("TCP", port),))
+    for namespace, ports in webhooks.items():
+        yield Flow("webhooks", Peer(cidrs=networks.api_server_sources), Peer(namespace), ports)
 
 
 def environment_flows(inp: DefaultDenyInput) -> Iterable[Flow]:
     outside = Peer(cidrs=EVERYWHERE, excluded=inp.networks.cluster)
-    dns = Peer("kube-system", {"matchLabels": {"k8s-app": "kube-dns"}})
-    for namespace in inp.namespaces:
-        yield Flow("dns", Peer(namespace), dns, DNS)
-    for namespace in inp.controllers:
-        for cidr, port in inp.networks.api_server:
-            yield Flow("kubernetes-api", Peer(namespace), Peer(cidrs=(cidr,)), (("TCP", port),))
-    for namespace, ports in inp.webhooks.items():
-        yield Flow("webhooks", Peer(cidrs=inp.networks.api_server_sources), Peer(namespace), ports)
+    yield from cluster_flows(inp.namespaces, inp.networks, inp.controllers, inp.webhooks)
     # Proxies fetch their configuration and certificates from istiod.
     gateways = (contract.INTERNAL_GATEWAY_NAMESPACE, contract.EXTERNAL_GATEWAY_NAMESPACE, contract.EGRESS_GATEWAY_NAMESPACE)
     for namespace in (*inp.meshed, *gateways):
@@ -158,6 +176,50 @@ def environment_flows(inp: DefaultDenyInput) -> Iterable[Flow]:
     # cert-manager: ACME and the DNS-01 propagation checks against public name servers.
     yield Flow("acme", Peer(inp.cert_manager), outside, (*HTTPS, *DNS))
     yield Flow("vault", Peer(inp.external_secrets), outside, inp.vault_ports)
+
+
+@dataclass(frozen=True)
+class ControlCenterTraffic:
+    """Who talks to whom in a control center (no sidecars there: only its gateway carries a proxy)."""
+
+    namespaces: tuple[str, ...]
+    networks: ClusterNetworks
+    istio: str
+    gateway: str
+    routed: tuple[str, ...]
+    """Namespaces the gateway passes TLS through to (Vault, MinIO, the mirror, GitLab's ingress)."""
+    controllers: tuple[str, ...]
+    webhooks: Mapping[str, tuple[Port, ...]]
+    outside: Mapping[str, tuple[Port, ...]]
+    """Namespace -> ports it reaches outside the cluster at; () every port (CI jobs)."""
+    inbound: Mapping[str, tuple[Port, ...]] = field(default_factory=dict)
+    """Namespace -> ports reached from anywhere besides the gateway's (the WireGuard hub's UDP port)."""
+
+
+def plan_control_center_default_deny(inp: ControlCenterTraffic) -> DefaultDenyPlan:
+    """A control center's namespaces: deny by default, then each service with its peers, the gateway for the
+    clients, and the outside where a service needs it (Vault reviewing environments' tokens, the mirror's
+    upstream registries, ACME, CI jobs, the WireGuard hub's peers)."""
+    flows: list[Flow] = list(cluster_flows(inp.namespaces, inp.networks, inp.controllers, inp.webhooks))
+    outside = Peer(cidrs=EVERYWHERE, excluded=inp.networks.cluster)
+    flows.append(Flow("istiod", Peer(inp.gateway), Peer(inp.istio), ISTIOD_XDS))
+    flows.append(Flow("clients", Peer(cidrs=EVERYWHERE), Peer(inp.gateway), GATEWAY_LISTENERS))
+    for namespace in inp.routed:
+        flows.append(Flow("gateway", Peer(inp.gateway), Peer(namespace)))
+    for namespace in inp.namespaces:
+        if namespace not in (inp.istio, inp.gateway):
+            flows.append(Flow("same-namespace", Peer(namespace), Peer(namespace)))
+    for namespace, ports in inp.outside.items():
+        flows.append(Flow("outside", Peer(namespace), outside, ports))
+    for namespace, ports in inp.inbound.items():
+        flows.append(Flow("peers", Peer(cidrs=EVERYWHERE), Peer(namespace), ports))
+    # The gateway passes TLS through: its one server (443) routes only the services' names, others are closed.
+    gateway_allow = _authorization(
+        inp.gateway,
+        "allow-passthrough",
+        {"action": "ALLOW", "rules": [{"to": [{"operation": {"ports": ["443"]}}]}]},
+    )
+    return DefaultDenyPlan(default_deny_manifests(inp.namespaces, flows, (gateway_allow,)), tuple(flows))
 
 
 def deny_all_network_policy(namespace: str) -> dict[str, Any]:

@@ -39,9 +39,13 @@ class NamespaceSpec:
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 
 
+# Every cluster's: the secret delivery installs the operator there (the Helm releases create no namespace).
+EXTERNAL_SECRETS: NamespaceSpec = NamespaceSpec(EXTERNAL_SECRETS_NAMESPACE, "restricted", "External Secrets Operator")
+
+
 def environment_namespaces(mojaloop_namespace: str, sidecars: bool = False) -> tuple[NamespaceSpec, ...]:
     """`sidecars`: Mojaloop and its backend join the mesh (planners/sidecars.py)."""
     return (
         NamespaceSpec(mojaloop_namespace, "baseline", "Mojaloop and its backend dependencies", sidecars),
-        NamespaceSpec(EXTERNAL_SECRETS_NAMESPACE, "restricted", "External Secrets Operator"),
+        EXTERNAL_SECRETS,
     )
