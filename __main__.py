@@ -77,8 +77,8 @@ def build_cluster(settings: ClusterSettings) -> KubernetesCluster:
 def build_environment(env: Environment) -> None:
     cluster = build_cluster(env)
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-    release = load_catalog().get(env.mojaloop.release)
-    assert release is not None, "validation guarantees a catalog release"
+    release = load_catalog().resolve(env.mojaloop.release)
+    assert release is not None, "validation guarantees a catalog release (or candidate)"
     try:
         specs = mojaloop_release_specs(
             env,

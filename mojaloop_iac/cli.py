@@ -1,7 +1,8 @@
 """mojactl: validate and plan stacks offline, browse the release catalog, plan upgrades.
 
-Exit codes: 0 success, 2 invalid input (configuration, unknown stack or release, refused upgrade),
-3 an operation on hosts failed (a playbook reported failed or unreachable hosts), 1 internal error.
+Exit codes (mojaloop_iac/commands/common.py): 0 success, 2 invalid input (configuration, unknown stack or
+release, refused upgrade), 3 an operation failed (failed or unreachable hosts, failed tests), 4 the
+environment could not be reached (test-env: cluster or release unreachable), 1 internal error.
 No traceback reaches the user unless MOJACTL_DEBUG=1.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -17,11 +19,11 @@ from typing import Annotated, NoReturn
 import typer
 from rich.table import Table
 
-from mojaloop_iac.catalog import CatalogError, UpgradeRefused, load_catalog, plan_upgrade
-from mojaloop_iac.cli_output import OutputFormat, OutputOption, emit_json, err, out, print_markdown, print_warnings, progress
+from mojaloop_iac.catalog import CatalogError, Release, ReleaseCatalog, UpgradeRefused, load_catalog, plan_upgrade
+from mojaloop_iac.cli_output import OutputFormat, OutputOption, emit_json, print_markdown, print_warnings, progress
+from mojaloop_iac.commands import release, test_env
+from mojaloop_iac.commands.common import EXIT_FAILED, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, err, out
 from mojaloop_iac.config.issues import ConfigError
-
-EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_FAILED = 0, 1, 2, 3
 
 app = typer.Typer(
     name="mojactl",
@@ -154,28 +156,23 @@ def plan_document(result, target: Path) -> dict:
 
 @app.command()
 def releases(output: OutputOption = OutputFormat.TABLE) -> None:
-    """List the Mojaloop releases in the catalog."""
-    catalog = load_catalog().releases.values()
+    """List the Mojaloop releases in the catalog with their support windows, then the candidates."""
+    from mojaloop_iac.clock import today
+
+    catalog, day = load_catalog(), today()
     if output == OutputFormat.JSON:
-        emit_json([
-            {
-                "version": release.version,
-                "umbrellaChart": {"name": release.umbrella.name, "version": release.umbrella.version},
-                "backendChart": {"name": release.backend.name, "version": release.backend.version},
-                "kubernetes": {"validated": release.kubernetes.validated, "minimum": release.kubernetes.minimum},
-                "ttkTestCases": release.ttk_test_cases_tag,
-                "upgradeFrom": release.upgrade_from,
-            }
-            for release in catalog
-        ])
+        emit_json([release_document(catalog, release, day) for release in [*catalog.releases.values(),
+                                                                            *catalog.candidates.values()]])
         return
-    table = Table(title="Mojaloop release catalog")
-    for column in ("Release", "Umbrella chart", "Backend chart", "Kubernetes (validated / minimum)", "TTK tests",
-                   "Direct upgrade from"):
+    table = Table(title=f"Mojaloop release catalog (support on {day})")
+    for column in ("Release", "Support", "Released", "Umbrella chart", "Backend chart",
+                   "Kubernetes (validated / minimum)", "TTK tests", "Direct upgrade from"):
         table.add_column(column)
-    for release in catalog:
+    for release in [*catalog.releases.values(), *catalog.candidates.values()]:
         table.add_row(
             release.version,
+            _support_cell(catalog, release, day),
+            str(release.released or "-"),
             f"{release.umbrella.name} {release.umbrella.version}",
             f"{release.backend.name} {release.backend.version}",
             f"{release.kubernetes.validated} / {release.kubernetes.minimum}",
@@ -183,21 +180,70 @@ def releases(output: OutputOption = OutputFormat.TABLE) -> None:
             release.upgrade_from or "-",
         )
     out.print(table)
+    newest = catalog.newest_supported(day)
+    if newest is not None:
+        out.print(f"Newest supported release: [bold]{newest.version}[/] (until {catalog.support_window(newest).end}).",  # type: ignore[union-attr]
+                  highlight=False)
+
+
+def _support_cell(catalog: ReleaseCatalog, release: Release, day: date) -> str:
+    status = catalog.support_status(release, day)
+    window = catalog.support_window(release)
+    if status == "candidate":
+        assert release.candidate is not None
+        published = "" if release.candidate.published else ", chart not published"
+        return f"[magenta]CANDIDATE[/] {release.candidate.status}{published}"
+    if status == "supported" and window is not None:
+        return f"[green]supported[/] to {window.end}"
+    if status == "ended" and window is not None:
+        return f"[red]ended[/] {window.end}"
+    return "not yet released" if status == "not-yet-released" else "no support policy"
+
+
+def release_document(catalog: ReleaseCatalog, release: Release, day: date) -> dict:
+    """`mojactl releases -o json`: one release or candidate."""
+    window = catalog.support_window(release)
+    return {
+        "version": release.version,
+        "support": catalog.support_status(release, day),
+        "supportEnds": str(window.end) if window is not None else None,
+        "released": str(release.released) if release.released else None,
+        "umbrellaChart": {"name": release.umbrella.name, "version": release.umbrella.version},
+        "backendChart": {"name": release.backend.name, "version": release.backend.version},
+        "kubernetes": {"validated": release.kubernetes.validated, "minimum": release.kubernetes.minimum},
+        "ttkTestCases": release.ttk_test_cases_tag,
+        "upgradeFrom": release.upgrade_from,
+    }
 
 
 @app.command("upgrade-plan")
 def upgrade_plan(
     from_version: Annotated[str, typer.Option("--from", help="Installed Mojaloop release.")],
-    to_version: Annotated[str, typer.Option("--to", help="Target Mojaloop release.")],
+    to_version: Annotated[
+        str | None, typer.Option("--to", help="Target Mojaloop release (default: the newest supported one).")
+    ] = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show the ordered steps from one Mojaloop release to another, or why the jump is refused."""
+    from mojaloop_iac.clock import today
+
+    catalog, day = load_catalog(), today()
+    newest = catalog.newest_supported(day)
+    if to_version is None:
+        if newest is None:
+            _fail("no catalogued release is supported today: name a target with --to", EXIT_INVALID)
+        to_version = newest.version
+        (err if output == OutputFormat.JSON else out).print(
+            f"Target: {to_version}, the newest supported release.", highlight=False
+        )
     try:
-        upgrade = plan_upgrade(load_catalog(), from_version, to_version)
+        upgrade = plan_upgrade(catalog, from_version, to_version)
     except UpgradeRefused as refused:
         if output == OutputFormat.JSON:
             emit_json({"from": from_version, "to": to_version, "refused": str(refused)})
-        _fail(f"[bold red]Upgrade refused:[/] {refused}", EXIT_INVALID)
+        err.print(f"[bold red]Upgrade refused:[/] {refused}", highlight=False)
+        _suggest_supported(catalog, to_version, newest, day)
+        raise typer.Exit(EXIT_INVALID) from None
     if output == OutputFormat.JSON:
         emit_json({
             "from": upgrade.from_version, "to": upgrade.to_version, "path": list(upgrade.path),
@@ -210,12 +256,29 @@ def upgrade_plan(
         return
     if not upgrade.steps:
         out.print(f"{from_version} is already {to_version}: nothing to do.")
+    else:
+        out.print(f"[bold]Upgrade {upgrade.from_version} → {upgrade.to_version}[/] (via {' → '.join(upgrade.path)})")
+        for step in upgrade.steps:
+            versions = f" {step.from_version} → {step.to_version}" if step.to_version else ""
+            chart = f" {step.chart}" if step.chart else ""
+            out.print(f"  {step.order}. [bold]{step.part}[/]{chart}{versions}: {step.description}", highlight=False)
+    _suggest_supported(catalog, to_version, newest, day)
+
+
+def _suggest_supported(catalog: ReleaseCatalog, target: str, newest: Release | None, day: date) -> None:
+    """Say when the target is not supported today (a candidate, or outside its window) and what is."""
+    release = catalog.resolve(target)
+    if newest is None or release is None or catalog.support_status(release, day) == "supported":
         return
-    out.print(f"[bold]Upgrade {upgrade.from_version} → {upgrade.to_version}[/] (via {' → '.join(upgrade.path)})")
-    for step in upgrade.steps:
-        versions = f" {step.from_version} → {step.to_version}" if step.to_version else ""
-        chart = f" {step.chart}" if step.chart else ""
-        out.print(f"  {step.order}. [bold]{step.part}[/]{chart}{versions}: {step.description}", highlight=False)
+    window = catalog.support_window(release)
+    if release.is_candidate:
+        why = f"{target} is a candidate, not a published release"
+    elif window is None:
+        why = f"{target} predates the support policy"
+    else:
+        why = f"{target}'s support ended on {window.end}"
+    err.print(f"[yellow]![/] {why}; the newest supported release is {newest.version} "
+              f"(until {catalog.support_window(newest).end}).", highlight=False)  # type: ignore[union-attr]
 
 
 @app.command()
@@ -312,68 +375,8 @@ def baremetal_progress(verbose: int) -> Callable:
     return show
 
 
-@app.command("test-env")
-def test_env(
-    stack: StackArg,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option("--kubeconfig", help="Kubeconfig of the deployed environment (default: the one the "
-                     "bare-metal run fetched, out/<stack>/baremetal/kubeconfig)."),
-    ] = None,
-    timeout: Annotated[str, typer.Option("--timeout", help="helm test timeout.")] = "30m",
-    output: OutputOption = OutputFormat.TABLE,
-) -> None:
-    """Run the golden-path tests (helm test --logs) of a deployed environment; summarise per collection."""
-    import shutil
-
-    from mojaloop_iac.config.load import validate_stack_file
-    from mojaloop_iac.testenv import helm_test_command, parse_helm_test_output, run_helm_test
-
-    stack_file, validated = validate_stack_file(stack)
-    env = validated.config.environment
-    if env is None:
-        _fail(f"stack {stack_file.name} is a control center: only environments run Mojaloop's tests", EXIT_INVALID)
-    config_path = kubeconfig or Path("out") / stack_file.name / "baremetal" / "kubeconfig"
-    if not config_path.is_file():
-        _fail(f"no kubeconfig at {config_path}: pass --kubeconfig (or run `mojactl baremetal {stack} apply`)",
-              EXIT_INVALID)
-    helm = shutil.which("helm")
-    if helm is None:
-        _fail("helm is not on PATH: install Helm 3 to run the environment's tests", EXIT_INVALID)
-    release, namespace = env.mojaloop.helm_release_name, env.mojaloop.namespace
-    err.print(f"helm test {release} -n {namespace} --logs (up to {timeout}) ...", highlight=False)
-    with progress("Running the golden-path tests ...", output == OutputFormat.JSON):
-        code, logs = run_helm_test(helm_test_command(helm, release, namespace, config_path, timeout))
-    report = parse_helm_test_output(logs, release)
-    if output == OutputFormat.JSON:
-        emit_json({
-            "stack": stack_file.name, "passed": code == 0 and report.passed and bool(report.collections),
-            "collections": [
-                {"name": c.name, "phase": c.phase, "passed": c.passed, "passedAssertions": c.passed_assertions,
-                 "totalAssertions": c.total_assertions, "testCases": c.test_cases,
-                 "failedRequests": list(c.failed_requests)}
-                for c in report.collections
-            ],
-        })
-    table = Table(title=f"Golden-path tests of {stack_file.name}")
-    for column in ("Collection", "Phase", "Assertions passed", "Test cases", "Result"):
-        table.add_column(column)
-    for collection in report.collections:
-        assertions = (f"{collection.passed_assertions}/{collection.total_assertions}"
-                      if collection.total_assertions is not None else "-")
-        verdict = "[green]passed[/]" if collection.passed else "[red]FAILED[/]"
-        table.add_row(collection.name, collection.phase, assertions, str(collection.test_cases or "-"), verdict)
-    if output != OutputFormat.JSON:
-        out.print(table)
-    for collection in report.collections:
-        for request in collection.failed_requests:
-            err.print(f"  [red]✗[/] {collection.name}: {request}", highlight=False, soft_wrap=True)
-    if not report.collections:
-        err.print(logs[-2000:], highlight=False, markup=False)
-        _fail("helm test reported no test suites (is the release deployed?)", EXIT_FAILED)
-    if code != 0 or not report.passed:
-        _fail("[bold red]golden-path tests failed[/]", EXIT_FAILED)
-    out.print(f"[green]✓[/] {len(report.collections)} collections passed")
+app.command("test-env")(test_env.test_env)
+app.add_typer(release.release_app, name="release")
 
 
 @app.command(hidden=True)

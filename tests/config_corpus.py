@@ -74,7 +74,7 @@ CASES: tuple[Case, ...] = (
     Case("kubernetes-version-patch", (("set", f"{E}.kubernetes.version", "1.28.3"),),
          f"{E}.kubernetes.version", "Kubernetes minor version"),
     Case("release-format", (("set", f"{E}.mojaloop.release", "v15"),), f"{E}.mojaloop.release", "such as 15.2.0"),
-    Case("release-unknown", (("set", f"{E}.mojaloop.release", "15.3.0"),), f"{E}.mojaloop.release", "unknown release"),
+    Case("release-unknown", (("set", f"{E}.mojaloop.release", "15.4.0"),), f"{E}.mojaloop.release", "unknown release"),
     Case("release-missing", (("del", f"{E}.mojaloop.release"),), f"{E}.mojaloop.release", "is required"),
     Case("upgrade-skips-a-stop", (("set", f"{E}.mojaloop.installedRelease", "15.2.0"),
                                   ("set", f"{E}.mojaloop.release", "17.0.0"), ("set", f"{E}.kubernetes.version", "1.32"),

@@ -131,7 +131,9 @@ def test_plan_json_lists_the_releases_and_warnings_and_writes_the_bundle(capsys,
 
 def test_releases_and_upgrade_plan_speak_json(capsys):
     code, out, _ = run(capsys, "releases", "-o", "json")
-    assert code == 0 and [r["version"] for r in json.loads(out)][-1] == "17.0.0"
+    releases = {r["version"]: r for r in json.loads(out)}
+    assert code == 0 and releases["17.0.0"]["kubernetes"]["validated"] == "1.32"
+    assert {r["support"] for r in releases.values()} >= {"ended", "candidate"}
     code, out, _ = run(capsys, "upgrade-plan", "--from", "16.0.0", "--to", "17.0.0", "-o", "json")
     steps = json.loads(out)["steps"]
     assert code == 0 and [s["order"] for s in steps] == sorted(s["order"] for s in steps)

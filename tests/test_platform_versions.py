@@ -24,6 +24,11 @@ from mojaloop_iac.platform_versions import (
 DEMO = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text(encoding="utf-8"))["config"]["mojaloop:environment"]
 
 
+def platform_warnings(validated):
+    """The warnings this module is about: not the catalog's word on a release's own support window."""
+    return tuple(w for w in validated.warnings if not w.path.endswith("mojaloop.release"))
+
+
 def demo_with(**changes):
     env = copy.deepcopy(DEMO)
     for key, value in changes.items():
@@ -43,12 +48,18 @@ def test_each_minor_gets_the_newest_line_whose_project_supports_it(kubernetes):
 @pytest.mark.parametrize("release", load_catalog().releases.values(), ids=lambda r: r.version)
 def test_every_catalog_release_plans_at_its_validated_kubernetes_without_a_support_warning(release):
     kubernetes = release.kubernetes.validated
-    stack = demo_with(kubernetes={"version": kubernetes}, mojaloop={"release": release.version})
-    validated = validate_namespace(stack)
-    assert validated.warnings == ()
+    assert check_platform_versions(kubernetes) == []
     versions = platform_versions(kubernetes)
-    assert not [issue for issue in check_platform_versions(kubernetes)]
     assert set(versions.versions) == {"istio", "cert-manager", "external-secrets"}
+    stack = demo_with(kubernetes={"version": kubernetes}, mojaloop={"release": release.version})
+    try:
+        validated = validate_namespace(stack)
+    except ConfigError as refused:
+        # Releases the toolkit cannot install yet (their backend values are not described) are refused for
+        # that alone, never for the Kubernetes version.
+        assert all(issue.path.endswith("mojaloop.release") for issue in refused.issues), refused.issues
+        return
+    assert platform_warnings(validated) == ()
 
 
 def test_the_demo_gets_istio_124_cert_manager_116_and_external_secrets_013():
@@ -66,19 +77,19 @@ def test_a_mix_of_istio_components_in_chart_versions_is_refused_with_its_key():
 
 def test_one_version_for_every_istio_component_is_accepted():
     same = {"istiod": "1.24.5", "istio-base": "1.24.5", "istio-internal-ingress-gw": "1.24.5"}
-    assert validate_namespace(demo_with(chartVersions=same)).warnings == ()
+    assert platform_warnings(validate_namespace(demo_with(chartVersions=same))) == ()
     assert platform_versions("1.28", same).version("istio") == "1.24.5"
 
 
 def test_an_override_outside_its_projects_support_is_a_warning_naming_the_key():
     validated = validate_namespace(demo_with(chartVersions={"cert-manager": "v1.21.1"}))
-    (warning,) = validated.warnings
+    (warning,) = platform_warnings(validated)
     assert warning.path == "environment.chartVersions.cert-manager"
     assert "cert-manager v1.21.1 is supported on Kubernetes 1.33 to 1.36, the cluster runs 1.28" in warning.message
 
 
 def test_an_override_of_an_unrecorded_line_is_a_warning():
-    (warning,) = validate_namespace(demo_with(chartVersions={"istio": "1.31.0"})).warnings
+    (warning,) = platform_warnings(validate_namespace(demo_with(chartVersions={"istio": "1.31.0"})))
     assert "Istio 1.31.0" in warning.message and "not recorded" in warning.message
 
 

@@ -26,7 +26,8 @@ LAYOUTS: dict[str, dict[str, Any]] = load_data_file("layouts.yaml")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+# A release, or a release candidate (a pre-release suffix); the catalog decides which exist.
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
 _KUBERNETES_MINOR = re.compile(r"^1\.\d{1,2}$")
 
 
@@ -68,7 +69,10 @@ def _label_value(value: str) -> str:
 
 def _semver(value: str) -> str:
     if not _SEMVER.match(value):
-        raise ValueError(f"{value!r} must be a release version such as 15.2.0")
+        raise ValueError(
+            f"{value!r} must be a release version such as 15.2.0 (or a catalogued candidate such as "
+            "16.0.0-rc.20240129)"
+        )
     return value
 
 

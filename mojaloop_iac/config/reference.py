@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from mojaloop_iac.catalog import ReleaseCatalog
+from mojaloop_iac.catalog import Release, ReleaseCatalog
 from mojaloop_iac.config.models import Hostname, StackConfig
 
 MARKERS = {
@@ -128,18 +128,41 @@ def _one_line(text: str | None) -> str:
 
 def release_table(catalog: ReleaseCatalog) -> str:
     rows = [
-        "| Release | Umbrella chart | Backend chart | Kubernetes validated | Minimum | TTK test cases | Direct upgrade from | Breaking changes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Release | Released | Supported until | Umbrella chart | Backend chart | Kubernetes validated | Minimum | "
+        "TTK test cases | Direct upgrade from | Breaking changes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for release in catalog.releases.values():
-        breaking = "; ".join(release.breaking_changes) or "none"
+        window = catalog.support_window(release)
         rows.append(
-            f"| {release.version} | {release.umbrella.name} {release.umbrella.version} | "
-            f"{release.backend.name} {release.backend.version} | {release.kubernetes.validated} | "
-            f"{release.kubernetes.minimum} | {release.ttk_test_cases_tag} | {release.upgrade_from or '-'} | "
-            f"{_one_line(breaking)} |"
+            f"| {release.version} | {release.released} | {window.end if window else 'no policy'} | "
+            + _release_columns(release)
+        )
+    rows += [
+        "",
+        "Candidates (never a default; plannable and validatable, `mojactl release validate --candidate V`):",
+        "",
+        "| Candidate | Status | Base | Chart published | Umbrella chart | Backend chart | Kubernetes validated | "
+        "Minimum | TTK test cases | Direct upgrade from | Breaking changes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for candidate in catalog.candidates.values():
+        info = candidate.candidate
+        assert info is not None
+        rows.append(
+            f"| {candidate.version} | {info.status} | {info.base} | {'yes' if info.published else 'no'} | "
+            + _release_columns(candidate)
         )
     return "\n".join(rows)
+
+
+def _release_columns(release: Release) -> str:
+    breaking = "; ".join(release.breaking_changes) or "none"
+    return (
+        f"{release.umbrella.name} {release.umbrella.version} | {release.backend.name} {release.backend.version} | "
+        f"{release.kubernetes.validated} | {release.kubernetes.minimum} | {release.ttk_test_cases_tag} | "
+        f"{release.upgrade_from or '-'} | {_one_line(breaking)} |"
+    )
 
 
 def render_readme(text: str, sections: dict[str, str]) -> str:

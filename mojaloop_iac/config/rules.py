@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 
 from mojaloop_iac import contract
-from mojaloop_iac.catalog import ReleaseCatalog, UpgradeRefused, plan_upgrade
+from mojaloop_iac.catalog import Release, ReleaseCatalog, UpgradeRefused, plan_upgrade
+from mojaloop_iac.clock import today
 from mojaloop_iac.config.defaults import versions
 from mojaloop_iac.config.issues import Issue, suggest
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment, StackConfig, Substrate
@@ -190,13 +191,15 @@ def release_is_installable(env: Environment, prefix: str, catalog: ReleaseCatalo
         )
     elif not name or not name[0].isalpha() or not all(c.islower() or c.isdigit() or c == "-" for c in name):
         yield Issue(f"{base}.helmReleaseName", f"{name!r} must be lower-case letters, digits and '-', starting with a letter")
-    release = catalog.get(env.mojaloop.release)
+    release = catalog.resolve(env.mojaloop.release)
     if release is None:
-        hint = suggest(env.mojaloop.release, catalog.versions())
+        hint = suggest(env.mojaloop.release, catalog.known_versions())
         extra = f"did you mean {hint!r}? " if hint else ""
+        candidates = f" (candidates: {', '.join(catalog.candidates)})" if catalog.candidates else ""
         yield Issue(
             f"{base}.release",
-            f"unknown release {env.mojaloop.release!r}; {extra}the catalog has {', '.join(catalog.versions())}",
+            f"unknown release {env.mojaloop.release!r}; {extra}the catalog has {', '.join(catalog.versions())}"
+            + candidates,
         )
         return
     installed = env.mojaloop.installed_release
@@ -205,6 +208,8 @@ def release_is_installable(env: Environment, prefix: str, catalog: ReleaseCatalo
             plan_upgrade(catalog, installed, release.version)
         except UpgradeRefused as refused:
             yield Issue(f"{base}.release", f"cannot upgrade from installedRelease {installed}: {refused}")
+    yield from release_is_plannable(release, f"{base}.release")
+    yield from release_support(catalog, release, f"{base}.release")
     support = release.kubernetes_support(env.kubernetes.version)
     limits = f"validated on {release.kubernetes.validated}, supported from {release.kubernetes.minimum}"
     if support == "unsupported":
@@ -219,6 +224,52 @@ def release_is_installable(env: Environment, prefix: str, catalog: ReleaseCatalo
             f"({limits}); it may work, but it is untested",
             severity="warning",
         )
+
+
+def release_is_plannable(release: Release, path: str) -> Iterator[Issue]:
+    """The toolkit can only write values for charts its data files describe."""
+    from mojaloop_iac.planners.backend_values import DEFAULT_DATA_PATH, load_backend_data
+
+    backend = load_backend_data()
+    if release.backend.version not in backend.chart_versions:
+        yield Issue(
+            path,
+            f"Mojaloop {release.version} installs {release.backend.name} {release.backend.version}, whose keys are "
+            f"not described in config/{DEFAULT_DATA_PATH.name} (described: {', '.join(backend.chart_versions)}); "
+            "the toolkit cannot write its values yet. Upgrade plans and support windows still work "
+            "(`mojactl upgrade-plan`, `mojactl releases`)",
+        )
+
+
+def release_support(catalog: ReleaseCatalog, release: Release, path: str) -> Iterator[Issue]:
+    """Warn about candidates and releases outside their support window (today: see mojaloop_iac/clock.py)."""
+    if release.candidate is not None:
+        published = "" if release.candidate.published else (
+            "; its chart is not in the public repository: serve it from a chart mirror that carries it"
+        )
+        yield Issue(
+            path,
+            f"{release.version} is a {release.candidate.status.replace('-', ' ')} of Mojaloop (based on "
+            f"{release.candidate.base}), not a published release: for validation environments, not production"
+            + published,
+            severity="warning",
+        )
+        return
+    day = today()
+    status = catalog.support_status(release, day)
+    if status in ("supported", "not-yet-released"):
+        return
+    newest = catalog.newest_supported(day)
+    advice = (f"; the newest supported release is {newest.version} (`mojactl upgrade-plan --from {release.version} "
+              f"--to {newest.version}`)") if newest is not None else ""
+    window = catalog.support_window(release)
+    if status == "ended" and window is not None:
+        message = (f"Mojaloop {release.version}'s support ended on {window.end} (supported for "
+                   f"{catalog.support_policy.months if catalog.support_policy else '?'} months from its release on "
+                   f"{window.start}){advice}")
+    else:
+        message = f"Mojaloop {release.version} was released before the support policy applies: it is unsupported{advice}"
+    yield Issue(path, message, severity="warning")
 
 
 def workload_classes_placed(env: Environment, prefix: str) -> Iterator[Issue]:

@@ -107,6 +107,16 @@ class TestCollections(_Model):
     third_party: tuple[str, ...] = ()
     always_off: tuple[str, ...] = ()
 
+    def by_collection(self) -> tuple[tuple[str, str], ...]:
+        """(test sub-chart, collection) pairs: goldenPath, bulk, thirdParty, or `other` (never switched on)."""
+        groups = (
+            ("goldenPath", self.golden_path),
+            ("bulk", self.bulk),
+            ("thirdParty", self.third_party),
+            ("other", self.always_off),
+        )
+        return tuple((name, collection) for collection, names in groups for name in names)
+
 
 class TtkEnvironment(_Model):
     chart: str
