@@ -101,7 +101,8 @@ def test_only_controllers_reach_the_api_server_and_only_the_api_server_calls_the
         ("10.43.0.1/32", 443), ("192.0.2.11/32", 6443)
     }
     webhooks = named(demo["manifests"], "NetworkPolicy", "istio-system")["allow-webhooks-in"]
-    assert [p["ipBlock"]["cidr"] for p in peers(webhooks, "ingress")] == ["192.0.2.11/32"]
+    # The server's address, and the pod network (k3s' API server reaches pods on other nodes through flannel).
+    assert [p["ipBlock"]["cidr"] for p in peers(webhooks, "ingress")] == ["192.0.2.11/32", "10.42.0.0/16"]
 
 
 def test_meshed_mojaloop_accepts_only_its_own_pods_and_the_gateways_identities(demo):

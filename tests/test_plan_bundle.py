@@ -395,3 +395,14 @@ def test_the_control_center_is_reached_through_its_passthrough_gateway(stack, tm
     assert not [f for f in files if f.startswith(("istio-ingress-ext/", "istio-ingress-int/Certificate-"))]
     gateway = yaml.safe_load((tmp_path / "manifests" / "istio-ingress-int" / "Gateway-istio-internal-ingress-gw.yaml").read_text())
     assert [server["tls"] for server in gateway["spec"]["servers"]] == [{"mode": "PASSTHROUGH"}]
+
+
+def test_planning_leaves_pickle_as_it_was_so_one_process_plans_any_number_of_stacks(tmp_path):
+    import pickle
+
+    from mojaloop_iac.plan import engine
+
+    plan_stack("control-center", None)
+    # pulumi's dynamic-provider serialization wraps this on every call; unwrapped, a long run of plans
+    # (the test suite) ends in a RecursionError.
+    assert pickle._Pickler._batch_setitems is engine._ORIGINAL_BATCH_SETITEMS

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -124,6 +125,13 @@ class _WarningCollector(logging.Handler):
         self.record.warnings.append(entry.getMessage())
 
 
+# pulumi.dynamic.serialize_provider wraps pickle's `_Pickler._batch_setitems` in a sorting function each time
+# it serializes a dynamic provider, and never unwraps it: under `pulumi up` a program does that a few dozen
+# times per process, but one process planning many stacks (the test suite) nests the wrappers until Python's
+# recursion limit. Each planned program starts from the original again.
+_ORIGINAL_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+
+
 def run_program(
     project: str,
     stack: str,
@@ -152,6 +160,7 @@ def run_program(
         raise ProgramError(str(error)) from None
     finally:
         settings.ROOT.set(None)
+        pickle._Pickler._batch_setitems = _ORIGINAL_BATCH_SETITEMS  # type: ignore[attr-defined]
     return record
 
 

@@ -212,7 +212,9 @@ def cluster_networks(cluster: ClusterSettings) -> ClusterNetworks:
         extra = [host_network(str(endpoint))] if endpoint is not None and not isinstance(endpoint, str) else []
         return ClusterNetworks(
             api_server=((f"{service_ip}/32", 443), *((cidr, 6443) for cidr in servers + extra)),
-            api_server_sources=tuple(servers),
+            # k3s' API server runs on the host: to a pod on another node its packets leave through flannel,
+            # with that node's flannel address (in the pod network) as their source.
+            api_server_sources=(*servers, pod),
             cluster=(pod, service),
         )
     assert cluster.aws is not None
