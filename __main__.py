@@ -23,6 +23,7 @@ from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment, Profile
 from mojaloop_iac.config.rules import load_operator_keys, load_values_file
+from mojaloop_iac.planners.api_versions import served_api_versions
 from mojaloop_iac.planners.backend_values import BackendValuesError
 from mojaloop_iac.planners.identity import with_templates
 from mojaloop_iac.planners.lifecycle import PERSISTENT, LifecyclePolicy, lifecycle_policy
@@ -33,6 +34,9 @@ from mojaloop_iac.planners.mojaloop_values.planner import release_line
 from mojaloop_iac.planners.namespaces import EXTERNAL_SECRETS_NAMESPACE, environment_namespaces
 from mojaloop_iac.planners.platform import (
     ROUTES_NEED,
+    WORKLOADS_NEED,
+    cluster_platform_versions,
+    cluster_sidecars,
     merge_namespaces,
     merge_needs,
     plan_platform,
@@ -46,8 +50,9 @@ from mojaloop_iac.planners.vault_access import (
     external_secrets_release,
     kubeconfig_ca_pem,
 )
-from mojaloop_iac.vault.environment import EnvironmentVaultPlan, plan_environment_vault, plan_qa_tenant_vault
+from mojaloop_iac.platform_versions import PlatformVersions
 from mojaloop_iac.testenv import ExpectedSuite, expected_suites
+from mojaloop_iac.vault.environment import EnvironmentVaultPlan, plan_environment_vault, plan_qa_tenant_vault
 from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT
 
 
@@ -111,10 +116,13 @@ def build_environment(env: Environment) -> None:
         )
     except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
         raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
-    platform = None if shared else plan_platform(env, STORAGE_CLASS[env.substrate], profile)
+    platform = None if shared else plan_platform(env, STORAGE_CLASS[env.substrate], specs.virtual_services, profile)
+    # On a shared QA cluster the platform is the cluster's, built from the same kind of stack.
+    versions = platform.versions if platform else cluster_platform_versions(env)
+    meshed = (platform.sidecars if platform else cluster_sidecars(env)) is not None
     for note in platform.warnings if platform else ():
         pulumi.log.warn(note)
-    own_namespaces = environment_namespaces(env.mojaloop.namespace)
+    own_namespaces = environment_namespaces(env.mojaloop.namespace, meshed)
     if env.qa_host:
         # A cluster hosting QA environments runs the platform they share, not a Mojaloop of its own.
         own_namespaces = tuple(spec for spec in own_namespaces if spec.name != env.mojaloop.namespace)
@@ -145,11 +153,12 @@ def build_environment(env: Environment) -> None:
             platform.secret_needs if platform else {},
         ),
         platform.external_secret_templates if platform else {},
+        versions,
         after_namespaces,
         lifecycle,
     )
     # Each layer waits only for what it really needs (planners.platform.Layer.after): unrelated layers install
-    # side by side, and the Mojaloop release waits for none of them.
+    # side by side, and the Mojaloop release waits only for the mesh and the policies (WORKLOADS_NEED).
     layers: dict[str, pulumi.Resource] = {}
     for layer in platform.layers if platform else ():
         layer_args: PlatformLayerArgs = {
@@ -190,13 +199,17 @@ def build_environment(env: Environment) -> None:
         {
             "umbrella": specs.umbrella,
             "backend": specs.backend,
-            "virtual_services": specs.virtual_services,
+            "virtual_services": served_api_versions(specs.virtual_services, versions),
             "backend_first": specs.backend_first,
             # The routes need Istio's CRDs, and admin hosts must not be exposed before identity guards them.
             "routes_depend_on": routes_need,
         },
-        # The charts read their Secrets at once; they need no platform layer.
-        opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets])),
+        # The charts read their Secrets at once; their pods need the mesh (a pod created before istiod and
+        # the CNI agent runs without its proxy) and start under the default-deny policies.
+        opts=pulumi.ResourceOptions.merge(
+            in_cluster,
+            pulumi.ResourceOptions(depends_on=[namespaces, secrets, *(layers[n] for n in WORKLOADS_NEED if n in layers)]),
+        ),
     )
     pulumi.export("mojaloopRelease", release.version)
     pulumi.export("mojaloopStatus", mojaloop.status)
@@ -223,6 +236,7 @@ def build_secret_delivery(
     cluster: KubernetesCluster,
     needs: dict[str, tuple[SecretNeed, ...]],
     templates: Mapping[tuple[str, str], Mapping[str, Any]],
+    versions: PlatformVersions,
     opts: pulumi.ResourceOptions,
     lifecycle: LifecyclePolicy = PERSISTENT,
 ) -> VaultSecretDelivery:
@@ -252,11 +266,10 @@ def build_secret_delivery(
             env.name, kv_mount=env.vault.kv_mount, ephemeral=lifecycle.ephemeral, qa_host=env.qa_host
         )
     return build_cluster_secret_delivery(
-        env.name, vault_address, cluster, needs, templates, opts,
+        env.name, vault_address, cluster, needs, templates, versions, opts,
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
         vault_ca_cert=env.vault.ca_cert_file, vault_ca_pem=vault_ca_pem,
         retain=lifecycle.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
-        chart_versions=env.chart_versions,
         # A control center declares its (persistent) environments and administers their Vault access; an
         # ephemeral environment on a cluster of its own writes its own access and removes it on destroy.
         access_managed_by_control_center=env.control_center_stack is not None and not lifecycle.ephemeral,
@@ -306,6 +319,7 @@ def build_cluster_secret_delivery(
     cluster: KubernetesCluster,
     needs: Mapping[str, tuple[SecretNeed, ...]],
     templates: Mapping[tuple[str, str], Mapping[str, Any]],
+    versions: PlatformVersions,
     opts: pulumi.ResourceOptions,
     *,
     token_env: str = "VAULT_TOKEN",
@@ -314,7 +328,6 @@ def build_cluster_secret_delivery(
     vault_ca_pem: pulumi.Input[str | None] | None = None,
     retain: bool = True,
     kv_mount: str = DEFAULT_KV_MOUNT,
-    chart_versions: Mapping[str, str] | None = None,
     access_managed_by_control_center: bool = False,
     vault_plan: EnvironmentVaultPlan | None = None,
     manage_shared_objects: bool = True,
@@ -326,7 +339,9 @@ def build_cluster_secret_delivery(
     is trusted by those connections and by the SecretStores in the cluster."""
     delivery = plan_secret_delivery(name, vault_address, kv_mount, needs, vault=vault_plan)
     # Some Secrets are documents around a generated password (a DSN): ESO assembles them in the cluster.
-    delivery = dataclasses.replace(delivery, manifests=with_templates(delivery.manifests, templates))
+    delivery = dataclasses.replace(
+        delivery, manifests=served_api_versions(with_templates(delivery.manifests, templates), versions)
+    )
     if vault_ca_pem is not None:
         delivery = dataclasses.replace(delivery, manifests=trusting_vault_ca(delivery.manifests, vault_ca_pem))
     for note in delivery.operator_supplied:
@@ -342,7 +357,7 @@ def build_cluster_secret_delivery(
         "manage_shared_objects": manage_shared_objects,
     }
     if install_operator:
-        args["operator"] = with_chart_versions((external_secrets_release(),), chart_versions or {})[0]
+        args["operator"] = external_secrets_release(versions)
     if vault_ca_pem is not None:
         args["vault_ca_cert"] = vault_ca_pem
     elif vault_ca_cert:
@@ -387,6 +402,9 @@ def build_control_center(cc: ControlCenter) -> None:
     # Istio and the gateway passing TLS through to the services: how vault./s3./mirror./gitlab. are reached.
     ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": plan.ingress.releases,
                             "manifests": plan.ingress.manifests}, opts=after_namespaces)
+    # Deny by default, with the allows the control center's traffic needs (AuthorizationPolicies need Istio).
+    PlatformLayer(f"{cc.name}-network-policy", {"releases": (), "manifests": plan.policies.manifests},
+                  opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[ingress])))
     unseal_key: list[pulumi.Resource] = []
     if plan.vault_unseal is not None:
         from components.aws_control_center import VaultAutoUnseal
@@ -422,6 +440,7 @@ def build_control_center(cc: ControlCenter) -> None:
         cluster,
         plan.secret_needs,
         {},
+        cluster_platform_versions(cc),
         pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[bootstrap])),
         vault_ca_pem=ca_pem,
     )

@@ -336,6 +336,8 @@ class AwsCluster(pulumi.ComponentResource):
                 security_group_ids=[self._groups[CONTROL_PLANE_GROUP].id],
                 endpoint_private_access=spec.endpoint_private_access,
                 endpoint_public_access=spec.endpoint_public_access,
+                # Without it EKS opens a public endpoint to 0.0.0.0/0.
+                public_access_cidrs=list(spec.public_access_cidrs) or None,
             ),
             kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
                 ip_family="ipv4", service_ipv4_cidr=str(spec.service_cidr)

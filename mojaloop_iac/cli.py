@@ -12,14 +12,15 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.markdown import Markdown
 from rich.table import Table
 
 from mojaloop_iac.catalog import CatalogError, Release, ReleaseCatalog, UpgradeRefused, load_catalog, plan_upgrade
+from mojaloop_iac.cli_output import OutputFormat, OutputOption, emit_json, print_markdown, print_warnings, progress
 from mojaloop_iac.commands import release, test_env
 from mojaloop_iac.commands.common import EXIT_FAILED, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, err, out
 from mojaloop_iac.config.issues import ConfigError
@@ -30,7 +31,31 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def toolkit_version() -> str:
+    try:
+        return version("mojaloop-iac")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"mojactl {toolkit_version()}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool, typer.Option("--version", help="Print mojactl's version and exit.", callback=_show_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Plan and run Mojaloop hubs as code."""
+
 StackArg = Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<name>.yaml) or path to a stack file.")]
 
 
@@ -48,18 +73,26 @@ def _report_config_error(error: ConfigError) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
-def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
-    for warning in warnings:
-        err.print(f"  [yellow]![/] {warning}", highlight=False, soft_wrap=True)
+def _issue(issue) -> dict[str, str]:
+    return {"path": issue.path, "message": issue.message, "severity": issue.severity}
 
 
 @app.command()
-def validate(stack: StackArg) -> None:
+def validate(stack: StackArg, output: OutputOption = OutputFormat.TABLE) -> None:
     """Validate a stack's configuration and report every problem with its key path."""
     from mojaloop_iac.config.load import validate_stack_file
 
-    stack_file, validated = validate_stack_file(stack)
-    _print_warnings([str(w) for w in validated.warnings])
+    try:
+        stack_file, validated = validate_stack_file(stack)
+    except ConfigError as error:
+        if output == OutputFormat.JSON:
+            emit_json({"stack": stack, "valid": False, "problems": [_issue(issue) for issue in error.issues]})
+        raise
+    if output == OutputFormat.JSON:
+        emit_json({"stack": stack_file.name, "path": str(stack_file.path), "kind": validated.config.kind,
+                   "valid": True, "warnings": [_issue(w) for w in validated.warnings]})
+        return
+    print_warnings([str(w) for w in validated.warnings])
     out.print(f"[green]✓[/] {stack_file.path}: valid {validated.config.kind} stack [bold]{stack_file.name}[/]")
 
 
@@ -75,6 +108,7 @@ def plan(
         typer.Option("--stack-outputs", help="YAML/JSON mapping of referenced stack name to its outputs "
                      "(default: plan the referenced stack from stacks/)."),
     ] = None,
+    output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
     from mojaloop_iac.config.load import read_stack_file
@@ -87,19 +121,49 @@ def plan(
         if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
             _fail(f"{stack_outputs} must map stack names to their outputs", EXIT_INVALID)
     target = out_dir or Path("out") / read_stack_file(stack).name
-    result = plan_stack(stack, target, given)
-    if not quiet:
-        out.print(Markdown(result.summary))
-    _print_warnings(result.warnings)
-    out.print(f"[green]✓[/] plan bundle for [bold]{result.stack}[/]: {len(result.files)} files in {target}")
+    with progress(f"Planning {stack} ...", quiet or output == OutputFormat.JSON):
+        result = plan_stack(stack, target, given)
+    done = f"[green]✓[/] plan bundle for [bold]{result.stack}[/]: {len(result.files)} files in {target}"
+    if output == OutputFormat.JSON:
+        emit_json(plan_document(result, target))
+        err.print(done, highlight=False)
+        return
+    if quiet:
+        print_warnings(result.warnings)
+    else:
+        # The summary lists the warnings: they are not printed a second time.
+        print_markdown(result.summary)
+    out.print(done, highlight=False)
+
+
+def plan_document(result, target: Path) -> dict:
+    """`mojactl plan -o json`: what was planned, where the bundle is, what to look at."""
+    from mojaloop_iac.plan.bundle import helm_releases
+
+    return {
+        "stack": result.stack,
+        "kind": result.validated.config.kind,
+        "bundle": str(target),
+        "files": len(result.files),
+        "resources": sum(1 for resource in result.record.resources if resource.custom),
+        "helmReleases": [
+            {key: release.release[key] for key in ("name", "chart", "version", "namespace", "repo")}
+            for release in helm_releases(result.record)
+        ],
+        "warnings": list(result.warnings),
+    }
 
 
 @app.command()
-def releases() -> None:
+def releases(output: OutputOption = OutputFormat.TABLE) -> None:
     """List the Mojaloop releases in the catalog with their support windows, then the candidates."""
     from mojaloop_iac.clock import today
 
     catalog, day = load_catalog(), today()
+    if output == OutputFormat.JSON:
+        emit_json([release_document(catalog, release, day) for release in [*catalog.releases.values(),
+                                                                            *catalog.candidates.values()]])
+        return
     table = Table(title=f"Mojaloop release catalog (support on {day})")
     for column in ("Release", "Support", "Released", "Umbrella chart", "Backend chart",
                    "Kubernetes (validated / minimum)", "TTK tests", "Direct upgrade from"):
@@ -136,12 +200,29 @@ def _support_cell(catalog: ReleaseCatalog, release: Release, day: date) -> str:
     return "not yet released" if status == "not-yet-released" else "no support policy"
 
 
+def release_document(catalog: ReleaseCatalog, release: Release, day: date) -> dict:
+    """`mojactl releases -o json`: one release or candidate."""
+    window = catalog.support_window(release)
+    return {
+        "version": release.version,
+        "support": catalog.support_status(release, day),
+        "supportEnds": str(window.end) if window is not None else None,
+        "released": str(release.released) if release.released else None,
+        "umbrellaChart": {"name": release.umbrella.name, "version": release.umbrella.version},
+        "backendChart": {"name": release.backend.name, "version": release.backend.version},
+        "kubernetes": {"validated": release.kubernetes.validated, "minimum": release.kubernetes.minimum},
+        "ttkTestCases": release.ttk_test_cases_tag,
+        "upgradeFrom": release.upgrade_from,
+    }
+
+
 @app.command("upgrade-plan")
 def upgrade_plan(
     from_version: Annotated[str, typer.Option("--from", help="Installed Mojaloop release.")],
     to_version: Annotated[
         str | None, typer.Option("--to", help="Target Mojaloop release (default: the newest supported one).")
     ] = None,
+    output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show the ordered steps from one Mojaloop release to another, or why the jump is refused."""
     from mojaloop_iac.clock import today
@@ -152,13 +233,27 @@ def upgrade_plan(
         if newest is None:
             _fail("no catalogued release is supported today: name a target with --to", EXIT_INVALID)
         to_version = newest.version
-        out.print(f"Target: {to_version}, the newest supported release.", highlight=False)
+        (err if output == OutputFormat.JSON else out).print(
+            f"Target: {to_version}, the newest supported release.", highlight=False
+        )
     try:
         upgrade = plan_upgrade(catalog, from_version, to_version)
     except UpgradeRefused as refused:
+        if output == OutputFormat.JSON:
+            emit_json({"from": from_version, "to": to_version, "refused": str(refused)})
         err.print(f"[bold red]Upgrade refused:[/] {refused}", highlight=False)
         _suggest_supported(catalog, to_version, newest, day)
         raise typer.Exit(EXIT_INVALID) from None
+    if output == OutputFormat.JSON:
+        emit_json({
+            "from": upgrade.from_version, "to": upgrade.to_version, "path": list(upgrade.path),
+            "steps": [
+                {"order": step.order, "part": step.part, "chart": step.chart, "from": step.from_version,
+                 "to": step.to_version, "description": step.description}
+                for step in upgrade.steps
+            ],
+        })
+        return
     if not upgrade.steps:
         out.print(f"{from_version} is already {to_version}: nothing to do.")
     else:
@@ -193,22 +288,32 @@ def baremetal(
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Artifacts, results and kubeconfig (default out/<stack>/baremetal).")
     ] = None,
+    limit: Annotated[
+        str | None, typer.Option("--limit", "-l", help="Only these hosts or groups (an Ansible pattern, e.g. demo-core-1).")
+    ] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tags", "-t", help="Only playbook steps with this tag (repeatable; apply, upgrade).")
+    ] = None,
     skip_tags: Annotated[
         list[str] | None, typer.Option("--skip-tag", help="Skip playbook steps with this tag (repeatable).")
     ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Each host's result per task; -vv and more: Ansible's own detail.")
+    ] = 0,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm `reset`, which removes Kubernetes from the hosts.")] = False,
 ) -> None:
     """Run the bare-metal playbooks on the stack's hosts with ansible-runner (inventory from the stack)."""
     import json
 
-    try:
-        from mojaloop_iac.baremetal import actions
-        from mojaloop_iac.baremetal.runner import BaremetalRunError, ProgressEvent
-    except ImportError as missing:
-        _fail(f"the bare-metal tools are not installed ({missing.name}): run ./scripts/setup baremetal", EXIT_INVALID)
+    from mojaloop_iac.baremetal import actions
+    from mojaloop_iac.baremetal.runner import BaremetalRunError, require_ansible
     from mojaloop_iac.config.load import validate_stack_file
     from mojaloop_iac.planners.inventory import plan_inventory
 
+    try:
+        require_ansible()
+    except BaremetalRunError as missing:
+        _fail(f"[bold red]The bare-metal tools are missing:[/] {missing}", EXIT_INVALID)
     try:
         chosen = actions.BaremetalAction(action)
     except ValueError:
@@ -222,19 +327,19 @@ def baremetal(
     if chosen == actions.BaremetalAction.RESET and not yes:
         _fail("reset removes k3s and the toolkit's changes from every host: pass --yes to confirm", EXIT_INVALID)
     target = (run_dir or Path("out") / stack_file.name / "baremetal").resolve()
-
-    def progress(event: ProgressEvent) -> None:
-        if event.kind == "task":
-            out.print(f"[dim]{event.play} ·[/] {event.task}", highlight=False)
-        elif event.kind in ("failed", "unreachable"):
-            out.print(f"  [red]✗[/] {event.host}: {event.message}", highlight=False, soft_wrap=True)
+    progress_line = baremetal_progress(verbose)
 
     inventory = plan_inventory(cluster)
-    options: dict = {"event_handler": progress}
-    if skip_tags:
-        if chosen not in (actions.BaremetalAction.APPLY, actions.BaremetalAction.UPGRADE):
-            _fail("--skip-tag applies to apply and upgrade only", EXIT_INVALID)
-        options["skip_tags"] = tuple(skip_tags)
+    options: dict = {"event_handler": progress_line}
+    if limit:
+        options["limit"] = limit
+    if verbose > 1:
+        options["verbosity"] = verbose - 1
+    for name, values in (("tags", tags), ("skip_tags", skip_tags)):
+        if values:
+            if chosen not in (actions.BaremetalAction.APPLY, actions.BaremetalAction.UPGRADE):
+                _fail(f"--{name.replace('_', '-').rstrip('s')} applies to apply and upgrade only", EXIT_INVALID)
+            options[name] = tuple(values)
     try:
         result = actions.ACTIONS[chosen](inventory, target, **options)
     except BaremetalRunError as refused:
@@ -253,6 +358,21 @@ def baremetal(
             err.print(f"  [red]✗[/] {message}", highlight=False, soft_wrap=True)
         _fail(f"[bold red]{chosen.value} failed[/] (results in {target / 'result.json'})", EXIT_FAILED)
     out.print(f"[green]✓[/] {chosen.value} on {len(result.hosts)} host(s); results in {target / 'result.json'}")
+
+
+def baremetal_progress(verbose: int) -> Callable:
+    """Progress on stderr while the playbook runs: each task as it starts, failures at once, and with -v each
+    host's result."""
+
+    def show(event) -> None:
+        if event.kind == "task":
+            err.print(f"[dim]{event.play} ·[/] {event.task}", highlight=False)
+        elif event.kind in ("failed", "unreachable"):
+            err.print(f"  [red]✗[/] {event.host}: {event.message}", highlight=False, soft_wrap=True)
+        elif verbose and event.kind in ("ok", "changed", "skipped"):
+            err.print(f"  [dim]{event.host}: {event.kind}[/]", highlight=False)
+
+    return show
 
 
 app.command("test-env")(test_env.test_env)

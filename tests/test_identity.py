@@ -225,9 +225,36 @@ def test_only_the_dfsp_realms_openid_endpoints_face_the_external_gateway():
 # --- Istio ---------------------------------------------------------------------------------------
 
 
+def api_host(api: str) -> str:
+    """The tool host of config/mojaloop-values.yaml (the TTK UI is `ttk.`, the others are named as their id)."""
+    return f"{'ttk' if api == 'ttk-ui' else api}.{INTERNAL}"
+
+
+def test_every_host_the_gateways_serve_has_an_allow_rule_over_their_deny_by_default():
+    plan = make_plan()
+    allows = [p for p in by_kind(plan, "AuthorizationPolicy") if p["spec"].get("action") == "ALLOW"]
+    allowed = {
+        (p["metadata"]["namespace"], host, "requestPrincipals" in str(p["spec"]["rules"][0].get("from")))
+        for p in allows
+        for host in p["spec"]["rules"][0]["to"][0]["operation"]["hosts"]
+        if not host.endswith(":*")
+    }
+    internal, external = contract.INTERNAL_GATEWAY_NAMESPACE, contract.EXTERNAL_GATEWAY_NAMESPACE
+    assert (external, f"fspiop.{EXTERNAL}", True) in allowed  # a DFSP token is required
+    assert (internal, f"fspiop.{INTERNAL}", True) in allowed
+    assert (external, f"keycloak.{EXTERNAL}", False) in allowed  # the token endpoint itself
+    assert {(internal, f"keycloak.{INTERNAL}", False), (internal, f"auth.{INTERNAL}", False)} <= allowed
+    # The Testing Toolkit's UI and API are operators' tools: Oathkeeper decides first, as for the admin APIs.
+    for api in HUB_OPERATOR_API_IDS:
+        assert (internal, api_host(api), False) in allowed
+
+
 def test_request_authentication_targets_the_external_gateway_and_the_dfsps_realm():
     plan = make_plan()
-    (authn,) = by_kind(plan, "RequestAuthentication")
+    authns = {a["metadata"]["namespace"]: a for a in by_kind(plan, "RequestAuthentication")}
+    # The internal gateway serves the FSPIOP API too (fspiop.<internal domain>): the same token is required.
+    assert set(authns) == {contract.EXTERNAL_GATEWAY_NAMESPACE, contract.INTERNAL_GATEWAY_NAMESPACE}
+    authn = authns[contract.EXTERNAL_GATEWAY_NAMESPACE]
     assert authn["metadata"]["namespace"] == contract.EXTERNAL_GATEWAY_NAMESPACE
     assert authn["spec"]["selector"] == {"matchLabels": {"istio": contract.EXTERNAL_GATEWAY_NAME}}
     (rule,) = authn["spec"]["jwtRules"]
@@ -241,7 +268,7 @@ def test_fspiop_requests_without_a_dfsp_token_are_refused_at_the_external_gatewa
     (deny,) = [
         p
         for p in by_kind(plan, "AuthorizationPolicy")
-        if p["metadata"]["namespace"] == contract.EXTERNAL_GATEWAY_NAMESPACE
+        if p["metadata"]["namespace"] == contract.EXTERNAL_GATEWAY_NAMESPACE and p["spec"]["action"] == "DENY"
     ]
     assert deny["spec"]["action"] == "DENY"
     assert deny["spec"]["selector"] == {"matchLabels": {"istio": contract.EXTERNAL_GATEWAY_NAME}}
@@ -259,7 +286,7 @@ def test_hub_operator_apis_are_delegated_to_oathkeeper_by_name_of_the_extension_
     assert custom["metadata"]["namespace"] == contract.INTERNAL_GATEWAY_NAMESPACE
     assert custom["spec"]["selector"] == {"matchLabels": {"istio": contract.INTERNAL_GATEWAY_NAME}}
     hosts = custom["spec"]["rules"][0]["to"][0]["operation"]["hosts"]
-    assert hosts == [h for api in HUB_OPERATOR_API_IDS for h in (f"{api}.{INTERNAL}", f"{api}.{INTERNAL}:*")]
+    assert hosts == [h for api in HUB_OPERATOR_API_IDS for h in (api_host(api), f"{api_host(api)}:*")]
 
 
 def test_the_extension_provider_asks_oathkeepers_decisions_api_and_fails_closed():
@@ -286,7 +313,7 @@ def test_each_hub_operator_api_has_a_read_and_a_write_rule_checked_by_keto_for_t
     for name, rule in rules.items():
         api, _, access = name.rpartition("-")
         spec = rule["spec"]
-        assert spec["match"]["url"] == f"<https|http>://{api}.{INTERNAL}/<.*>"
+        assert spec["match"]["url"] == f"<https|http>://{api_host(api)}/<.*>"
         assert set(spec["match"]["methods"]) == set(ory_module.ACCESS_METHODS[access])
         assert spec["authenticators"] == [{"handler": "cookie_session"}]
         authorizer = spec["authorizer"]
@@ -327,8 +354,8 @@ def test_the_session_cookie_authenticator_asks_kratos_and_the_cookie_covers_the_
     config = kratos.values["kratos"]["config"]
     assert config["session"]["cookie"]["domain"] == INTERNAL
     for api in HUB_OPERATOR_API_IDS:
-        assert f"{api}.{INTERNAL}".endswith(f".{config['session']['cookie']['domain']}")
-        assert f"https://{api}.{INTERNAL}/" in config["selfservice"]["allowed_return_urls"]
+        assert api_host(api).endswith(f".{config['session']['cookie']['domain']}")
+        assert f"https://{api_host(api)}/" in config["selfservice"]["allowed_return_urls"]
 
 
 def test_kratos_signs_in_only_through_keycloak_and_its_identity_schema_is_valid():

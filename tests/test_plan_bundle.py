@@ -190,8 +190,16 @@ def test_every_secret_key_the_values_reference_is_produced_by_an_external_secret
     assert referenced <= produced, referenced - produced
 
 
-def test_vault_resources_carry_paths_and_policy_names_only(demo_bundle):
-    resources = json.loads((demo_bundle / "plan.json").read_text())["resources"]
+def test_vault_resources_carry_paths_and_policy_names_only(tmp_path):
+    # The demo with a Vault of its own (no control center administering its access).
+    stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
+    env = stack["config"]["mojaloop:environment"]
+    env.pop("controlCenterStack")
+    env["vault"] = {"address": "https://vault.demo.mojaloop.example"}
+    stack_file = tmp_path / "Pulumi.demo.yaml"
+    stack_file.write_text(yaml.safe_dump(stack))
+    plan_stack(str(stack_file), tmp_path / "bundle")
+    resources = json.loads((tmp_path / "bundle" / "plan.json").read_text())["resources"]
     generated = [r for r in resources if r["type"].endswith("mojaloop-vault:GeneratedSecret")]
     paths = {r["inputs"]["path"] for r in generated}
     assert {f"environments/demo/mojaloop/{name}" for name in ("mysqldb", "cl-mongodb", "ttk-mongodb")} <= paths

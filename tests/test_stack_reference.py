@@ -16,7 +16,7 @@ from mojaloop_iac.plan.run import plan_stack
 def referencing_stack(tmp_path: Path, reference: str) -> str:
     stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
     env = stack["config"]["mojaloop:environment"]
-    env.pop("vault")
+    env.pop("vault", None)
     env["controlCenterStack"] = reference
     path = tmp_path / "Pulumi.connected.yaml"
     path.write_text(yaml.safe_dump(stack))

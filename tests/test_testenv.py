@@ -399,3 +399,12 @@ def test_a_filtered_run_names_only_its_suites_and_ignores_blocks_it_did_not_star
     assert verdict.outcome == Outcome.PASSED
     assert [s.name for s in verdict.suites] == ["ml-ttk-test-val-gp", "ml-ttk-test-cleanup"]
     assert "ml-ttk-test-setup: result of an earlier run, ignored" in verdict.notes
+
+
+def test_cli_output_json_prints_the_verdict_on_stdout_and_the_markdown_nowhere(tmp_path, capsys, monkeypatch):
+    code, captured, _ = _run_cli(tmp_path, capsys, monkeypatch, "gp-failed-run-stopped.txt",
+                                 stderr="gp-failed-run-stopped.stderr", exit_code=1, extra=("-o", "json"))
+    document = json.loads(captured.out)
+    assert code == 3 and document["outcome"] == "failed" and document["stack"] == "demo"
+    assert document == json.loads((tmp_path / "report.json").read_text())
+    assert "###" not in captured.out

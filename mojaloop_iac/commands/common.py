@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import NoReturn
 
 import typer
-from rich.console import Console
+
+# Terminal-aware: off a terminal nothing is wrapped or truncated (mojaloop_iac/cli_output.py).
+from mojaloop_iac.cli_output import err, out
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
-
-out = Console()
-err = Console(stderr=True)
+__all__ = ["EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INVALID", "EXIT_OK", "EXIT_UNREACHABLE", "err", "fail", "out"]
 
 
 def fail(message: str, code: int) -> NoReturn:

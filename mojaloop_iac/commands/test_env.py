@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from mojaloop_iac.cli_output import OutputFormat, OutputOption, emit_json
 from mojaloop_iac.commands.common import EXIT_INVALID, err, fail, out
 
 
@@ -33,6 +34,7 @@ def test_env(
         Path | None, typer.Option("--log", help="Keep Helm's raw output here (default out/<stack>/test-env/helm-test.log).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress while Helm runs.")] = False,
+    output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Run the Testing Toolkit collections (helm test --logs) of a deployed environment and judge them.
 
@@ -89,7 +91,10 @@ def test_env(
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-    out.print(summary, markup=False, highlight=False, soft_wrap=True, end="")
+    if output == OutputFormat.JSON:
+        emit_json(verdict_json(verdict, **context))  # the --json report's document, on stdout
+    else:
+        out.print(summary, markup=False, highlight=False, soft_wrap=True, end="")
     if not verdict.passed:
         fail(f"[bold red]test-env {verdict.outcome.value}[/] (exit {verdict.exit_code}); Helm's output: {log_path}",
              verdict.exit_code)

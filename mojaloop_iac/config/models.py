@@ -209,20 +209,35 @@ class BareMetal(Model):
     """known_hosts file holding the hosts' keys; default ~/.ssh/known_hosts. Host keys are always checked."""
     k3s_version: str | None = Field(default=None, alias="k3sVersion", pattern=r"^v1\.\d+\.\d+\+k3s\d+$")
     """k3s release to install; by default the one config/versions.yaml pins for `kubernetes.version`."""
-    k3s_install_script_url: str = Field(
-        default=_DEFAULTS["baremetal"]["k3sInstallScriptUrl"], alias="k3sInstallScriptUrl"
-    )
-    """Where the playbooks fetch the k3s install script; point at a mirror for air-gapped sites."""
+    k3s_install_script_url: str | None = Field(default=None, alias="k3sInstallScriptUrl")
+    """Where the playbooks fetch the k3s install script; default: the revision config/versions.yaml pins
+    (`k3sInstaller`). Point at a mirror for air-gapped sites (with `k3sInstallScriptSha256` if it differs)."""
     k3s_install_script_path: str | None = Field(default=None, alias="k3sInstallScriptPath")
     """The k3s install script as a file on the machine running mojactl (air-gapped sites); wins over the URL."""
+    k3s_install_script_sha256: str | None = Field(default=None, alias="k3sInstallScriptSha256", pattern=r"^[0-9a-f]{64}$")
+    """sha256 the install script must have before it runs; default: the pinned installer's (config/versions.yaml).
+    Required for a script other than the pinned one."""
     k3s_binary_url: str = Field(default="", alias="k3sBinaryUrl")
     """Where to fetch the k3s binary (a mirror); empty lets the install script download it."""
     k3s_binary_path: str | None = Field(default=None, alias="k3sBinaryPath")
     """The k3s binary as a file on the machine running mojactl (air-gapped sites)."""
     ha_embedded_etcd: bool = False
-    """Run embedded etcd across three servers."""
-    registry_mirror: str = ""
-    """Registry mirror host the nodes pull through (the control center's mirror); empty for none."""
+    """Run embedded etcd across three servers (required with three servers, refused with one)."""
+    api_endpoint: ipaddress.IPv4Address | ipaddress.IPv6Address | Hostname | None = None
+    """The Kubernetes API's address in front of the servers: a virtual IP or a load balancer forwarding TCP
+    6443 to them (HA). Agents, the fetched kubeconfig and Vault use it, and it is in the API certificate.
+    Default: the first server's address."""
+    api_allowed_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    """Networks besides the cluster's own nodes whose hosts may reach the Kubernetes API (TCP 6443): the
+    WireGuard mesh, operators' networks, the load balancer in `apiEndpoint`. The host firewall drops the rest."""
+    registry_mirror: str = Field(default="", pattern=r"^((https?://)?[A-Za-z0-9.-]+(:\d+)?(/\S*)?)?$")
+    """Registry mirror the nodes pull through (the control center's `registryMirror`), a host[:port] or an
+    https:// URL; empty for none."""
+
+    @property
+    def registry_mirror_host(self) -> str:
+        """The mirror as image references name it: no scheme, no trailing slash."""
+        return self.registry_mirror.split("://", 1)[-1].rstrip("/")
 
 
 class Aws(Model):
@@ -232,6 +247,10 @@ class Aws(Model):
     """CIDR of the environment's VPC; subnets are carved from it."""
     availability_zones: int = Field(default=2, ge=2, le=6)
     """How many availability zones the VPC and node groups span."""
+    api_access_cidrs: tuple[ipaddress.IPv4Network, ...] = ()
+    """Networks allowed to reach the EKS API endpoint from outside the VPC (operators' and CI's egress
+    addresses); empty (the default): the endpoint is private, reached from inside the VPC only (the nodes,
+    operators over the WireGuard mesh or a VPN), and `pulumi up` must run from there."""
 
 
 class Kubernetes(Model):
@@ -281,7 +300,7 @@ class MojaloopSettings(Model):
 
 class VaultAccess(Model):
     address: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(:\d+)?/?$")
-    """Vault (or OpenBao) API address, e.g. `https://vault.int.cc.example.com:8200`; by default the control
+    """Vault (or OpenBao) API address, e.g. `https://vault.int.cc.example.com`; by default the control
     center's (`controlCenterStack` output `vaultAddress`)."""
     ca_cert_file: str | None = None
     """CA certificate that signed Vault's TLS certificate (a PEM file); default: the control center's
@@ -396,8 +415,10 @@ class Environment(ClusterSettings):
     """Start from a node-pool layout of config/layouts.yaml instead of listing `nodePools` (on bare metal
     AWS sizing is dropped; on AWS it applies)."""
     chart_versions: dict[str, ChartVersion] = {}
-    """Per-stack overrides of platform chart versions pinned in config/charts, keyed by Helm release name
-    (e.g. `istiod: 1.29.4`); the Mojaloop charts' versions come from the release catalog."""
+    """Per-stack overrides of platform chart versions, keyed by Helm release name or product: Istio,
+    cert-manager and External Secrets default to the versions config/platform-versions.yaml pins for the
+    Kubernetes minor (e.g. `istio: 1.24.5` moves every Istio chart; Istio charts must share one version),
+    others to config/charts; the Mojaloop charts' versions come from the release catalog."""
     mojaloop: MojaloopSettings
     """The Mojaloop release and how it is installed."""
     vault: VaultAccess = VaultAccess()

@@ -42,6 +42,7 @@ def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
         baremetal_hosts,
         aws_node_groups,
         k3s_version_matches_kubernetes,
+        platform_versions_are_supported,
     ]
     issues = [issue for rule in cluster_rules for issue in rule(config.cluster, prefix)]
     if config.control_center is not None:
@@ -119,10 +120,16 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
             extra = f"did you mean {hint!r}? " if hint else ""
             yield Issue(f"{base}.hosts[{index}].pool", f"unknown node pool {host.pool!r}; {extra}defined pools: {known}")
     servers = sum(1 for host in hosts if host.role == "server")
-    wanted = (3,) if cluster.baremetal.ha_embedded_etcd else (1, 3)
-    if servers not in wanted:
-        detail = "exactly 3 (haEmbeddedEtcd needs a quorum)" if cluster.baremetal.ha_embedded_etcd else "1 or 3"
-        yield Issue(f"{base}.hosts", f"has {servers} server host(s); needs {detail} so etcd keeps quorum")
+    if servers not in (1, 3):
+        yield Issue(f"{base}.hosts", f"has {servers} server host(s); needs 1, or 3 so etcd keeps quorum")
+    elif (servers == 3) != cluster.baremetal.ha_embedded_etcd:
+        # The validate_inventory role checks the same: several k3s servers share one datastore only through
+        # embedded etcd, and one server has no quorum to keep.
+        yield Issue(
+            f"{base}.haEmbeddedEtcd",
+            f"{servers} server host(s) need haEmbeddedEtcd: {str(servers == 3).lower()} (three servers share their "
+            "datastore through embedded etcd; a single server keeps it on its own)",
+        )
     if cluster.baremetal.ssh_user == "root":
         yield Issue(
             f"{base}.sshUser",
@@ -131,6 +138,15 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
         )
     if cluster.baremetal.k3s_binary_url and cluster.baremetal.k3s_binary_path:
         yield Issue(f"{base}.k3sBinaryPath", "set either k3sBinaryUrl or k3sBinaryPath, not both")
+    pinned_url = versions()["k3sInstaller"]["url"]
+    url = cluster.baremetal.k3s_install_script_url
+    own_script = cluster.baremetal.k3s_install_script_path or (url if url not in (None, pinned_url) else None)
+    if own_script and cluster.baremetal.k3s_install_script_sha256 is None:
+        yield Issue(
+            f"{base}.k3sInstallScriptSha256",
+            f"is required with the install script {own_script}: the playbooks run no installer whose sha256 they "
+            "were not given (e.g. the output of `sha256sum install.sh`)",
+        )
     populated = {host.pool for host in hosts}
     for pool_name in cluster.node_pools:
         if pool_name not in populated:
@@ -400,13 +416,15 @@ def chart_versions_name_platform_releases(env: Environment, prefix: str) -> Iter
     # Imported here: the platform planners are only needed when a stack overrides a version.
     from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS
     from mojaloop_iac.planners.platform import plan_platform, platform_release_names
-    from mojaloop_iac.planners.vault_access import external_secrets_release
+    from mojaloop_iac.platform_versions import PRODUCTS, PlatformVersionError, product_of
 
-    known = platform_release_names(plan_platform(env, STORAGE_CLASS[env.substrate])) | {
-        external_secrets_release().name
-    }
+    try:
+        planned = plan_platform(env.model_copy(update={"chart_versions": {}}), STORAGE_CLASS[env.substrate])
+    except PlatformVersionError:
+        return  # the Kubernetes version has no pins: reported by platform_versions_are_supported
+    known = platform_release_names(planned) | {"external-secrets", *PRODUCTS}
     for name in sorted(env.chart_versions):
-        if name not in known:
+        if name not in known and product_of(name) is None:
             hint = suggest(name, known)
             yield Issue(f"{prefix}.chartVersions.{name}", "not a platform Helm release"
                         + (f"; did you mean {hint!r}?" if hint else f"; releases: {', '.join(sorted(known))}"))
@@ -445,3 +463,12 @@ def qa_access_is_complete(cc: ControlCenter, path: str) -> Iterator[Issue]:
     if cc.qa.gitlab is None and cc.qa.github is None:
         yield Issue(path, "names no CI login: set gitlab (GitLab CI id_tokens) or github (GitHub Actions OIDC), "
                     "or both")
+
+
+def platform_versions_are_supported(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    """Istio, cert-manager and External Secrets versions exist for the cluster's Kubernetes minor, and each
+    (pinned or overridden in chartVersions) supports it; Istio's components run one version."""
+    from mojaloop_iac.platform_versions import check_platform_versions
+
+    for issue in check_platform_versions(cluster.kubernetes.version, getattr(cluster, "chart_versions", None)):
+        yield Issue(f"{prefix}.{issue.key}", issue.message, severity=issue.severity)

@@ -26,8 +26,12 @@ from mojaloop_iac.planners.control_center import (
     plan_control_center_services,
 )
 from mojaloop_iac.planners.control_center.object_storage import state_backend_secret_path
+
+from mojaloop_iac.config.defaults import chart_pins
+from mojaloop_iac.planners.api_versions import served_api_versions
 from mojaloop_iac.planners.control_center.ingress import (
     ControlCenterIngressInput,
+    ControlCenterIngressPlan,
     control_center_routes,
     plan_control_center_ingress,
 )
@@ -43,10 +47,12 @@ from mojaloop_iac.planners.control_center.wireguard_hub import (
     WireGuardHubPlan,
     plan_wireguard_hub,
 )
+from mojaloop_iac.planners.default_deny import ControlCenterTraffic, Port, plan_control_center_default_deny
+from mojaloop_iac.planners.gateways import INTERNAL
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.mesh import plan_hub_side
-from mojaloop_iac.planners.namespaces import NamespaceSpec
-from mojaloop_iac.planners.platform import merge_namespaces
+from mojaloop_iac.planners.namespaces import EXTERNAL_SECRETS, EXTERNAL_SECRETS_NAMESPACE, NamespaceSpec
+from mojaloop_iac.planners.platform import cluster_networks, merge_namespaces
 from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.planners.vault_server import (
     FULLNAME,
@@ -62,6 +68,9 @@ from mojaloop_iac.vault.bootstrap_plan import (
     VaultBootstrapPlan,
     plan_vault_bootstrap,
 )
+
+from mojaloop_iac.platform_versions import platform_versions
+from mojaloop_iac.vault.bootstrap_plan import VaultBootstrapPlan, plan_vault_bootstrap
 
 INTERNAL_ISSUER = "internal-ca"
 # CI systems' token issuers (GitHub's is fixed; GitLab's is the GitLab instance).
@@ -98,6 +107,8 @@ class ControlCenterPlan:
     """AWS: the KMS key and IRSA role the Vault servers auto-unseal with (components.aws_control_center)."""
     wireguard_hub: WireGuardHubPlan | None = None
     """AWS: the WireGuard hub as a pod of this cluster (on bare metal a control-center host runs it)."""
+    policies: Layer = Layer((), ())
+    """Deny by default in every namespace, and the allows its traffic needs (after Istio's CRDs)."""
 
     @property
     def secret_needs(self) -> dict[str, tuple[SecretNeed, ...]]:
@@ -228,14 +239,19 @@ def plan_control_center(
             cc.substrate.value, cc.kubernetes.version, control_center_routes(server, services)
         )
     )
+    namespaces = merge_namespaces(
+        certificates.namespaces,
+        ingress.namespaces,
+        (server.namespace,),
+        services.namespaces,
+        (wireguard_hub.namespace,) if wireguard_hub is not None else (),
+        (EXTERNAL_SECRETS,),
+    )
+    policies = plan_control_center_default_deny(
+        control_center_traffic(cc, [spec.name for spec in namespaces], server, ingress, wireguard_hub)
+    )
     return ControlCenterPlan(
-        namespaces=merge_namespaces(
-            certificates.namespaces,
-            ingress.namespaces,
-            (server.namespace,),
-            services.namespaces,
-            (wireguard_hub.namespace,) if wireguard_hub is not None else (),
-        ),
+        namespaces=namespaces,
         certificates=Layer((certificates.release,), certificates.manifests),
         secrets_store=Layer((server.release,), (vault_certificate(server, INTERNAL_ISSUER),)),
         ingress=Layer(ingress.releases, ingress.manifests),
@@ -251,6 +267,48 @@ def plan_control_center(
         warnings=certificates.warnings + ingress.warnings + services.warnings,
         vault_unseal=vault_unseal,
         wireguard_hub=wireguard_hub,
+        policies=Layer((), served_api_versions(policies.manifests, platform_versions(cc.kubernetes.version))),
+    )
+
+
+def control_center_traffic(
+    cc: ControlCenter,
+    namespaces: list[str],
+    server: VaultServerPlan,
+    ingress: ControlCenterIngressPlan,
+    wireguard_hub: WireGuardHubPlan | None,
+) -> ControlCenterTraffic:
+    """Who talks to whom in the control center, from its plans (see planners/default_deny.py)."""
+    pins = chart_pins()
+    owned = sorted({*namespaces, EXTERNAL_SECRETS_NAMESPACE})
+    istio, cert_manager = pins["istiod"]["namespace"], pins["cert-manager"]["namespace"]
+    runner = pins["gitlab-runner"]["namespace"]
+    https = (("TCP", 443),)
+    outside: dict[str, tuple[Port, ...]] = {
+        cert_manager: (*https, ("UDP", 53), ("TCP", 53)),  # ACME and DNS-01 checks
+        EXTERNAL_SECRETS_NAMESPACE: https,  # Vault at vault.<domain>, through the gateway's load balancer
+        # Vault reviews environments' service-account tokens at their API servers; on AWS it reaches KMS.
+        server.namespace.name: (*https, ("TCP", 6443)),
+        pins["zot"]["namespace"]: https,  # the upstream registries it mirrors
+    }
+    if runner in owned:
+        outside[runner] = ()  # CI jobs reach whatever their pipelines need
+        outside[pins["gitlab"]["namespace"]] = https
+    inbound: dict[str, tuple[Port, ...]] = {}
+    if wireguard_hub is not None:
+        outside[wireguard_hub.namespace.name] = ()  # the tunnels' traffic to the peers' networks
+        inbound[wireguard_hub.namespace.name] = (("UDP", wireguard_hub.listen_port),)
+    return ControlCenterTraffic(
+        namespaces=tuple(owned),
+        networks=cluster_networks(cc),
+        istio=istio,
+        gateway=INTERNAL.namespace,
+        routed=tuple(sorted({route.namespace for route in ingress.routes})),
+        controllers=tuple(sorted({cert_manager, EXTERNAL_SECRETS_NAMESPACE, istio, server.namespace.name}
+                                 | ({runner} & set(owned)))),
+        webhooks={istio: (("TCP", 15017),), cert_manager: (("TCP", 10250),), EXTERNAL_SECRETS_NAMESPACE: (("TCP", 10250),)},
+        outside={namespace: ports for namespace, ports in outside.items() if namespace in owned},
+        inbound=inbound,
     )
 
 

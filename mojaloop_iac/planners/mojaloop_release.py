@@ -61,7 +61,7 @@ def mojaloop_release_specs(
     the gateways it installs; `internal_gateway` is where the internal hosts attach (`<namespace>/<name>`)."""
     namespace = env.mojaloop.namespace
     scheduling = workload_scheduling(env)
-    registry = env.baremetal.registry_mirror if env.baremetal is not None else ""
+    registry = env.baremetal.registry_mirror_host if env.baremetal is not None else ""
     backend_plan = plan_backend_values(
         BackendValuesInput(
             chart_version=release.backend.version,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from mojaloop_iac.config.defaults import chart_pins
+from mojaloop_iac.planners.gateways.charts import pinned_chart
 from mojaloop_iac.planners.helm import HelmReleaseSpec
+from mojaloop_iac.platform_versions import EXTERNAL_SECRETS, PlatformVersions
 from mojaloop_iac.yamlio import load_yaml
 
 
@@ -27,14 +28,14 @@ def kubeconfig_ca_pem(kubeconfig: str | None) -> str | None:
     return None
 
 
-def external_secrets_release() -> HelmReleaseSpec:
-    chart = chart_pins()["external-secrets"]
+def external_secrets_release(versions: PlatformVersions) -> HelmReleaseSpec:
+    chart = pinned_chart(EXTERNAL_SECRETS, versions)
     return HelmReleaseSpec(
         name="external-secrets",
-        chart="external-secrets",
-        repo=chart["repo"],
-        version=chart["version"],
-        namespace=chart["namespace"],
+        chart=chart.chart,
+        repo=chart.repo,
+        version=chart.version,
+        namespace=chart.namespace,
         values={"installCRDs": True},
         timeout_seconds=600,
     )

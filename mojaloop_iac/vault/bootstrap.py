@@ -438,13 +438,24 @@ class _Run:
         if not self.apply:
             self.record(Outcome(subject, "would be created"))
             return
-        password = os.environ.get(auth.initial_password_env, "")
+        variable = auth.password_env(user)
+        password = os.environ.get(variable, "")
         if len(password) < MIN_INITIAL_PASSWORD_LENGTH:
             raise VaultOperationError(
                 f"operator account '{user}' does not exist yet at Vault {self.address}: export its initial "
-                f"password ({MIN_INITIAL_PASSWORD_LENGTH}+ characters) in {auth.initial_password_env} and re-run. "
+                f"password ({MIN_INITIAL_PASSWORD_LENGTH}+ characters) in {variable} and re-run. "
                 f"The operator replaces it at first login (`{self.inputs.cli} write auth/{auth.mount}/users/{user}/"
                 "password password=...`); it is never stored by the toolkit",
+                address=self.address,
+                path=path,
+            )
+        sharing = [other for other in auth.users if other != user and os.environ.get(auth.password_env(other)) == password]
+        if sharing:
+            # Until the first login, whoever knows one account's password could log in as the other.
+            raise VaultOperationError(
+                f"operator account '{user}' would get the same initial password as {', '.join(sharing)}: give each "
+                f"operator a password of their own ({variable}, "
+                f"{', '.join(auth.password_env(other) for other in sharing)})",
                 address=self.address,
                 path=path,
             )
@@ -453,7 +464,7 @@ class _Run:
             path,
             lambda: vault.client.adapter.post(f"/v1/{path}", json={**settings, "password": password}),
         )
-        self.record(Outcome(subject, "created", f"initial password from ${auth.initial_password_env}"))
+        self.record(Outcome(subject, "created", f"initial password from ${variable}"))
 
     def root_token(self, vault: VaultSession, token_is_root: bool) -> bool:
         """Revoke the run's token if it is a root token; True when it was revoked."""

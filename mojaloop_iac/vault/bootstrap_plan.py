@@ -42,7 +42,9 @@ QA_TRANSIT_KEY: Final = "qa-stacks"
 # A QA run (up, tests, down) fits in two hours; a token that leaks from a CI log is useless soon after.
 DEFAULT_QA_TOKEN_TTL_SECONDS: Final = 2 * 3600
 DEFAULT_OPERATOR_AUTH_MOUNT: Final = "userpass"
-DEFAULT_INITIAL_PASSWORD_ENV: Final = "VAULT_OPERATOR_INITIAL_PASSWORD"
+# Each operator's initial password comes from a variable of their own: this prefix and the operator's name
+# in upper case, e.g. VAULT_OPERATOR_INITIAL_PASSWORD_ALICE.
+DEFAULT_INITIAL_PASSWORD_ENV_PREFIX: Final = "VAULT_OPERATOR_INITIAL_PASSWORD_"
 # Operator sessions: a working day at most, renewed hourly.
 OPERATOR_TOKEN_TTL_SECONDS: Final = 3600
 OPERATOR_TOKEN_MAX_TTL_SECONDS: Final = 8 * 3600
@@ -107,10 +109,14 @@ class QaLogins:
 class OperatorAuth:
     mount: str
     users: tuple[str, ...]
-    initial_password_env: str
-    """Variable holding the initial password of accounts created in this run (never stored)."""
+    initial_password_env_prefix: str
+    """Prefix of the variables holding each account's initial password, one per operator (never stored)."""
     token_ttl_seconds: int = OPERATOR_TOKEN_TTL_SECONDS
     token_max_ttl_seconds: int = OPERATOR_TOKEN_MAX_TTL_SECONDS
+
+    def password_env(self, user: str) -> str:
+        """The variable holding `user`'s initial password: the prefix and the name, upper case."""
+        return self.initial_password_env_prefix + re.sub(r"[^A-Za-z0-9]", "_", user).upper()
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,7 @@ class VaultBootstrapPlan:
             "operator_auth": {
                 "mount": self.operator_auth.mount,
                 "users": list(self.operator_auth.users),
-                "initial_password_env": self.operator_auth.initial_password_env,
+                "initial_password_env_prefix": self.operator_auth.initial_password_env_prefix,
                 "token_ttl": self.operator_auth.token_ttl_seconds,
                 "token_max_ttl": self.operator_auth.token_max_ttl_seconds,
             },
@@ -179,7 +185,7 @@ class VaultBootstrapPlan:
             operator_auth=OperatorAuth(
                 mount=_text(operator_auth, "mount", "operator_auth"),
                 users=tuple(str(user) for user in operator_auth.get("users") or []),
-                initial_password_env=_text(operator_auth, "initial_password_env", "operator_auth"),
+                initial_password_env_prefix=_text(operator_auth, "initial_password_env_prefix", "operator_auth"),
                 token_ttl_seconds=_number(operator_auth, "token_ttl", "operator_auth"),
                 token_max_ttl_seconds=_number(operator_auth, "token_max_ttl", "operator_auth"),
             ),
@@ -346,8 +352,9 @@ def _validate(plan: VaultBootstrapPlan) -> None:
     )
     check(
         "operator_auth",
-        bool(_ENV_NAME.match(plan.operator_auth.initial_password_env)),
-        f"initial_password_env {plan.operator_auth.initial_password_env!r} is not an environment variable name",
+        bool(_ENV_NAME.match(plan.operator_auth.initial_password_env_prefix)),
+        f"initial_password_env_prefix {plan.operator_auth.initial_password_env_prefix!r} does not start an "
+        "environment variable name",
     )
     check(
         "operator_auth",
@@ -420,7 +427,7 @@ def plan_vault_bootstrap(
     kv_mount: str = DEFAULT_KV_MOUNT,
     password_policies: Mapping[str, PasswordPolicySpec] | None = None,
     operator_auth_mount: str = DEFAULT_OPERATOR_AUTH_MOUNT,
-    initial_password_env: str = DEFAULT_INITIAL_PASSWORD_ENV,
+    initial_password_env_prefix: str = DEFAULT_INITIAL_PASSWORD_ENV_PREFIX,
     role_ttl_seconds: int = DEFAULT_ROLE_TTL_SECONDS,
     revoke_root_token: bool = True,
     qa_shared_clusters: Sequence[str] = (),
@@ -480,7 +487,7 @@ def plan_vault_bootstrap(
         operator_auth=OperatorAuth(
             mount=operator_auth_mount,
             users=tuple(sorted(operators)),
-            initial_password_env=initial_password_env,
+            initial_password_env_prefix=initial_password_env_prefix,
         ),
         revoke_root_token=revoke_root_token,
         qa=qa,

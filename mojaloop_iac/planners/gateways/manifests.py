@@ -35,15 +35,22 @@ def internal_gateway(gateway: IngressGateway, domain: str, tls_secret: str) -> d
 
 
 def external_gateway(
-    gateway: IngressGateway, domain: str, tls_secret: str, client_ca_secret: str
+    gateway: IngressGateway,
+    domain: str,
+    tls_secret: str,
+    client_ca_secret: str,
+    *,
+    explicit_ca_credential: bool = True,
 ) -> dict[str, Any]:
     """The FSPIOP interop API: every DFSP presents a client certificate signed by the client CA.
 
-    `caCertCredentialName` (Istio 1.28 and later) names the client CA Secret explicitly: without it Istio
-    takes the client CA from the server certificate's Secret (`ca.crt`) or from `<credentialName>-cacert`,
-    and cert-manager writes the server certificate's issuer into that `ca.crt`, not the CA that signs DFSPs.
+    The client CA Secret is `<credentialName>-cacert`, which every Istio release reads before the server
+    certificate's own `ca.crt` (cert-manager writes the server certificate's issuer there, not the CA that
+    signs DFSPs). `caCertCredentialName` (Istio 1.28 and later, `explicit_ca_credential`) also names it.
     """
-    tls = {"mode": "MUTUAL", "credentialName": tls_secret, "caCertCredentialName": client_ca_secret}
+    tls = {"mode": "MUTUAL", "credentialName": tls_secret}
+    if explicit_ca_credential:
+        tls["caCertCredentialName"] = client_ca_secret
     return _ingress_gateway(gateway, domain, tls)
 
 
