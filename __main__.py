@@ -28,7 +28,13 @@ from mojaloop_iac.planners.mesh import peer_configs, plan_hub_side
 from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
 from mojaloop_iac.planners.namespaces import environment_namespaces
-from mojaloop_iac.planners.platform import merge_namespaces, merge_needs, plan_platform, with_chart_versions
+from mojaloop_iac.planners.platform import (
+    merge_namespaces,
+    merge_needs,
+    plan_platform,
+    with_chart_sources,
+    with_manifest_mirror,
+)
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery, with_ca_bundle
 from mojaloop_iac.planners.secrets import SecretNeed, secrets_needed
 from mojaloop_iac.planners.vault_access import (
@@ -104,11 +110,14 @@ def build_environment(env: Environment) -> None:
     layers: list[pulumi.Resource] = []
     for layer in platform.layers:
         layer_args: PlatformLayerArgs = {
-            "releases": with_chart_versions(layer.releases, env.chart_versions),
+            "releases": with_chart_sources(layer.releases, env.chart_versions, env.chart_mirror),
             "manifests": layer.manifests,
         }
+        if layer.prerequisites:
+            layer_args["prerequisites"] = layer.prerequisites
         if layer.sources:
-            layer_args.update(sources=layer.sources, kubeconfig=cluster.kubeconfig)
+            layer_args.update(sources=with_manifest_mirror(layer.sources, env.chart_mirror),
+                              kubeconfig=cluster.kubeconfig)
         layers.append(
             PlatformLayer(
                 f"{env.name}-{layer.name}",
@@ -120,7 +129,11 @@ def build_environment(env: Environment) -> None:
         )
     mojaloop = MojaloopRelease(
         f"{env.name}-mojaloop",
-        {"umbrella": specs.umbrella, "backend": specs.backend, "virtual_services": specs.virtual_services},
+        {
+            "umbrella": with_chart_sources((specs.umbrella,), {}, env.chart_mirror)[0],
+            "backend": with_chart_sources((specs.backend,), {}, env.chart_mirror)[0],
+            "virtual_services": specs.virtual_services,
+        },
         # The charts read their Secrets at once, and the VirtualServices need the gateways.
         opts=pulumi.ResourceOptions.merge(
             in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets, *layers])
@@ -160,6 +173,7 @@ def build_secret_delivery(
         vault_ca_cert=env.vault.ca_cert_file, vault_ca_pem=vault_ca_pem,
         retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
         chart_versions=env.chart_versions,
+        chart_mirror=env.chart_mirror,
         # A control center declares its environments and administers their Vault access.
         access_managed_by_control_center=env.control_center_stack is not None,
     )
@@ -213,6 +227,7 @@ def build_cluster_secret_delivery(
     retain: bool = True,
     kv_mount: str = DEFAULT_KV_MOUNT,
     chart_versions: Mapping[str, str] | None = None,
+    chart_mirror: str | None = None,
     access_managed_by_control_center: bool = False,
 ) -> VaultSecretDelivery:
     """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace.
@@ -233,7 +248,7 @@ def build_cluster_secret_delivery(
         "kubernetes_host": kubernetes_host or cluster.api_endpoint,
         "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
         "retain_secrets_on_delete": retain,
-        "operator": with_chart_versions((external_secrets_release(),), chart_versions or {})[0],
+        "operator": with_chart_sources((external_secrets_release(),), chart_versions or {}, chart_mirror)[0],
         "access_managed_by_control_center": access_managed_by_control_center,
     }
     if vault_ca_pem is not None:
@@ -267,7 +282,10 @@ def build_control_center(cc: ControlCenter) -> None:
         opts=in_cluster,
     )
     after_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces]))
-    certificates = PlatformLayer(f"{cc.name}-cert-manager", {"releases": plan.certificates.releases,
+    def sourced(releases: Any) -> tuple[Any, ...]:
+        return with_chart_sources(releases, cc.chart_versions, cc.chart_mirror)
+
+    certificates = PlatformLayer(f"{cc.name}-cert-manager", {"releases": sourced(plan.certificates.releases),
                                  "manifests": plan.certificates.manifests}, opts=after_namespaces)
     # The internal CA's certificate, never its key: Vault, MinIO, zot and GitLab present certificates it signed,
     # so this stack's connections to them and the environments' (through `vaultCaCert`) trust it.
@@ -278,7 +296,7 @@ def build_control_center(cc: ControlCenter) -> None:
     )
     ca_pem = internal_ca.certificate
     # Istio and the gateway passing TLS through to the services: how vault./s3./mirror./gitlab. are reached.
-    ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": plan.ingress.releases,
+    ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": sourced(plan.ingress.releases),
                             "manifests": plan.ingress.manifests}, opts=after_namespaces)
     unseal_key: list[pulumi.Resource] = []
     if plan.vault_unseal is not None:
@@ -290,7 +308,7 @@ def build_control_center(cc: ControlCenter) -> None:
                                                                        "cluster": cluster.aws_cluster}))
     secrets_store = PlatformLayer(
         f"{cc.name}-secrets-store",
-        {"releases": plan.secrets_store.releases, "manifests": plan.secrets_store.manifests},
+        {"releases": sourced(plan.secrets_store.releases), "manifests": plan.secrets_store.manifests},
         opts=pulumi.ResourceOptions.merge(
             after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, *unseal_key])
         ),
@@ -317,6 +335,8 @@ def build_control_center(cc: ControlCenter) -> None:
         {},
         pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[bootstrap])),
         vault_ca_pem=ca_pem,
+        chart_versions=cc.chart_versions,
+        chart_mirror=cc.chart_mirror,
     )
     hub_public_key: pulumi.Input[str | None] = cc.wireguard.hub.public_key
     if plan.wireguard_hub is not None:
@@ -335,7 +355,7 @@ def build_control_center(cc: ControlCenter) -> None:
     services = PlatformLayer(
         f"{cc.name}-services",
         # Their Certificates and ExternalSecrets first: the releases wait for the Secrets they mount.
-        {"prerequisites": plan.services.manifests, "releases": plan.services.releases, "manifests": ()},
+        {"prerequisites": plan.services.manifests, "releases": sourced(plan.services.releases), "manifests": ()},
         opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, secrets])),
     )
     # The buckets, then each consumer's MinIO user and policy; root and consumer secrets are read from Vault.
@@ -343,7 +363,7 @@ def build_control_center(cc: ControlCenter) -> None:
                        VaultSource(plan.vault_address, plan.bootstrap.kv_mount),
                        pulumi.ResourceOptions(depends_on=[services, secrets]), ca_cert=ca_pem)
     if plan.services.gitlab is not None:
-        build_gitlab_post_install(cc.name, plan, ca_pem, pulumi.ResourceOptions(depends_on=[services, bootstrap]),
+        build_gitlab_post_install(cc, plan, ca_pem, pulumi.ResourceOptions(depends_on=[services, bootstrap]),
                                   after_namespaces)
     pulumi.export("profile", cc.profile.value)
     pulumi.export("vaultAddress", plan.vault_address)
@@ -358,20 +378,21 @@ def build_control_center(cc: ControlCenter) -> None:
 
 
 def build_gitlab_post_install(
-    name: str, plan: Any, ca_pem: pulumi.Input[str], opts: pulumi.ResourceOptions,
+    cc: ControlCenter, plan: Any, ca_pem: pulumi.Input[str], opts: pulumi.ResourceOptions,
     in_cluster: pulumi.ResourceOptions,
 ) -> None:
     """Once GitLab answers: its OAuth application for Vault logins, Vault's OIDC mount, the runner's token;
     then the runner, which needs that token."""
     from mojaloop_iac.gitlab.resource import gitlab_post_install
 
-    gitlab = plan.services.gitlab
+    name, gitlab = cc.name, plan.services.gitlab
+    runner = with_chart_sources((gitlab.runner.release,), cc.chart_versions, cc.chart_mirror)
     post_install = gitlab_post_install(f"{name}-gitlab-post-install", gitlab,
                                        vault_address=plan.vault_address, kv_mount=plan.bootstrap.kv_mount,
                                        # GitLab's certificate is the internal CA's too (also Vault's OIDC discovery CA).
                                        gitlab_ca_cert=ca_pem, vault_ca_cert=ca_pem, opts=opts)
     PlatformLayer(f"{name}-gitlab-runner",
-                  {"prerequisites": gitlab.runner.prerequisites, "releases": (gitlab.runner.release,), "manifests": ()},
+                  {"prerequisites": gitlab.runner.prerequisites, "releases": runner, "manifests": ()},
                   opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[post_install])))
 
 

@@ -1,7 +1,8 @@
 """mojactl: validate and plan stacks offline, browse the release catalog, plan upgrades.
 
-Exit codes: 0 success, 2 invalid input (configuration, unknown stack or release, refused upgrade),
-3 an operation on hosts failed (a playbook reported failed or unreachable hosts), 1 internal error.
+Exit codes: 0 success, 2 invalid input (configuration, unknown stack or release, refused upgrade, a tool
+missing), 3 an operation on hosts failed (a playbook reported failed or unreachable hosts), 4 the rendered
+plan failed its checks (`plan --render`; the bundle is written), 1 internal error.
 No traceback reaches the user unless MOJACTL_DEBUG=1.
 """
 
@@ -21,7 +22,7 @@ from rich.table import Table
 from mojaloop_iac.catalog import CatalogError, UpgradeRefused, load_catalog, plan_upgrade
 from mojaloop_iac.config.issues import ConfigError
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_FAILED, EXIT_CHECKS = 0, 1, 2, 3, 4
 
 app = typer.Typer(
     name="mojactl",
@@ -77,11 +78,27 @@ def plan(
         typer.Option("--stack-outputs", help="YAML/JSON mapping of referenced stack name to its outputs "
                      "(default: plan the referenced stack from stacks/)."),
     ] = None,
+    render: Annotated[
+        bool, typer.Option("--render", help="Render every Helm release from the real charts (helm template) into "
+                           "rendered/ and check what would run.")
+    ] = False,
+    chart_mirror: Annotated[
+        str | None, typer.Option("--chart-mirror", help="With --render: fetch every chart from this Helm "
+                                 "repository (default: the stack's chartMirror, else each chart's repository).")
+    ] = None,
+    chart_cache: Annotated[
+        Path | None, typer.Option("--chart-cache", help="With --render: the chart cache (default "
+                                  "$MOJACTL_CHART_CACHE or ~/.cache/mojaloop-iac/charts).")
+    ] = None,
 ) -> None:
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
     from mojaloop_iac.config.load import read_stack_file
     from mojaloop_iac.plan.run import plan_stack
     from mojaloop_iac.yamlio import load_yaml
+
+    options = _render_options(stack, chart_mirror, chart_cache) if render else None
+    if not render and (chart_mirror or chart_cache):
+        _fail("--chart-mirror and --chart-cache apply to --render only", EXIT_INVALID)
 
     given = None
     if stack_outputs is not None:
@@ -89,11 +106,44 @@ def plan(
         if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
             _fail(f"{stack_outputs} must map stack names to their outputs", EXIT_INVALID)
     target = out_dir or Path("out") / read_stack_file(stack).name
-    result = plan_stack(stack, target, given)
+    result = plan_stack(stack, target, given, options)
     if not quiet:
         out.print(Markdown(result.summary))
     _print_warnings(result.warnings)
     out.print(f"[green]✓[/] plan bundle for [bold]{result.stack}[/]: {len(result.files)} files in {target}")
+    if result.render is not None:
+        report = result.render
+        for name, reason in sorted(report.result.not_rendered.items()):
+            err.print(f"  [yellow]not rendered[/] {name}: {reason}", highlight=False, soft_wrap=True)
+        for finding in report.findings:
+            err.print(f"  [red]✗[/] {finding}", highlight=False, soft_wrap=True)
+        rendered = len(report.result.rendered)
+        if report.findings:
+            _fail(f"[bold red]{len(report.findings)} error(s)[/] in the {rendered} rendered release(s) "
+                  f"(summary.md, rendered/ in {target})", EXIT_CHECKS)
+        out.print(f"[green]✓[/] {rendered} release(s) rendered, no errors")
+
+
+def _render_options(stack: str, chart_mirror: str | None, chart_cache: Path | None):
+    """What --render needs, or exit 2 saying what to install."""
+    from mojaloop_iac.config.load import validate_stack_file
+
+    try:
+        import jsonschema  # noqa: F401
+        import kubernetes_validate  # noqa: F401
+    except ImportError as missing:
+        _fail(f"--render needs the render extra ({missing.name} is missing): run ./scripts/setup render", EXIT_INVALID)
+    from mojaloop_iac.charts import HelmNotFound, default_cache_dir, find_helm
+    from mojaloop_iac.render.run import RenderOptions
+
+    try:
+        helm = find_helm()
+    except HelmNotFound as missing:
+        _fail(f"[bold red]Cannot render:[/] {missing}", EXIT_INVALID)
+    if chart_mirror is not None and not chart_mirror.startswith(("http://", "https://")):
+        _fail(f"--chart-mirror {chart_mirror!r} must be an http(s):// Helm repository URL", EXIT_INVALID)
+    mirror = chart_mirror or validate_stack_file(stack)[1].config.cluster.chart_mirror
+    return RenderOptions(helm=helm, cache_dir=chart_cache or default_cache_dir(), mirror=mirror)
 
 
 @app.command()

@@ -280,6 +280,11 @@ def _add_component(
         scheduling = _scheduling_for(inp, data.roles[group.role], component.alias, group.path)
         if group.affinity:
             put(values, base + split_path(group.path) + ("affinity",), plain(scheduling.affinity))
+        else:
+            # The chart takes no affinity here; a node selector on the class's label places it just as firmly
+            # (tolerating the dedicated nodes' taint without either, it could land on any of them).
+            selector = {contract.workload_class_label(data.roles[group.role]): contract.WORKLOAD_CLASS_LABEL_VALUE}
+            put(values, base + split_path(group.path) + ("nodeSelector",), selector)
         put(values, base + split_path(group.path) + ("tolerations",), plain(list(scheduling.tolerations)))
     for path, value in layout.fixed.items():
         put(values, base + split_path(path), copy.deepcopy(value))

@@ -32,6 +32,8 @@ class Layer:
     manifests: tuple[dict[str, Any], ...]
     sources: tuple[ManifestSource, ...] = ()
     """Upstream manifests applied as they are, before the releases (operators without a chart)."""
+    prerequisites: tuple[dict[str, Any], ...] = ()
+    """Objects the releases read, created before them (their CRDs come from an earlier layer)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def plan_platform(cluster: ClusterSettings, storage_class: str) -> PlatformPlan:
         # Releases install one after another, which honours identity.release_dependencies (databases
         # first, then Kratos and Keto before Oathkeeper).
         Layer("identity", ordered_releases(identity.releases, identity.release_dependencies), identity.manifests,
-              identity.operator_manifests),
+              identity.operator_manifests, identity.prerequisites),
     )
     return PlatformPlan(
         layers=layers,
@@ -145,6 +147,19 @@ def with_chart_versions(
         dataclasses.replace(release, version=overrides[release.name]) if release.name in overrides else release
         for release in releases
     )
+
+
+def with_chart_sources(
+    releases: Sequence[HelmReleaseSpec], versions: Mapping[str, str], mirror: str | None
+) -> tuple[HelmReleaseSpec, ...]:
+    """The releases at the stack's version overrides, installed from the chart mirror when one is set."""
+    chosen = with_chart_versions(releases, versions)
+    return tuple(dataclasses.replace(release, repo=mirror) for release in chosen) if mirror else chosen
+
+
+def with_manifest_mirror(sources: Sequence[ManifestSource], mirror: str | None) -> tuple[ManifestSource, ...]:
+    """Upstream manifests fetched from the chart mirror when one is set (it keeps them by checksum)."""
+    return tuple(dataclasses.replace(source, mirror=mirror) for source in sources) if mirror else tuple(sources)
 
 
 def platform_release_names(plan: PlatformPlan) -> set[str]:

@@ -1,0 +1,184 @@
+"""Render every Helm release of a plan (and the upstream manifests it applies) as `pulumi up` would install
+them: `helm template` at the stack's Kubernetes version, with the API versions of the CRDs the stack
+installs.
+
+The CRDs come from the rendered charts themselves, so a release is rendered again only when an API
+version its templates test (`.Capabilities.APIVersions.Has`) turned up in another release.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from mojaloop_iac.charts import (
+    ChartFacts,
+    ChartRepositories,
+    ChartUnavailable,
+    FetchedChart,
+    PinnedFile,
+    RenderedObject,
+    RenderFailed,
+    chart_facts,
+    render_chart,
+)
+from mojaloop_iac.charts.facts import crd_api_versions
+from mojaloop_iac.render.plan_view import PlannedManifestFile, PlannedRelease, PlanView
+from mojaloop_iac.yamlio import SafeLoader
+
+MAX_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class RenderedRelease:
+    name: str
+    namespace: str
+    chart: str
+    """`<name> <version>` as rendered."""
+    source: str
+    """Where the chart (or file) came from."""
+    objects: tuple[RenderedObject, ...]
+    warnings: tuple[str, ...] = ()
+    facts: ChartFacts | None = None
+    urn: str = ""
+    waits: bool = True
+
+
+@dataclass
+class RenderResult:
+    rendered: dict[str, RenderedRelease] = field(default_factory=dict)
+    not_rendered: dict[str, str] = field(default_factory=dict)
+    """Release -> why its chart could not be obtained (reported, not an error of the plan)."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Release -> what `helm template` refused (what `helm install` would refuse: an error of the plan)."""
+    api_versions: frozenset[str] = frozenset()
+
+
+def render_plan(
+    view: PlanView,
+    repositories: ChartRepositories,
+    helm: Path,
+    kube_version: str,
+    pinned_files: Iterable[PinnedFile] = (),
+    workers: int | None = None,
+) -> RenderResult:
+    result = RenderResult()
+    pool = ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 2))
+    with pool:
+        fetched: dict[str, tuple[FetchedChart, ChartFacts]] = {}
+
+        def fetch(release: PlannedRelease) -> tuple[PlannedRelease, tuple[FetchedChart, ChartFacts] | str]:
+            try:
+                chart = repositories.fetch(release.chart)
+                return release, (chart, chart_facts(chart))
+            except ChartUnavailable as unavailable:
+                return release, str(unavailable)
+
+        for release, outcome in pool.map(fetch, view.releases):
+            if isinstance(outcome, str):
+                result.not_rendered[release.name] = outcome
+            else:
+                fetched[release.name] = outcome
+        sources = _render_manifest_files(view.manifest_files, repositories, pinned_files, result)
+        known = set().union(*(facts.crd_api_versions for _, facts in fetched.values()))
+        for rendered in sources:
+            known |= crd_api_versions(obj.body for obj in rendered.objects)
+        by_name = {release.name: release for release in view.releases}
+        pending, used = set(fetched), {name: frozenset[str]() for name in fetched}
+        for _ in range(MAX_ROUNDS):
+            apis = frozenset(known)
+
+            def render(name: str, apis: frozenset[str] = apis) -> tuple[str, RenderedRelease | str]:
+                release, (chart, facts) = by_name[name], fetched[name]
+                try:
+                    out = render_chart(helm, chart.path, release.name, release.namespace, release.values,
+                                       kube_version, apis)
+                except RenderFailed as failed:
+                    return name, str(failed)
+                return name, RenderedRelease(release.name, release.namespace, f"{facts.name} {facts.version}",
+                                             chart.source, out.objects, out.warnings, facts, release.urn,
+                                             release.waits)
+
+            for name, outcome in pool.map(render, sorted(pending)):
+                used[name] = apis
+                if isinstance(outcome, str):
+                    result.failed[name] = outcome
+                    result.rendered.pop(name, None)
+                else:
+                    result.failed.pop(name, None)
+                    result.rendered[name] = outcome
+            for rendered in result.rendered.values():
+                known |= crd_api_versions(obj.body for obj in rendered.objects)
+            pending = {name for name in fetched if _needs_again(fetched[name][1], used[name], frozenset(known))}
+            if not pending:
+                break
+        for rendered in sources:
+            result.rendered[rendered.name] = rendered
+        result.api_versions = frozenset(known)
+    return result
+
+
+def _needs_again(facts: ChartFacts, used: frozenset[str], known: frozenset[str]) -> bool:
+    new = known - used
+    if not new:
+        return False
+    return facts.api_probes is None or bool(new & facts.api_probes)
+
+
+def _render_manifest_files(
+    files: Iterable[PlannedManifestFile],
+    repositories: ChartRepositories,
+    pinned: Iterable[PinnedFile],
+    result: RenderResult,
+) -> list[RenderedRelease]:
+    """Upstream manifests as one pseudo-release per source directory, e.g. `keycloak-operator`."""
+    by_location: dict[str, PinnedFile] = {}
+    for file in pinned:
+        by_location[file.url] = file
+        by_location[file.location(repositories.mirror)] = file
+    groups: dict[str, list[tuple[PlannedManifestFile, PinnedFile | None]]] = {}
+    for planned in files:
+        pin = by_location.get(planned.url)
+        name = pin.mirror_path.split("/")[1].rsplit("-", 1)[0] if pin else Path(planned.url).stem
+        groups.setdefault(name, []).append((planned, pin))
+    rendered = []
+    for name, members in sorted(groups.items()):
+        objects: list[RenderedObject] = []
+        try:
+            for planned, pin in members:
+                if pin is None:
+                    raise ChartUnavailable(f"{planned.url} is not a pinned file (no sha256 to check it against)")
+                path = repositories.fetch_file(pin)
+                objects += _manifest_objects(path, planned.namespace, _located(pin, repositories.mirror))
+        except ChartUnavailable as unavailable:
+            result.not_rendered[name] = str(unavailable)
+            continue
+        namespace = members[0][0].namespace or "default"
+        rendered.append(RenderedRelease(name, namespace, f"{name} (manifests)", members[0][0].url, tuple(objects),
+                                        urn=members[0][0].urn))
+    return rendered
+
+
+def _located(pin: PinnedFile, mirror: str | None) -> str:
+    return pin.location(mirror).rsplit("/", 1)[-1]
+
+
+def _manifest_objects(path: Path, namespace: str | None, template: str) -> list[RenderedObject]:
+    from mojaloop_iac.plan.bundle import CLUSTER_SCOPED_KINDS
+
+    objects = []
+    for document in yaml.load_all(path.read_text(encoding="utf-8"), Loader=SafeLoader):
+        if not isinstance(document, dict) or "kind" not in document:
+            continue
+        metadata = document.setdefault("metadata", {})
+        if namespace and document["kind"] not in CLUSTER_SCOPED_KINDS and not metadata.get("namespace"):
+            metadata["namespace"] = namespace  # as the provider applying them does
+        objects.append(RenderedObject(template, document))
+    return objects
+
+

@@ -1,0 +1,126 @@
+"""Render a planned stack's releases and check what would actually run; the bundle's `rendered/` and the
+summary's "Rendered releases" section."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mojaloop_iac.charts import ChartRepositories, PinnedFile
+from mojaloop_iac.config.defaults import chart_pins
+from mojaloop_iac.config.models import StackConfig
+from mojaloop_iac.plan.bundle import dump_yaml
+from mojaloop_iac.plan.engine import PlanRecord
+from mojaloop_iac.planners.control_center.registry_mirror import DEFAULT_UPSTREAMS
+from mojaloop_iac.planners.identity.keycloak import operator_source
+from mojaloop_iac.planners.mojaloop_values import inferred_values_note
+from mojaloop_iac.render.checks.findings import Finding, object_namespace
+from mojaloop_iac.render.checks.images import check_images
+from mojaloop_iac.render.checks.placement import check_placement
+from mojaloop_iac.render.checks.references import check_references
+from mojaloop_iac.render.checks.schemas import check_schemas
+from mojaloop_iac.render.checks.values_keys import check_values
+from mojaloop_iac.render.plan_view import PlanView, plan_view
+from mojaloop_iac.render.renderer import RenderResult, render_plan
+
+RENDERED_DIR = "rendered"
+PLAN_OBJECTS = "(plan)"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    helm: Path
+    cache_dir: Path
+    mirror: str | None = None
+
+
+@dataclass
+class RenderReport:
+    result: RenderResult
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def pinned_files() -> tuple[PinnedFile, ...]:
+    pins = chart_pins()
+    return tuple(
+        file for name, pin in pins.items() if pin.get("kind") == "manifests" for file in operator_source(pin).files
+    )
+
+
+def mirrored_registries() -> tuple[str, ...]:
+    return tuple(host for upstream in DEFAULT_UPSTREAMS for host in (upstream.prefix, *upstream.aliases))
+
+
+def render_and_check(record: PlanRecord, config: StackConfig, options: RenderOptions) -> RenderReport:
+    cluster = config.cluster
+    view = plan_view(record)
+    repositories = ChartRepositories(options.cache_dir, options.mirror)
+    result = render_plan(view, repositories, options.helm, cluster.kubernetes.version, pinned_files())
+    report = RenderReport(result, run_checks(view, result, config))
+    env = config.environment
+    if env is not None:
+        note = inferred_values_note(env.mojaloop.release)
+        if note:
+            report.notes.append(note)
+    return report
+
+
+def run_checks(view: PlanView, result: RenderResult, config: StackConfig) -> list[Finding]:
+    cluster = config.cluster
+    rendered = result.rendered
+    taints = [(t.key, t.value, t.effect) for pool in cluster.node_pools.values() for t in pool.taints]
+    mirror = cluster.baremetal.registry_mirror if cluster.baremetal is not None else ""
+    located = [(r.name, r.namespace, obj.body) for r in rendered.values() for obj in r.objects]
+    located += [(PLAN_OBJECTS, "default", obj.body) for obj in view.objects]
+    findings = [Finding("render", name, "helm template", error) for name, error in sorted(result.failed.items())]
+    findings += check_references(view, rendered)
+    findings += check_values(view.releases, rendered)
+    findings += check_placement(rendered, taints)
+    findings += check_images(rendered, mirror or None, mirrored_registries())
+    findings += check_schemas(located, cluster.kubernetes.version)
+    return sorted(set(findings))
+
+
+def summary_section(report: RenderReport) -> tuple[str, str]:
+    result = report.result
+    lines = [f"{len(result.rendered)} rendered, {len(result.not_rendered)} not rendered, "
+             f"{len(report.findings)} error(s).", ""]
+    if result.rendered:
+        lines += ["| Release | Chart | Objects | Kinds | Source |", "|---|---|---:|---|---|"]
+        for name, release in sorted(result.rendered.items()):
+            kinds = Counter(obj.body.get("kind") for obj in release.objects)
+            listed = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+            lines.append(f"| {name} | {release.chart} | {len(release.objects)} | {listed} | {release.source} |")
+    if result.not_rendered:
+        lines += ["", "Not rendered (their charts could not be obtained; not checked):", ""]
+        lines += [f"- **{name}**: {reason}" for name, reason in sorted(result.not_rendered.items())]
+    for note in report.notes:
+        lines += ["", note]
+    lines += ["", "### Errors", ""]
+    lines += [f"- {finding}" for finding in report.findings] or ["None."]
+    helm_warnings = [(name, w) for name, r in sorted(result.rendered.items()) for w in r.warnings]
+    if helm_warnings:
+        lines += ["", "### Helm's warnings", ""]
+        lines += [f"- {name}: `{warning}`" for name, warning in helm_warnings]
+    return "Rendered releases", "\n".join(lines)
+
+
+def write_rendered(out_dir: Path, report: RenderReport) -> list[Path]:
+    """rendered/<release>/<namespace or _cluster>/<Kind>-<name>.yaml, one object per file."""
+    written = []
+    for name, release in sorted(report.result.rendered.items()):
+        seen: Counter[str] = Counter()
+        for obj in release.objects:
+            metadata = obj.body.get("metadata") or {}
+            namespace = object_namespace(obj.body, release.namespace) or "_cluster"
+            stem = f"{obj.body.get('kind')}-{metadata.get('name', 'unnamed')}"
+            seen[f"{namespace}/{stem}"] += 1
+            suffix = f"-{seen[f'{namespace}/{stem}']}" if seen[f"{namespace}/{stem}"] > 1 else ""
+            path = out_dir / RENDERED_DIR / name / namespace / f"{stem}{suffix}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            header = f"# Source: {obj.template}\n" if obj.template else ""
+            path.write_text(header + dump_yaml(obj.body), encoding="utf-8")
+            written.append(path)
+    return written
