@@ -1,7 +1,8 @@
 """What a chart archive says about itself, read once per archive and kept beside it in the cache.
 
 - `shape`: every values key the chart knows (its values.yaml, each dependency's under its alias, the values
-  schema's properties), as a tree: a dict per known map, `OPEN` where anything may go (an empty map
+  schema's properties, and the `.Values.a.b` paths its templates read, which covers keys a values.yaml
+  documents only in comments), as a tree: a dict per known map, `OPEN` where anything may go (an empty map
   default such as `affinity: {}`, a schema object without properties), `LIST`, `SCALAR` or `ANY` (a null
   default) at the leaves.
 - `api_probes`: the API versions its templates test with `.Capabilities.APIVersions.Has "..."` (`None` when
@@ -25,9 +26,10 @@ import yaml
 from mojaloop_iac.charts.repository import FetchedChart
 
 OPEN, LIST, SCALAR, ANY = "<open map>", "<list>", "<scalar>", "<any>"
-_FACTS_FILE = "facts-v1.json"
+_FACTS_FILE = "facts-v3.json"  # bump when what is read changes
 _PROBE = re.compile(r"Capabilities\.APIVersions\.Has\s+\"([^\"]+)\"")
 _ANY_PROBE = re.compile(r"Capabilities\.APIVersions")
+_VALUES_PATH = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 # Istio's charts keep their defaults under this key and merge it into the values themselves.
 ISTIO_DEFAULTS_KEY = "_internal_defaults_do_not_set"
 
@@ -94,6 +96,8 @@ def _chart(prefix: str, files: dict[str, bytes]) -> tuple[dict[str, Any], frozen
         relative = name[len(prefix) :]
         if relative.startswith("templates/"):
             text = body.decode("utf-8", "replace")
+            for read in _VALUES_PATH.findall(text):
+                shape = with_path(shape, read.strip(".").split("."))
             literal = _PROBE.findall(text)
             if len(_ANY_PROBE.findall(text)) > len(literal):
                 probes = None
@@ -132,7 +136,9 @@ def _dependencies(
             inner_top = next(iter(inner)).split("/", 1)[0]
             chart_name = (yaml.safe_load(inner[f"{inner_top}/Chart.yaml"]) or {}).get("name", inner_top)
             present[chart_name] = (f"{inner_top}/", inner)
-    declared = meta.get("dependencies") or [{"name": name} for name in present]
+    declared = list(meta.get("dependencies") or [])
+    # Helm loads every chart in charts/, declared in Chart.yaml or not (GitLab's own sub-charts are not).
+    declared += [{"name": name} for name in present if name not in {d.get("name") for d in declared}]
     for dependency in declared:
         found = present.get(dependency.get("name"))
         if found is not None:
@@ -156,6 +162,20 @@ def shape_of(value: Any) -> Any:
     if isinstance(value, list):
         return LIST
     return ANY if value is None else SCALAR
+
+
+def with_path(shape: Any, path: list[str]) -> Any:
+    """The shape, knowing `path` too (a key a template reads)."""
+    if not isinstance(shape, dict):
+        return shape  # below an open map, a list or a scalar there is nothing to add
+    head, rest = path[0], path[1:]
+    if head not in shape:
+        shape[head] = with_path({}, rest) if rest else ANY
+        if shape[head] == {}:
+            shape[head] = ANY
+    elif rest:
+        shape[head] = with_path(shape[head], rest)
+    return shape
 
 
 def merge_shapes(first: Any, second: Any) -> Any:

@@ -21,6 +21,11 @@ FREE_FORM_VALUES: Final[Mapping[str, Mapping[str, str]]] = {
     "keto": {
         "keto.config": "Keto's configuration file: the chart writes the map as keto.yaml",
     },
+    "minio": {
+        "securityContext": "the chart writes the map (less `enabled`) as the pod's securityContext, so every "
+        "PodSecurityContext field applies",
+        "containerSecurityContext": "the chart writes the map as the containers' securityContext (toYaml)",
+    },
     "oathkeeper": {
         "oathkeeper.config": "Oathkeeper's configuration file: the chart writes the map as config.yaml",
     },

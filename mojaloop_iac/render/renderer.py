@@ -66,7 +66,9 @@ def render_plan(
     kube_version: str,
     pinned_files: Iterable[PinnedFile] = (),
     workers: int | None = None,
+    builtin_apis: frozenset[str] = frozenset(),
 ) -> RenderResult:
+    """`builtin_apis`: what the cluster's API server serves itself (group/version and group/version/Kind)."""
     result = RenderResult()
     pool = ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 2))
     with pool:
@@ -85,7 +87,7 @@ def render_plan(
             else:
                 fetched[release.name] = outcome
         sources = _render_manifest_files(view.manifest_files, repositories, pinned_files, result)
-        known = set().union(*(facts.crd_api_versions for _, facts in fetched.values()))
+        known = set(builtin_apis).union(*(facts.crd_api_versions for _, facts in fetched.values()))
         for rendered in sources:
             known |= crd_api_versions(obj.body for obj in rendered.objects)
         by_name = {release.name: release for release in view.releases}
@@ -119,7 +121,7 @@ def render_plan(
                 break
         for rendered in sources:
             result.rendered[rendered.name] = rendered
-        result.api_versions = frozenset(known)
+        result.api_versions = frozenset(known - builtin_apis)
     return result
 
 

@@ -19,7 +19,7 @@ from mojaloop_iac.render.checks.findings import Finding, object_namespace
 from mojaloop_iac.render.checks.images import check_images
 from mojaloop_iac.render.checks.placement import check_placement
 from mojaloop_iac.render.checks.references import check_references
-from mojaloop_iac.render.checks.schemas import check_schemas
+from mojaloop_iac.render.checks.schemas import builtin_api_versions, check_schemas
 from mojaloop_iac.render.checks.values_keys import check_values
 from mojaloop_iac.render.plan_view import PlanView, plan_view
 from mojaloop_iac.render.renderer import RenderResult, render_plan
@@ -57,7 +57,8 @@ def render_and_check(record: PlanRecord, config: StackConfig, options: RenderOpt
     cluster = config.cluster
     view = plan_view(record)
     repositories = ChartRepositories(options.cache_dir, options.mirror)
-    result = render_plan(view, repositories, options.helm, cluster.kubernetes.version, pinned_files())
+    result = render_plan(view, repositories, options.helm, cluster.kubernetes.version, pinned_files(),
+                         builtin_apis=builtin_api_versions(cluster.kubernetes.version))
     report = RenderReport(result, run_checks(view, result, config))
     env = config.environment
     if env is not None:

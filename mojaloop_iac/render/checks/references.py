@@ -23,7 +23,10 @@ from mojaloop_iac.render.renderer import RenderedRelease
 
 WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
 EVERY_NAMESPACE = "*"
-_GITLAB_GENERATED = re.compile(r"^generate_secret_if_needed\s+([a-z0-9][-a-z0-9.]*)", re.MULTILINE)
+# GitLab's shared-secrets job script: `generate_secret_if_needed NAME ...`, and the Rails secrets it applies.
+_GITLAB_GENERATED = re.compile(
+    r"^\s*(?:generate_secret_if_needed\s+|rails_secret=)\"?([a-z0-9][-a-z0-9.]*)\"?", re.MULTILINE
+)
 _MAESTER_NAME = re.compile(r"^--rulesConfigmapName=(.+)$")
 _MAESTER_NAMESPACE = re.compile(r"^--rulesConfigmapNamespace=(.+)$")
 
@@ -124,7 +127,7 @@ def check_references(view: PlanView, rendered: dict[str, RenderedRelease]) -> li
                 candidates = made.get((ref.kind, namespace, ref.name), []) + made.get(
                     (ref.kind, EVERY_NAMESPACE, ref.name), []
                 )
-                problem = _unsatisfied(view, release, candidates)
+                problem = _unsatisfied(view, release, candidates, helm_waits_for(obj.body))
                 if problem is not None:
                     check, text = problem
                     findings.append(Finding(check, release.name, label, f"{ref.kind} {ref.name} ({ref.where}): {text}"))
@@ -132,8 +135,20 @@ def check_references(view: PlanView, rendered: dict[str, RenderedRelease]) -> li
     return findings
 
 
+def helm_waits_for(body: dict) -> bool:
+    """Helm's `--wait` (and an atomic install) waits for this workload to be ready: Deployments, DaemonSets
+    and StatefulSets that roll (not `OnDelete`), Pods, and Jobs (waitForJobs); not test hooks."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    if str(annotations.get("helm.sh/hook", "")).startswith("test"):
+        return False
+    kind, spec = body.get("kind"), body.get("spec") or {}
+    if kind in ("StatefulSet", "DaemonSet"):
+        return (spec.get("updateStrategy") or {}).get("type") != "OnDelete"
+    return kind in ("Deployment", "ReplicaSet", "Pod", "Job")
+
+
 def _unsatisfied(
-    view: PlanView, release: RenderedRelease, candidates: list[Producer]
+    view: PlanView, release: RenderedRelease, candidates: list[Producer], waited: bool
 ) -> tuple[str, str] | None:
     if not candidates:
         return "references", "nothing in the plan creates it"
@@ -151,13 +166,12 @@ def _unsatisfied(
         if other is not None and view.before(other.urn, release.urn):
             return None
     if only_later and len(only_later) == len(candidates):
-        producer = only_later[0]
-        if release.waits:
-            return "ordering", (
-                f"deadlock: only {producer.what} creates it, after the release is ready; the first install "
-                "waits for it, times out and rolls back"
-            )
-        return "ordering", f"only {producer.what} creates it, after the release: its pods wait until then"
+        if not (release.waits and waited):
+            return None  # its pods start once it exists; nothing waits on them meanwhile
+        return "ordering", (
+            f"deadlock: only {only_later[0].what} creates it, after the release is ready; the first install "
+            "waits for it, times out and rolls back"
+        )
     names = ", ".join(sorted({p.what for p in candidates}))
     return "references", f"created by {names}, which is not ordered before this release"
 

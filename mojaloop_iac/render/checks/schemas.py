@@ -46,6 +46,20 @@ def schema_dir(kubernetes_version: str) -> str:
     return f"v{(versions or kubernetes_schemas.all_versions())[-1]}-local-strict"
 
 
+@cache
+def builtin_api_versions(kubernetes_version: str) -> frozenset[str]:
+    """`group/version` and `group/version/Kind` of every type the API server of that version serves: what a
+    cluster's discovery tells `helm install` (`helm template` alone knows no kinds)."""
+    directory = schema_dir(kubernetes_version).removesuffix("-strict")
+    definitions = kubernetes_schemas.schema_contents(f"kubernetes-json-schema/{directory}/_definitions.json", "")
+    found: set[str] = set()
+    for definition in (definitions.get("$defs") or definitions.get("definitions") or {}).values():
+        for gvk in definition.get("x-kubernetes-group-version-kind") or []:
+            group_version = f"{gvk['group']}/{gvk['version']}" if gvk.get("group") else gvk["version"]
+            found |= {group_version, f"{group_version}/{gvk['kind']}"}
+    return frozenset(found)
+
+
 def crd_schemas(documents: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
     """(group, version, kind) -> openAPIV3Schema (Kubernetes' x- extensions dropped) of every CRD given."""
     found = {}
