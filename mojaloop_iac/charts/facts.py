@@ -26,7 +26,7 @@ import yaml
 from mojaloop_iac.charts.repository import FetchedChart
 
 OPEN, LIST, SCALAR, ANY = "<open map>", "<list>", "<scalar>", "<any>"
-_FACTS_FILE = "facts-v3.json"  # bump when what is read changes
+_FACTS_FILE = "facts-v5.json"  # bump when what is read changes
 _PROBE = re.compile(r"Capabilities\.APIVersions\.Has\s+\"([^\"]+)\"")
 _ANY_PROBE = re.compile(r"Capabilities\.APIVersions")
 _VALUES_PATH = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
@@ -108,8 +108,7 @@ def _chart(prefix: str, files: dict[str, bytes]) -> tuple[dict[str, Any], frozen
     for alias, sub_prefix, sub_files in _dependencies(prefix, meta, files):
         sub_shape, sub_probes, sub_crds, _ = _chart(sub_prefix, sub_files)
         if isinstance(shape, dict):  # a chart without values (OPEN) takes anything already
-            existing = shape.get(alias)
-            shape[alias] = merge_shapes(sub_shape, existing) if isinstance(existing, dict) else sub_shape
+            shape[alias] = coalesce_shapes(shape.get(alias), sub_shape)
             if isinstance(sub_shape, dict) and isinstance(sub_shape.get("global"), dict):
                 own = shape.get("global")
                 shape["global"] = merge_shapes(own if isinstance(own, dict) else {}, sub_shape["global"])
@@ -178,17 +177,28 @@ def with_path(shape: Any, path: list[str]) -> Any:
     return shape
 
 
+def coalesce_shapes(parent: Any, child: Any) -> Any:
+    """A dependency's keys under its alias, as Helm coalesces them: the parent's own map there wins over the
+    dependency's empty default (an umbrella listing its simulators closes a `simulators: {}`)."""
+    if isinstance(parent, dict) and isinstance(child, dict):
+        return {key: coalesce_shapes(parent.get(key), child.get(key)) for key in {*parent, *child}}
+    if isinstance(parent, dict) and parent:
+        return parent if child in (None, OPEN, ANY) else merge_shapes(parent, child)
+    return child if child is not None else parent
+
+
 def merge_shapes(first: Any, second: Any) -> Any:
-    """What either shape allows."""
-    if first is None:
+    """What either shape allows (values.yaml's default and the schema's, say)."""
+    if first is None or first == second:
         return second
     if second is None:
         return first
-    if OPEN in (first, second) or ANY in (first, second):
-        return OPEN if isinstance(first, dict) or isinstance(second, dict) or OPEN in (first, second) else ANY
     if isinstance(first, dict) and isinstance(second, dict):
         return {key: merge_shapes(first.get(key), second.get(key)) for key in {*first, *second}}
-    return first if isinstance(first, dict) else second
+    if OPEN in (first, second):
+        other = second if first == OPEN else first
+        return OPEN if isinstance(other, dict) else ANY
+    return ANY  # a map or a list, a list or a scalar: either is taken
 
 
 def _schema_shape(node: Any, root: dict, depth: int = 0) -> Any:

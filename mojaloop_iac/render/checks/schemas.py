@@ -70,15 +70,26 @@ def crd_schemas(documents: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str
         for version in spec.get("versions") or []:
             schema = (version.get("schema") or {}).get("openAPIV3Schema")
             if schema:
-                found[(spec.get("group"), version.get("name"), (spec.get("names") or {}).get("kind"))] = (
-                    without_kubernetes_extensions(schema)
-                )
+                plain = without_kubernetes_extensions(schema)
+                # Every object has these, whether its CRD's schema lists them or not.
+                for field in ("apiVersion", "kind", "metadata"):
+                    plain.setdefault("properties", {}).setdefault(field, {})
+                found[(spec.get("group"), version.get("name"), (spec.get("names") or {}).get("kind"))] = plain
     return found
 
 
 def without_kubernetes_extensions(schema: Any) -> Any:
+    """The CRD schema as plain JSON schema. An object with `properties` is closed (unless it preserves unknown
+    fields): the API server prunes, or with strict field validation refuses, fields its schema lacks."""
     if isinstance(schema, dict):
-        return {k: without_kubernetes_extensions(v) for k, v in schema.items() if not k.startswith("x-kubernetes-")}
+        plain = {k: without_kubernetes_extensions(v) for k, v in schema.items() if not k.startswith("x-kubernetes-")}
+        if (
+            "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            plain["additionalProperties"] = False
+        return plain
     if isinstance(schema, list):
         return [without_kubernetes_extensions(item) for item in schema]
     return schema

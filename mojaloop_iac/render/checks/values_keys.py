@@ -40,7 +40,7 @@ def unknown_keys(
                 yield here, f"a map, where the chart's default is a {'list' if known == LIST else 'scalar'}"
             else:
                 yield from unknown_keys(value, known, free_form, here)
-        elif value is not None and isinstance(known, dict):
+        elif value is not None and (isinstance(known, dict) or known == OPEN):
             kind = "list" if isinstance(value, list) else "scalar"
             yield here, f"a {kind}, where the chart's default is a map (Helm: cannot overwrite table with non table)"
 
