@@ -9,8 +9,8 @@ version its templates test (`.Capabilities.APIVersions.Has`) turned up in anothe
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,8 +67,11 @@ def render_plan(
     pinned_files: Iterable[PinnedFile] = (),
     workers: int | None = None,
     builtin_apis: frozenset[str] = frozenset(),
+    on_rendered: Callable[[RenderedRelease], None] | None = None,
 ) -> RenderResult:
-    """`builtin_apis`: what the cluster's API server serves itself (group/version and group/version/Kind)."""
+    """`builtin_apis`: what the cluster's API server serves itself (group/version and group/version/Kind).
+    `on_rendered` sees each release as soon as it is rendered (again, if it is rendered again), in this
+    thread, so per-release work overlaps the renders still running."""
     result = RenderResult()
     pool = ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 2))
     with pool:
@@ -106,7 +109,10 @@ def render_plan(
                                              chart.source, out.objects, out.warnings, facts, release.urn,
                                              release.waits)
 
-            for name, outcome in pool.map(render, sorted(pending)):
+            # The biggest charts first: the longest render starts at once and the others fill in around it.
+            largest_first = sorted(pending, key=lambda name: -fetched[name][0].path.stat().st_size)
+            for future in as_completed([pool.submit(render, name) for name in largest_first]):
+                name, outcome = future.result()
                 used[name] = apis
                 if isinstance(outcome, str):
                     result.failed[name] = outcome
@@ -114,6 +120,8 @@ def render_plan(
                 else:
                     result.failed.pop(name, None)
                     result.rendered[name] = outcome
+                    if on_rendered is not None:
+                        on_rendered(outcome)
             for rendered in result.rendered.values():
                 known |= crd_api_versions(obj.body for obj in rendered.objects)
             pending = {name for name in fetched if _needs_again(fetched[name][1], used[name], frozenset(known))}
@@ -121,6 +129,8 @@ def render_plan(
                 break
         for rendered in sources:
             result.rendered[rendered.name] = rendered
+            if on_rendered is not None:
+                on_rendered(rendered)
         result.api_versions = frozenset(known - builtin_apis)
     return result
 

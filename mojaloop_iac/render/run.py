@@ -4,6 +4,7 @@ summary's "Rendered releases" section."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,10 @@ from mojaloop_iac.render.checks.findings import Finding, object_namespace
 from mojaloop_iac.render.checks.images import check_images
 from mojaloop_iac.render.checks.placement import check_placement
 from mojaloop_iac.render.checks.references import check_references
-from mojaloop_iac.render.checks.schemas import builtin_api_versions, check_schemas
+from mojaloop_iac.render.checks.schemas import builtin_api_versions, check_core_objects, check_custom_resources
 from mojaloop_iac.render.checks.values_keys import check_values
 from mojaloop_iac.render.plan_view import PlanView, plan_view
-from mojaloop_iac.render.renderer import RenderResult, render_plan
+from mojaloop_iac.render.renderer import RenderedRelease, RenderResult, render_plan
 
 RENDERED_DIR = "rendered"
 PLAN_OBJECTS = "(plan)"
@@ -57,9 +58,20 @@ def render_and_check(record: PlanRecord, config: StackConfig, options: RenderOpt
     cluster = config.cluster
     view = plan_view(record)
     repositories = ChartRepositories(options.cache_dir, options.mirror)
-    result = render_plan(view, repositories, options.helm, cluster.kubernetes.version, pinned_files(),
-                         builtin_apis=builtin_api_versions(cluster.kubernetes.version))
-    report = RenderReport(result, run_checks(view, result, config))
+    version = cluster.kubernetes.version
+    # Kubernetes' own kinds are checked release by release while the other releases still render.
+    core_findings: dict[str, list[Finding]] = {
+        PLAN_OBJECTS: check_core_objects([(PLAN_OBJECTS, "default", o.body) for o in view.objects], version)
+    }
+
+    def check_core(release: RenderedRelease) -> None:
+        core_findings[release.name] = check_core_objects(_located([release]), version)
+
+    result = render_plan(view, repositories, options.helm, version, pinned_files(),
+                         builtin_apis=builtin_api_versions(version), on_rendered=check_core)
+    core = [f for name, found in core_findings.items() if name in result.rendered or name == PLAN_OBJECTS
+            for f in found]
+    report = RenderReport(result, run_checks(view, result, config, core_checked=core))
     env = config.environment
     if env is not None:
         note = inferred_values_note(env.mojaloop.release)
@@ -68,19 +80,29 @@ def render_and_check(record: PlanRecord, config: StackConfig, options: RenderOpt
     return report
 
 
-def run_checks(view: PlanView, result: RenderResult, config: StackConfig) -> list[Finding]:
+def _located(releases: Iterable[RenderedRelease]) -> list[tuple[str, str, dict]]:
+    return [(r.name, r.namespace, obj.body) for r in releases for obj in r.objects]
+
+
+def run_checks(
+    view: PlanView, result: RenderResult, config: StackConfig, core_checked: list[Finding] | None = None
+) -> list[Finding]:
+    """Every check; `core_checked`: the findings of Kubernetes' own kinds when they were checked already."""
     cluster = config.cluster
     rendered = result.rendered
     taints = [(t.key, t.value, t.effect) for pool in cluster.node_pools.values() for t in pool.taints]
     mirror = cluster.baremetal.registry_mirror if cluster.baremetal is not None else ""
-    located = [(r.name, r.namespace, obj.body) for r in rendered.values() for obj in r.objects]
-    located += [(PLAN_OBJECTS, "default", obj.body) for obj in view.objects]
+    located = _located(rendered.values()) + [(PLAN_OBJECTS, "default", obj.body) for obj in view.objects]
     findings = [Finding("render", name, "helm template", error) for name, error in sorted(result.failed.items())]
     findings += check_references(view, rendered)
     findings += check_values(view.releases, rendered)
     findings += check_placement(rendered, taints)
     findings += check_images(rendered, mirror or None, mirrored_registries())
-    findings += check_schemas(located, cluster.kubernetes.version)
+    if core_checked is None:
+        findings += check_core_objects(located, cluster.kubernetes.version)
+    else:
+        findings += core_checked
+    findings += check_custom_resources(located, located)
     return sorted(set(findings))
 
 

@@ -102,34 +102,53 @@ def is_core(api_version: str) -> bool:
 
 def check_schemas(objects: Iterable[Located], kubernetes_version: str) -> list[Finding]:
     located = list(objects)
-    custom = crd_schemas(body for _, _, body in located)
-    validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
+    return check_core_objects(located, kubernetes_version) + check_custom_resources(located, located)
+
+
+def check_core_objects(objects: Iterable[Located], kubernetes_version: str) -> list[Finding]:
+    """The objects of Kubernetes' own kinds (the others are left to `check_custom_resources`)."""
     directory = schema_dir(kubernetes_version)
     # CRDs carry fields of newer Kubernetes versions on purpose (e.g. selectableFields, 1.30): an older API
     # server drops them, so CRDs are checked without refusing unknown fields.
     lenient = directory.removesuffix("-strict")
     findings = []
-    for release, namespace, body in located:
+    for release, namespace, body in objects:
         api_version, kind = str(body.get("apiVersion", "")), str(body.get("kind", ""))
-        label = object_label(body, namespace)
-        if is_core(api_version):
-            validator = _core_validator(lenient if kind == "CustomResourceDefinition" else directory, kind, api_version)
-            if validator is None:
-                findings.append(Finding("schemas", release, label,
-                                        f"{api_version} {kind} is not served by Kubernetes {kubernetes_version}"))
-                continue
-        else:
-            group, _, version = api_version.rpartition("/")
-            key = (group, version, kind)
-            if key not in custom:
-                findings.append(Finding("schemas", release, label,
-                                        f"no CRD the stack installs defines {api_version} {kind}"))
-                continue
-            if key not in validators:
-                validators[key] = jsonschema.validators.Draft7Validator(custom[key])
-            validator = validators[key]
-        error = next(iter(validator.iter_errors(json.loads(json.dumps(body)))), None)
-        if error is not None:
-            where = ".".join(str(part) for part in error.absolute_path) or "(top)"
-            findings.append(Finding("schemas", release, label, f"{where}: {error.message[:300]}"))
+        if not is_core(api_version):
+            continue
+        validator = _core_validator(lenient if kind == "CustomResourceDefinition" else directory, kind, api_version)
+        if validator is None:
+            findings.append(Finding("schemas", release, object_label(body, namespace),
+                                    f"{api_version} {kind} is not served by Kubernetes {kubernetes_version}"))
+            continue
+        findings += _first_error(validator, release, namespace, body)
     return findings
+
+
+def check_custom_resources(objects: Iterable[Located], everything: Iterable[Located]) -> list[Finding]:
+    """Custom resources against the CRDs among `everything` the stack installs."""
+    custom = crd_schemas(body for _, _, body in everything)
+    validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
+    findings = []
+    for release, namespace, body in objects:
+        api_version, kind = str(body.get("apiVersion", "")), str(body.get("kind", ""))
+        if is_core(api_version):
+            continue
+        group, _, version = api_version.rpartition("/")
+        key = (group, version, kind)
+        if key not in custom:
+            findings.append(Finding("schemas", release, object_label(body, namespace),
+                                    f"no CRD the stack installs defines {api_version} {kind}"))
+            continue
+        if key not in validators:
+            validators[key] = jsonschema.validators.Draft7Validator(custom[key])
+        findings += _first_error(validators[key], release, namespace, body)
+    return findings
+
+
+def _first_error(validator: Any, release: str, namespace: str, body: dict[str, Any]) -> list[Finding]:
+    error = next(iter(validator.iter_errors(json.loads(json.dumps(body)))), None)
+    if error is None:
+        return []
+    where = ".".join(str(part) for part in error.absolute_path) or "(top)"
+    return [Finding("schemas", release, object_label(body, namespace), f"{where}: {error.message[:300]}")]
