@@ -16,7 +16,8 @@ from mojaloop_iac.charts import ChartRef
 from mojaloop_iac.plan.bundle import HELM_RELEASE_TYPE, helm_releases, manifests
 from mojaloop_iac.plan.engine import PlanRecord
 
-MANIFEST_SOURCE_TYPE = "kubernetes:yaml/v2:ConfigFile"
+MANIFEST_GROUP_TYPE = "kubernetes:yaml/v2:ConfigGroup"
+PINNED_MANIFEST_TYPE = "pulumi-python:dynamic/mojaloop-manifests:PinnedManifest"
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,9 @@ class PlanObject:
 @dataclass(frozen=True)
 class PlannedManifestFile:
     urn: str
+    """The ConfigGroup applying it."""
     url: str
+    sha256: str
     namespace: str | None
     """The namespace its namespaced objects go to (its provider's default namespace)."""
 
@@ -120,11 +123,15 @@ def plan_view(record: PlanRecord) -> PlanView:
             )
         )
     files = []
+    groups = {resource.name: resource for resource in record.resources if resource.type == MANIFEST_GROUP_TYPE}
     for resource in record.resources:
-        if resource.type == MANIFEST_SOURCE_TYPE and isinstance(resource.inputs.get("file"), str):
-            provider = by_urn.get(resource.provider or "")
-            namespace = provider.inputs.get("namespace") if provider is not None else None
-            files.append(PlannedManifestFile(resource.urn, resource.inputs["file"], namespace))
+        if resource.type != PINNED_MANIFEST_TYPE:
+            continue
+        group = groups.get(resource.name.removesuffix("-file"))
+        provider = by_urn.get(group.provider or "") if group is not None else None
+        namespace = provider.inputs.get("namespace") if provider is not None else None
+        files.append(PlannedManifestFile(group.urn if group is not None else resource.urn, resource.inputs["url"],
+                                         resource.inputs["sha256"], namespace))
     objects = tuple(PlanObject(manifest.urn, manifest.body) for manifest in manifests(record))
     return PlanView(record, tuple(releases), objects, tuple(files))
 

@@ -149,22 +149,18 @@ def _render_manifest_files(
     result: RenderResult,
 ) -> list[RenderedRelease]:
     """Upstream manifests as one pseudo-release per source directory, e.g. `keycloak-operator`."""
-    by_location: dict[str, PinnedFile] = {}
-    for file in pinned:
-        by_location[file.url] = file
-        by_location[file.location(repositories.mirror)] = file
-    groups: dict[str, list[tuple[PlannedManifestFile, PinnedFile | None]]] = {}
+    by_checksum = {file.sha256: file for file in pinned}
+    groups: dict[str, list[tuple[PlannedManifestFile, PinnedFile]]] = {}
     for planned in files:
-        pin = by_location.get(planned.url)
-        name = pin.mirror_path.split("/")[1].rsplit("-", 1)[0] if pin else Path(planned.url).stem
+        # The pin gives the mirror's path; a file the data files do not pin is fetched from its planned URL.
+        pin = by_checksum.get(planned.sha256) or PinnedFile(planned.url, planned.sha256, Path(planned.url).name)
+        name = pin.mirror_path.split("/")[1].rsplit("-", 1)[0] if pin.mirror_path.count("/") >= 2 else pin.mirror_path
         groups.setdefault(name, []).append((planned, pin))
     rendered = []
     for name, members in sorted(groups.items()):
         objects: list[RenderedObject] = []
         try:
             for planned, pin in members:
-                if pin is None:
-                    raise ChartUnavailable(f"{planned.url} is not a pinned file (no sha256 to check it against)")
                 path = repositories.fetch_file(pin)
                 objects += _manifest_objects(path, planned.namespace, _located(pin, repositories.mirror))
         except ChartUnavailable as unavailable:
