@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import tarfile
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -57,12 +59,17 @@ class _GoCompatibleLoader(yaml.SafeLoader):
 
 def chart_facts(chart: FetchedChart) -> ChartFacts:
     cached = chart.path.parent / _FACTS_FILE
-    if cached.is_file():
+    try:
         data = json.loads(cached.read_text(encoding="utf-8"))
         if data.get("digest") == chart.digest:
             return _from_json(data)
+    except (OSError, ValueError, KeyError):
+        pass  # not there yet (or from an interrupted run): read the archive
     facts = read_facts(chart.path.read_bytes())
-    cached.write_text(json.dumps({"digest": chart.digest, **_to_json(facts)}), encoding="utf-8")
+    # Written aside and renamed: two releases of one chart (three MySQLs) may read it at once.
+    with tempfile.NamedTemporaryFile("w", dir=cached.parent, delete=False, encoding="utf-8") as handle:
+        handle.write(json.dumps({"digest": chart.digest, **_to_json(facts)}))
+    os.replace(handle.name, cached)
     return facts
 
 

@@ -46,7 +46,7 @@ class RenderReport:
 def pinned_files() -> tuple[PinnedFile, ...]:
     pins = chart_pins()
     return tuple(
-        file for name, pin in pins.items() if pin.get("kind") == "manifests" for file in operator_source(pin).files
+        file for pin in pins.values() if pin.get("kind") == "manifests" for file in operator_source(pin).files
     )
 
 
