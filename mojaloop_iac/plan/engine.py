@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -22,6 +23,11 @@ from pulumi.runtime.sync_await import _sync_await
 
 from mojaloop_iac.paths import PROGRAM, REPO_ROOT
 from mojaloop_iac.plan.fakes import fake_call, fake_id, fake_outputs
+
+# Pulumi's dynamic-resource serialisation wraps pickle's `_batch_setitems` once more on every dynamic resource
+# and never unwraps it: harmless in `pulumi up` (one program per process), but a process planning many
+# stacks (the tests) ends in a RecursionError. Each run puts the original back.
+_PICKLE_BATCH_SETITEMS = pickle._Pickler.__dict__["_batch_setitems"]  # type: ignore[attr-defined]
 
 SECRET_PLACEHOLDER = "[secret]"
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -152,6 +158,7 @@ def run_program(
         raise ProgramError(str(error)) from None
     finally:
         settings.ROOT.set(None)
+        pickle._Pickler._batch_setitems = _PICKLE_BATCH_SETITEMS  # type: ignore[attr-defined]
     return record
 
 
