@@ -166,9 +166,10 @@ def _render_manifest_files(
         except ChartUnavailable as unavailable:
             result.not_rendered[name] = str(unavailable)
             continue
-        namespace = members[0][0].namespace or "default"
-        rendered.append(RenderedRelease(name, namespace, f"{name} (manifests)", members[0][0].url, tuple(objects),
-                                        urn=members[0][0].urn))
+        first, pin = members[0]
+        where = pin.location(repositories.mirror).rsplit("/", 1)[0] + "/"  # where they were fetched from
+        rendered.append(RenderedRelease(name, first.namespace or "default", f"{name} (manifests)", where,
+                                        tuple(objects), urn=first.urn))
     return rendered
 
 
