@@ -42,6 +42,8 @@ class RenderedObject:
     template: str
     """The chart template it came from, e.g. `oathkeeper/templates/deployment-controller.yaml`."""
     body: dict[str, Any]
+    text: str | None = None
+    """The object as Helm wrote it (YAML), when it was alone in its document."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,8 @@ def parse_rendered(text: str) -> list[RenderedObject]:
     objects = []
     for chunk in re.split(r"^---\s*$", text, flags=re.MULTILINE):
         source = _SOURCE.search(chunk)
-        for document in yaml.load_all(chunk, Loader=SafeLoader):
-            if isinstance(document, dict) and "kind" in document:
-                objects.append(RenderedObject(source.group(1) if source else "", document))
+        documents = [d for d in yaml.load_all(chunk, Loader=SafeLoader) if isinstance(d, dict) and "kind" in d]
+        for document in documents:
+            own_text = _SOURCE.sub("", chunk).strip("\n") + "\n" if len(documents) == 1 else None
+            objects.append(RenderedObject(source.group(1) if source else "", document, own_text))
     return objects

@@ -131,7 +131,7 @@ def summary_section(report: RenderReport) -> tuple[str, str]:
 
 
 def write_rendered(out_dir: Path, report: RenderReport) -> list[Path]:
-    """rendered/<release>/<namespace or _cluster>/<Kind>-<name>.yaml, one object per file."""
+    """rendered/<release>/<namespace or _cluster>/<Kind>-<name>.yaml, one object per file, as Helm wrote it."""
     written = []
     for name, release in sorted(report.result.rendered.items()):
         seen: Counter[str] = Counter()
@@ -144,6 +144,6 @@ def write_rendered(out_dir: Path, report: RenderReport) -> list[Path]:
             path = out_dir / RENDERED_DIR / name / namespace / f"{stem}{suffix}.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
             header = f"# Source: {obj.template}\n" if obj.template else ""
-            path.write_text(header + dump_yaml(obj.body), encoding="utf-8")
+            path.write_text(header + (obj.text or dump_yaml(obj.body)), encoding="utf-8")
             written.append(path)
     return written
