@@ -40,7 +40,8 @@ from mojaloop_iac.planners.platform import (
     merge_namespaces,
     merge_needs,
     plan_platform,
-    with_chart_versions,
+    with_chart_sources,
+    with_manifest_mirror,
 )
 from mojaloop_iac.planners.qa_profile import qa_profile
 from mojaloop_iac.planners.qa_tenancy import environment_labels, isolation_policy, tenant_gateway_plan
@@ -162,11 +163,14 @@ def build_environment(env: Environment) -> None:
     layers: dict[str, pulumi.Resource] = {}
     for layer in platform.layers if platform else ():
         layer_args: PlatformLayerArgs = {
-            "releases": with_chart_versions(layer.releases, env.chart_versions),
+            "releases": with_chart_sources(layer.releases, env.chart_versions, env.chart_mirror),
             "manifests": layer.manifests,
         }
+        if layer.prerequisites:
+            layer_args["prerequisites"] = layer.prerequisites
         if layer.sources:
-            layer_args.update(sources=layer.sources, kubeconfig=cluster.kubeconfig)
+            layer_args.update(sources=with_manifest_mirror(layer.sources, env.chart_mirror),
+                              kubeconfig=cluster.kubeconfig)
         if layer.release_needs is not None:
             layer_args["release_needs"] = layer.release_needs
         needs = [namespaces, *([secrets] if layer.reads_secrets else []), *(layers[name] for name in layer.after)]
@@ -197,8 +201,8 @@ def build_environment(env: Environment) -> None:
     mojaloop = MojaloopRelease(
         f"{env.name}-mojaloop",
         {
-            "umbrella": specs.umbrella,
-            "backend": specs.backend,
+            "umbrella": with_chart_sources((specs.umbrella,), {}, env.chart_mirror)[0],
+            "backend": with_chart_sources((specs.backend,), {}, env.chart_mirror)[0],
             "virtual_services": served_api_versions(specs.virtual_services, versions),
             "backend_first": specs.backend_first,
             # The routes need Istio's CRDs, and admin hosts must not be exposed before identity guards them.
@@ -270,6 +274,7 @@ def build_secret_delivery(
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
         vault_ca_cert=env.vault.ca_cert_file, vault_ca_pem=vault_ca_pem,
         retain=lifecycle.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
+        chart_mirror=env.chart_mirror,
         # A control center declares its (persistent) environments and administers their Vault access; an
         # ephemeral environment on a cluster of its own writes its own access and removes it on destroy.
         access_managed_by_control_center=env.control_center_stack is not None and not lifecycle.ephemeral,
@@ -328,6 +333,7 @@ def build_cluster_secret_delivery(
     vault_ca_pem: pulumi.Input[str | None] | None = None,
     retain: bool = True,
     kv_mount: str = DEFAULT_KV_MOUNT,
+    chart_mirror: str | None = None,
     access_managed_by_control_center: bool = False,
     vault_plan: EnvironmentVaultPlan | None = None,
     manage_shared_objects: bool = True,
@@ -357,7 +363,7 @@ def build_cluster_secret_delivery(
         "manage_shared_objects": manage_shared_objects,
     }
     if install_operator:
-        args["operator"] = external_secrets_release(versions)
+        args["operator"] = with_chart_sources((external_secrets_release(versions),), {}, chart_mirror)[0]
     if vault_ca_pem is not None:
         args["vault_ca_cert"] = vault_ca_pem
     elif vault_ca_cert:
@@ -389,7 +395,11 @@ def build_control_center(cc: ControlCenter) -> None:
         opts=in_cluster,
     )
     after_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces]))
-    certificates = PlatformLayer(f"{cc.name}-cert-manager", {"releases": plan.certificates.releases,
+
+    def sourced(releases: Any) -> tuple[Any, ...]:
+        return with_chart_sources(releases, cc.chart_versions, cc.chart_mirror)
+
+    certificates = PlatformLayer(f"{cc.name}-cert-manager", {"releases": sourced(plan.certificates.releases),
                                  "manifests": plan.certificates.manifests}, opts=after_namespaces)
     # The internal CA's certificate, never its key: Vault, MinIO, zot and GitLab present certificates it signed,
     # so this stack's connections to them and the environments' (through `vaultCaCert`) trust it.
@@ -400,7 +410,7 @@ def build_control_center(cc: ControlCenter) -> None:
     )
     ca_pem = internal_ca.certificate
     # Istio and the gateway passing TLS through to the services: how vault./s3./mirror./gitlab. are reached.
-    ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": plan.ingress.releases,
+    ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": sourced(plan.ingress.releases),
                             "manifests": plan.ingress.manifests}, opts=after_namespaces)
     # Deny by default, with the allows the control center's traffic needs (AuthorizationPolicies need Istio).
     PlatformLayer(f"{cc.name}-network-policy", {"releases": (), "manifests": plan.policies.manifests},
@@ -415,7 +425,7 @@ def build_control_center(cc: ControlCenter) -> None:
                                                                        "cluster": cluster.aws_cluster}))
     secrets_store = PlatformLayer(
         f"{cc.name}-secrets-store",
-        {"releases": plan.secrets_store.releases, "manifests": plan.secrets_store.manifests},
+        {"releases": sourced(plan.secrets_store.releases), "manifests": plan.secrets_store.manifests},
         opts=pulumi.ResourceOptions.merge(
             after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, *unseal_key])
         ),
@@ -443,6 +453,7 @@ def build_control_center(cc: ControlCenter) -> None:
         cluster_platform_versions(cc),
         pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[bootstrap])),
         vault_ca_pem=ca_pem,
+        chart_mirror=cc.chart_mirror,
     )
     hub_public_key: pulumi.Input[str | None] = cc.wireguard.hub.public_key
     if plan.wireguard_hub is not None:
@@ -461,7 +472,7 @@ def build_control_center(cc: ControlCenter) -> None:
     services = PlatformLayer(
         f"{cc.name}-services",
         # Their Certificates and ExternalSecrets first: the releases wait for the Secrets they mount.
-        {"prerequisites": plan.services.manifests, "releases": plan.services.releases, "manifests": ()},
+        {"prerequisites": plan.services.manifests, "releases": sourced(plan.services.releases), "manifests": ()},
         opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, secrets])),
     )
     # The buckets, then each consumer's MinIO user and policy; root and consumer secrets are read from Vault.
@@ -469,7 +480,7 @@ def build_control_center(cc: ControlCenter) -> None:
                        VaultSource(plan.vault_address, plan.bootstrap.kv_mount),
                        pulumi.ResourceOptions(depends_on=[services, secrets]), ca_cert=ca_pem)
     if plan.services.gitlab is not None:
-        build_gitlab_post_install(cc.name, plan, ca_pem, pulumi.ResourceOptions(depends_on=[services, bootstrap]),
+        build_gitlab_post_install(cc, plan, ca_pem, pulumi.ResourceOptions(depends_on=[services, bootstrap]),
                                   after_namespaces)
     pulumi.export("profile", cc.profile.value)
     pulumi.export("vaultAddress", plan.vault_address)
@@ -484,20 +495,21 @@ def build_control_center(cc: ControlCenter) -> None:
 
 
 def build_gitlab_post_install(
-    name: str, plan: Any, ca_pem: pulumi.Input[str], opts: pulumi.ResourceOptions,
+    cc: ControlCenter, plan: Any, ca_pem: pulumi.Input[str], opts: pulumi.ResourceOptions,
     in_cluster: pulumi.ResourceOptions,
 ) -> None:
     """Once GitLab answers: its OAuth application for Vault logins, Vault's OIDC mount, the runner's token;
     then the runner, which needs that token."""
     from mojaloop_iac.gitlab.resource import gitlab_post_install
 
-    gitlab = plan.services.gitlab
+    name, gitlab = cc.name, plan.services.gitlab
+    runner = with_chart_sources((gitlab.runner.release,), cc.chart_versions, cc.chart_mirror)
     post_install = gitlab_post_install(f"{name}-gitlab-post-install", gitlab,
                                        vault_address=plan.vault_address, kv_mount=plan.bootstrap.kv_mount,
                                        # GitLab's certificate is the internal CA's too (also Vault's OIDC discovery CA).
                                        gitlab_ca_cert=ca_pem, vault_ca_cert=ca_pem, opts=opts)
     PlatformLayer(f"{name}-gitlab-runner",
-                  {"prerequisites": gitlab.runner.prerequisites, "releases": (gitlab.runner.release,), "manifests": ()},
+                  {"prerequisites": gitlab.runner.prerequisites, "releases": runner, "manifests": ()},
                   opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[post_install])))
 
 

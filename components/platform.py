@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.helm import helm_release
 from components.manifests import kubernetes_object
+from mojaloop_iac.kubeapi.pinned_manifest import PinnedManifest
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.identity import ManifestSource
 
@@ -27,7 +28,8 @@ class PlatformLayerArgs(TypedDict):
     manifests: Sequence[Mapping[str, Any]]
     """Objects created once every release of the layer is installed (custom resources need their CRDs)."""
     sources: NotRequired[Sequence[ManifestSource]]
-    """Upstream manifests (an operator without a chart), applied first into their namespace."""
+    """Upstream manifests (an operator without a chart), each checked against its pinned sha256, applied first
+    into their namespace."""
     kubeconfig: NotRequired[pulumi.Input[str]]
     """Needed with `sources`: they apply through a provider defaulting to their namespace."""
 
@@ -49,11 +51,14 @@ class PlatformLayer(pulumi.ComponentResource):
                 namespace=source.namespace,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for index, url in enumerate(source.urls):
+            for index, (pin, url) in enumerate(zip(source.files, source.urls, strict=True)):
+                # Fetched when pulumi up runs and applied only if it is the pinned file (its sha256).
+                verified = PinnedManifest(f"{name}-{source.name}-{index}-file", {"url": url, "sha256": pin.sha256},
+                                          opts=pulumi.ResourceOptions(parent=self))
                 self.releases.append(
-                    k8s.yaml.v2.ConfigFile(
+                    k8s.yaml.v2.ConfigGroup(
                         f"{name}-{source.name}-{index}",
-                        file=url,
+                        yaml=verified.content,
                         opts=pulumi.ResourceOptions(parent=self, provider=namespaced, depends_on=self.releases[-1:]),
                     )
                 )

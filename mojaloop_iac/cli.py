@@ -1,8 +1,9 @@
 """mojactl: validate and plan stacks offline, browse the release catalog, plan upgrades.
 
 Exit codes (mojaloop_iac/commands/common.py): 0 success, 2 invalid input (configuration, unknown stack or
-release, refused upgrade), 3 an operation failed (failed or unreachable hosts, failed tests), 4 the
-environment could not be reached (test-env: cluster or release unreachable), 1 internal error.
+release, refused upgrade, a tool missing), 3 an operation failed (failed or unreachable hosts, failed tests,
+a rendered plan failing its checks: the bundle is still written), 4 the environment could not be reached
+(test-env: cluster or release unreachable), 1 internal error.
 No traceback reaches the user unless MOJACTL_DEBUG=1.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mojaloop_iac.catalog import CatalogError, Release, ReleaseCatalog, UpgradeRefused, load_catalog, plan_upgrade
@@ -109,11 +111,27 @@ def plan(
                      "(default: plan the referenced stack from stacks/)."),
     ] = None,
     output: OutputOption = OutputFormat.TABLE,
+    render: Annotated[
+        bool, typer.Option("--render", help="Render every Helm release from the real charts (helm template) into "
+                           "rendered/ and check what would run.")
+    ] = False,
+    chart_mirror: Annotated[
+        str | None, typer.Option("--chart-mirror", help="With --render: fetch every chart from this Helm "
+                                 "repository (default: the stack's chartMirror, else each chart's repository).")
+    ] = None,
+    chart_cache: Annotated[
+        Path | None, typer.Option("--chart-cache", help="With --render: the chart cache (default "
+                                  "$MOJACTL_CHART_CACHE or ~/.cache/mojaloop-iac/charts).")
+    ] = None,
 ) -> None:
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
     from mojaloop_iac.config.load import read_stack_file
     from mojaloop_iac.plan.run import plan_stack
     from mojaloop_iac.yamlio import load_yaml
+
+    options = _render_options(stack, chart_mirror, chart_cache) if render else None
+    if not render and (chart_mirror or chart_cache):
+        _fail("--chart-mirror and --chart-cache apply to --render only", EXIT_INVALID)
 
     given = None
     if stack_outputs is not None:
@@ -122,25 +140,61 @@ def plan(
             _fail(f"{stack_outputs} must map stack names to their outputs", EXIT_INVALID)
     target = out_dir or Path("out") / read_stack_file(stack).name
     with progress(f"Planning {stack} ...", quiet or output == OutputFormat.JSON):
-        result = plan_stack(stack, target, given)
+        result = plan_stack(stack, target, given, options)
     done = f"[green]✓[/] plan bundle for [bold]{result.stack}[/]: {len(result.files)} files in {target}"
     if output == OutputFormat.JSON:
         emit_json(plan_document(result, target))
         err.print(done, highlight=False)
-        return
-    if quiet:
-        print_warnings(result.warnings)
     else:
-        # The summary lists the warnings: they are not printed a second time.
-        print_markdown(result.summary)
-    out.print(done, highlight=False)
+        if quiet:
+            print_warnings(result.warnings)
+        else:
+            # The summary lists the warnings: they are not printed a second time.
+            print_markdown(result.summary)
+        out.print(done, highlight=False)
+    if result.render is not None:
+        report_render_checks(result.render, target)
 
 
-def plan_document(result, target: Path) -> dict:
+def report_render_checks(report, target: Path) -> None:  # type: ignore[no-untyped-def]
+    """What rendering left out and what its checks found, on stderr; exit 3 on any error."""
+    for name, reason in sorted(report.result.not_rendered.items()):
+        err.print(f"  [yellow]not rendered[/] {escape(name)}: {escape(reason)}", highlight=False, soft_wrap=True)
+    for finding in report.findings:
+        err.print(f"  [red]✗[/] {escape(str(finding))}", highlight=False, soft_wrap=True)
+    rendered = len(report.result.rendered)
+    if report.findings:
+        _fail(f"[bold red]{len(report.findings)} error(s)[/] in the {rendered} rendered release(s) "
+              f"(summary.md, rendered/ in {target})", EXIT_FAILED)
+    err.print(f"[green]✓[/] {rendered} release(s) rendered, no errors", highlight=False)
+
+def _render_options(stack: str, chart_mirror: str | None, chart_cache: Path | None):  # type: ignore[no-untyped-def]
+    """What --render needs, or exit 2 saying what to install."""
+    from mojaloop_iac.config.load import validate_stack_file
+
+    try:
+        import jsonschema  # noqa: F401
+        import kubernetes_validate  # noqa: F401
+    except ImportError as missing:
+        _fail(f"--render needs the render extra ({missing.name} is missing): run ./scripts/setup render", EXIT_INVALID)
+    from mojaloop_iac.charts import HelmNotFound, default_cache_dir, find_helm
+    from mojaloop_iac.render.run import RenderOptions
+
+    try:
+        helm = find_helm()
+    except HelmNotFound as missing:
+        _fail(f"[bold red]Cannot render:[/] {escape(str(missing))}", EXIT_INVALID)
+    if chart_mirror is not None and not chart_mirror.startswith(("http://", "https://")):
+        _fail(f"--chart-mirror {escape(repr(chart_mirror))} must be an http(s):// Helm repository URL", EXIT_INVALID)
+    mirror = chart_mirror or validate_stack_file(stack)[1].config.cluster.chart_mirror
+    return RenderOptions(helm=helm, cache_dir=chart_cache or default_cache_dir(), mirror=mirror)
+
+
+def plan_document(result, target: Path) -> dict:  # type: ignore[no-untyped-def]
     """`mojactl plan -o json`: what was planned, where the bundle is, what to look at."""
     from mojaloop_iac.plan.bundle import helm_releases
 
-    return {
+    document = {
         "stack": result.stack,
         "kind": result.validated.config.kind,
         "bundle": str(target),
@@ -152,6 +206,13 @@ def plan_document(result, target: Path) -> dict:
         ],
         "warnings": list(result.warnings),
     }
+    if result.render is not None:
+        document["render"] = {
+            "rendered": sorted(result.render.result.rendered),
+            "notRendered": dict(sorted(result.render.result.not_rendered.items())),
+            "errors": [str(finding) for finding in result.render.findings],
+        }
+    return document
 
 
 @app.command()

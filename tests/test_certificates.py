@@ -188,7 +188,12 @@ def test_dns01_credentials_are_secret_needs_delivered_to_cert_managers_namespace
     assert (need.name, set(need.keys)) == ("dns-tsig", {"tsig-secret"})
     delivery = plan_secret_delivery("qa1", "https://vault.example:8200", "mojaloop", result.secret_needs)
     (external,) = [m for m in delivery.manifests if m["kind"] == "ExternalSecret"]
-    assert external["metadata"] == {"name": "dns-tsig", "namespace": namespace}
+    assert external["metadata"] == {
+        "name": "dns-tsig",
+        "namespace": namespace,
+        # Created only once its Secret exists, so cert-manager finds it.
+        "annotations": {"pulumi.com/waitFor": "condition=Ready"},
+    }
     assert len(delivery.operator_supplied) == 1 and "dns-tsig" in delivery.operator_supplied[0]
 
 

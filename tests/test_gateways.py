@@ -347,7 +347,11 @@ def test_the_dfsp_client_ca_is_delivered_to_the_external_gateways_namespace():
     assert need.name == CLIENT_CA and set(need.keys) == {"ca.crt"}
     delivery = plan_secret_delivery("qa1", "https://vault.example:8200", "mojaloop", result.secret_needs)
     (external,) = [m for m in delivery.manifests if m["kind"] == "ExternalSecret"]
-    assert external["metadata"] == {"name": CLIENT_CA, "namespace": EXTERNAL.namespace}
+    assert external["metadata"] == {
+        "name": CLIENT_CA,
+        "namespace": EXTERNAL.namespace,
+        "annotations": {"pulumi.com/waitFor": "condition=Ready"},
+    }
     assert [item["secretKey"] for item in external["spec"]["data"]] == ["ca.crt"]
     # A certificate is no password: the operator writes it to Vault, and the plan says where.
     assert len(delivery.operator_supplied) == 1 and CLIENT_CA in delivery.operator_supplied[0]

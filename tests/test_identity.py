@@ -96,7 +96,7 @@ def make_plan(**changes: Any) -> IdentityPlan:
 
 
 def by_kind(plan: IdentityPlan, kind: str) -> list[dict[str, Any]]:
-    return [m for m in plan.manifests if m["kind"] == kind]
+    return [m for m in (*plan.prerequisites, *plan.manifests) if m["kind"] == kind]
 
 
 def release(plan: IdentityPlan, name: str):
@@ -305,14 +305,18 @@ def test_the_extension_provider_asks_oathkeepers_decisions_api_and_fails_closed(
 # --- Oathkeeper, Kratos, Keto --------------------------------------------------------------------
 
 
+def access_rules(plan) -> dict[str, dict]:
+    oathkeeper = release(plan, "oathkeeper").values["oathkeeper"]
+    return {rule["id"]: rule for rule in json.loads(oathkeeper["accessRules"])}
+
+
 def test_each_hub_operator_api_has_a_read_and_a_write_rule_checked_by_keto_for_the_kratos_session():
     plan = make_plan()
-    rules = {r["metadata"]["name"]: r for r in by_kind(plan, "Rule")}
+    rules = access_rules(plan)
     assert set(rules) == {f"{api}-{access}" for api in HUB_OPERATOR_API_IDS for access in ("read", "write")}
     keto = release(plan, "keto")
-    for name, rule in rules.items():
+    for name, spec in rules.items():
         api, _, access = name.rpartition("-")
-        spec = rule["spec"]
         assert spec["match"]["url"] == f"<https|http>://{api_host(api)}/<.*>"
         assert set(spec["match"]["methods"]) == set(ory_module.ACCESS_METHODS[access])
         assert spec["authenticators"] == [{"handler": "cookie_session"}]
@@ -328,19 +332,23 @@ def test_each_hub_operator_api_has_a_read_and_a_write_rule_checked_by_keto_for_t
         assert payload["subject_id"] == "{{ print .Subject }}"
 
 
-def test_maester_accepts_exactly_the_handlers_oathkeeper_enables_and_the_rules_use():
-    oathkeeper = release(make_plan(), "oathkeeper").values
+def test_the_rules_use_exactly_the_handlers_oathkeeper_enables_and_the_chart_owns_them():
+    plan = make_plan()
+    oathkeeper = release(plan, "oathkeeper").values
     config = oathkeeper["oathkeeper"]["config"]
-    envs = {
-        e["name"]: set(e["value"].split(",")) for e in oathkeeper["oathkeeper-maester"]["deployment"]["envs"]
+    rules = access_rules(plan).values()
+    assert {a["handler"] for r in rules for a in r["authenticators"]} == {
+        k for k, v in config["authenticators"].items() if v["enabled"]
     }
-    assert envs["authenticatorsAvailable"] == {k for k, v in config["authenticators"].items() if v["enabled"]}
-    assert envs["authorizersAvailable"] == {k for k, v in config["authorizers"].items() if v["enabled"]}
-    assert envs["mutatorsAvailable"] == {k for k, v in config["mutators"].items() if v["enabled"]}
-    # Maester owns the rules ConfigMap; the chart refuses both at once.
-    assert (
-        oathkeeper["maester"]["enabled"] is True and oathkeeper["oathkeeper"]["managedAccessRules"] is False
-    )
+    assert {r["authorizer"]["handler"] for r in rules} == {k for k, v in config["authorizers"].items() if v["enabled"]}
+    assert {m["handler"] for r in rules for m in r["mutators"]} == {
+        k for k, v in config["mutators"].items() if v["enabled"]
+    }
+    # The chart writes the rules ConfigMap from the first install: no Maester (no Rule objects, no CRD, no
+    # cluster-wide role) and nothing the oathkeeper pods wait for that comes after the release.
+    assert oathkeeper["maester"]["enabled"] is False and oathkeeper["oathkeeper"]["managedAccessRules"] is True
+    assert "oathkeeper-maester" not in oathkeeper
+    assert not by_kind(plan, "Rule")
 
 
 def test_the_session_cookie_authenticator_asks_kratos_and_the_cookie_covers_the_api_hosts():
@@ -554,7 +562,6 @@ def test_scheduling_reaches_every_identity_pod_spec():
         assert values[name]["deployment"]["tolerations"] == tolerations
         assert values[name]["deployment"]["affinity"] == SCHEDULING.affinity
     assert values["oathkeeper"]["deployment"]["tolerations"] == tolerations
-    assert values["oathkeeper"]["oathkeeper-maester"]["deployment"]["tolerations"] == tolerations
 
 
 def test_a_registry_mirror_replaces_every_images_registry():

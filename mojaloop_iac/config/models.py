@@ -408,17 +408,22 @@ class ClusterSettings(Model):
     """AWS settings (substrate `aws`)."""
     tls: Tls = Tls()
     """Certificates for the gateways (cert-manager issuers)."""
+    chart_versions: dict[str, ChartVersion] = {}
+    """Per-stack overrides of platform chart versions, keyed by Helm release name or product: Istio,
+    cert-manager and External Secrets default to the versions config/platform-versions.yaml pins for the
+    Kubernetes minor (e.g. `istio: 1.24.5` moves every Istio chart; Istio charts must share one version),
+    others to config/charts; the Mojaloop charts' versions come from the release catalog."""
+    chart_mirror: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    """An HTTP(S) Helm repository every chart is installed from instead of its own repository (air-gapped
+    hubs: the control center's mirror), e.g. `https://gitlab.int.cc.example.com/api/v4/projects/7/packages/helm/stable`;
+    it also holds the pinned upstream manifests under `manifests/<source>-<version>/`. `mojactl plan --render`
+    fetches from it too."""
 
 
 class Environment(ClusterSettings):
     layout: Literal["small", "production", "qa"] | None = None
     """Start from a node-pool layout of config/layouts.yaml instead of listing `nodePools` (on bare metal
     AWS sizing is dropped; on AWS it applies)."""
-    chart_versions: dict[str, ChartVersion] = {}
-    """Per-stack overrides of platform chart versions, keyed by Helm release name or product: Istio,
-    cert-manager and External Secrets default to the versions config/platform-versions.yaml pins for the
-    Kubernetes minor (e.g. `istio: 1.24.5` moves every Istio chart; Istio charts must share one version),
-    others to config/charts; the Mojaloop charts' versions come from the release catalog."""
     mojaloop: MojaloopSettings
     """The Mojaloop release and how it is installed."""
     vault: VaultAccess = VaultAccess()

@@ -47,6 +47,7 @@ def check_stack(config: StackConfig, catalog: ReleaseCatalog) -> list[Issue]:
     issues = [issue for rule in cluster_rules for issue in rule(config.cluster, prefix)]
     if config.control_center is not None:
         issues += control_center_rules(config.control_center, prefix)
+        issues += control_center_chart_versions(config.control_center, prefix)
     if config.environment is not None:
         issues += release_is_installable(config.environment, prefix, catalog)
         issues += workload_classes_placed(config.environment, prefix)
@@ -472,3 +473,22 @@ def platform_versions_are_supported(cluster: ClusterSettings, prefix: str) -> It
 
     for issue in check_platform_versions(cluster.kubernetes.version, getattr(cluster, "chart_versions", None)):
         yield Issue(f"{prefix}.{issue.key}", issue.message, severity=issue.severity)
+
+
+# Pins of the identity services, which only environments install.
+_ENVIRONMENT_ONLY_PINS = frozenset({"keycloak-operator", "kratos", "keto", "oathkeeper", "kratos-mysql", "keto-mysql",
+                                    "keycloak-mysql", "istio-gateway"})
+
+
+def control_center_chart_versions(cc: ControlCenter, prefix: str) -> Iterator[Issue]:
+    if not cc.chart_versions:
+        return
+    from mojaloop_iac.config.defaults import chart_pins
+    from mojaloop_iac.platform_versions import PRODUCTS
+
+    known = (set(chart_pins()) - _ENVIRONMENT_ONLY_PINS) | {contract.INTERNAL_GATEWAY, *PRODUCTS}
+    for name in sorted(cc.chart_versions):
+        if name not in known:
+            hint = suggest(name, known)
+            yield Issue(f"{prefix}.chartVersions.{name}", "not a Helm release of a control center"
+                        + (f"; did you mean {hint!r}?" if hint else f"; releases: {', '.join(sorted(known))}"))

@@ -4,6 +4,7 @@
     manifests/<namespace>/<kind>-<name>.yaml  Kubernetes objects the stack creates directly
     manifests/_cluster/<kind>-<name>.yaml     cluster-scoped objects
     helm/<release>/release.yaml, values.yaml  Helm releases and their values
+    rendered/<release>/...                    with --render: the objects each release installs
     summary.md                                counts, releases, warnings, component tree
 """
 
@@ -22,7 +23,7 @@ from mojaloop_iac.plan.engine import PlanRecord, RecordedResource
 
 HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 CLUSTER_DIR = "_cluster"
-BUNDLE_ENTRIES = ("plan.json", "summary.md", "manifests", "helm")
+BUNDLE_ENTRIES = ("plan.json", "summary.md", "manifests", "helm", "rendered")
 
 # Kinds without a namespace; anything else without one lands in `default`, as kubectl would put it.
 CLUSTER_SCOPED_KINDS = frozenset(

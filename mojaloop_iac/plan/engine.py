@@ -26,6 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 from mojaloop_iac.paths import PROGRAM, REPO_ROOT
 from mojaloop_iac.plan.fakes import fake_call, fake_id, fake_outputs
 
+
 SECRET_PLACEHOLDER = "[secret]"
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mojaloop_iac.catalog import load_catalog, plan_upgrade
 from mojaloop_iac.config.issues import ConfigError, Issue
@@ -15,6 +16,9 @@ from mojaloop_iac.plan.summary import render_summary
 from mojaloop_iac.plan.timing import TimeToReady, as_json, time_to_ready, time_to_ready_section
 from mojaloop_iac.yamlio import load_yaml
 
+if TYPE_CHECKING:  # rendering needs Helm and the render extra; a plain plan never imports it
+    from mojaloop_iac.render.run import RenderOptions, RenderReport
+
 
 @dataclass(frozen=True)
 class PlanResult:
@@ -25,6 +29,7 @@ class PlanResult:
     summary: str
     files: tuple[Path, ...]
     timing: TimeToReady
+    render: RenderReport | None = None
 
 
 def project_name() -> str:
@@ -88,7 +93,12 @@ def referenced_outputs(validated: ValidatedStack, given: dict[str, dict] | None)
     return answered
 
 
-def plan_stack(stack: str, out_dir: Path | None, stack_outputs: dict[str, dict] | None = None) -> PlanResult:
+def plan_stack(
+    stack: str,
+    out_dir: Path | None,
+    stack_outputs: dict[str, dict] | None = None,
+    render: RenderOptions | None = None,
+) -> PlanResult:
     stack_file, validated = validate_stack_file(stack)
     cluster = validated.config.cluster
     config, secret_keys, notes = engine_config(stack_file.config)
@@ -102,10 +112,21 @@ def plan_stack(stack: str, out_dir: Path | None, stack_outputs: dict[str, dict] 
         facts.insert(1, f"Mojaloop {validated.config.environment.mojaloop.release}")
     timing = time_to_ready(record, with_tests=validated.config.environment is not None)
     sections = [*upgrade_sections(validated), ("Time to ready", time_to_ready_section(timing))]
+    report = None
+    if render is not None:
+        from mojaloop_iac.render.run import render_and_check, summary_section
+
+        report = render_and_check(record, validated.config, render)
+        sections.append(summary_section(report))
     summary = render_summary(record, stack_file.name, facts, releases, warnings, sections)
     manifests(record)  # fails early on two resources writing the same object
     files: tuple[Path, ...] = ()
     if out_dir is not None:
         extra = {"kind": validated.config.kind, "timeToReady": as_json(timing)}
-        files = tuple(write_bundle(out_dir, record, summary, extra))
-    return PlanResult(stack_file.name, record, validated, warnings, summary, files, timing)
+        written = write_bundle(out_dir, record, summary, extra)
+        if report is not None:
+            from mojaloop_iac.render.run import write_rendered
+
+            written += write_rendered(out_dir, report)
+        files = tuple(written)
+    return PlanResult(stack_file.name, record, validated, warnings, summary, files, timing, report)

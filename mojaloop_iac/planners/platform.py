@@ -46,6 +46,8 @@ class Layer:
     release_needs: Mapping[str, tuple[str, ...]] | None = None
     """Per release, the releases of this layer it needs installed first; None installs them one after
     another in the order given."""
+    prerequisites: tuple[dict[str, Any], ...] = ()
+    """Objects the releases read, created before them (their CRDs come from an earlier layer)."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def plan_platform(
         layers.append(
             Layer("identity", ordered_releases(identity.releases, identity.release_dependencies),
                   served_api_versions(identity.manifests, versions), identity.operator_manifests,
-                  after=("mesh",), reads_secrets=True,
+                  prerequisites=served_api_versions(identity.prerequisites, versions), after=("mesh",), reads_secrets=True,
                   release_needs={name: tuple(needs) for name, needs in identity.release_dependencies.items()})
         )
     return PlatformPlan(
@@ -368,6 +370,19 @@ def with_chart_versions(
         dataclasses.replace(release, version=overrides[release.name]) if release.name in overrides else release
         for release in releases
     )
+
+
+def with_chart_sources(
+    releases: Sequence[HelmReleaseSpec], versions: Mapping[str, str], mirror: str | None
+) -> tuple[HelmReleaseSpec, ...]:
+    """The releases at the stack's version overrides, installed from the chart mirror when one is set."""
+    chosen = with_chart_versions(releases, versions)
+    return tuple(dataclasses.replace(release, repo=mirror) for release in chosen) if mirror else chosen
+
+
+def with_manifest_mirror(sources: Sequence[ManifestSource], mirror: str | None) -> tuple[ManifestSource, ...]:
+    """Upstream manifests fetched from the chart mirror when one is set (it keeps them by checksum)."""
+    return tuple(dataclasses.replace(source, mirror=mirror) for source in sources) if mirror else tuple(sources)
 
 
 def platform_release_names(plan: PlatformPlan) -> set[str]:

@@ -139,11 +139,17 @@ def secret_store(
     }
 
 
+# Pulumi creates an ExternalSecret only once External Secrets reports it Ready, i.e. once its Secret exists:
+# whatever is installed after it finds the Secret in place. A chart that generates a Secret when it is
+# missing (GitLab's shared-secrets job) would otherwise race External Secrets for the same name.
+WAIT_UNTIL_SYNCED = {"pulumi.com/waitFor": "condition=Ready"}
+
+
 def external_secret(namespace: str, need: SecretNeed, path: str) -> dict[str, Any]:
     return {
         "apiVersion": EXTERNAL_SECRETS_API,
         "kind": "ExternalSecret",
-        "metadata": {"name": need.name, "namespace": namespace},
+        "metadata": {"name": need.name, "namespace": namespace, "annotations": dict(WAIT_UNTIL_SYNCED)},
         "spec": {
             "refreshInterval": REFRESH_INTERVAL,
             "secretStoreRef": {"name": SECRET_STORE_NAME, "kind": "SecretStore"},

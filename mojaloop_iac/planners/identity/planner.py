@@ -111,8 +111,6 @@ def plan_identity(
         keycloak.hub_operator_realm_import(keycloak_ns, auth_url, secrets["kratos-client"]),
         *keycloak.virtual_services(keycloak_ns, host(KEYCLOAK_HOST), host(KEYCLOAK_EXTERNAL_HOST)),
         ory.kratos_virtual_service(ory_ns, host(AUTH_HOST)),
-        *providers_manifests,
-        *ory.oathkeeper_rules(ory_ns, apis),
         istio.dfsp_jwt_authentication(issuer, keycloak.jwks_uri(keycloak_ns, DFSP_REALM)),
         istio.dfsp_jwt_required(issuer, fspiop_hosts),
         istio.hub_operator_ext_authz(tuple(api.host for api in apis)),
@@ -164,7 +162,11 @@ def plan_identity(
             pins,
             OATHKEEPER,
             ory.oathkeeper_values(
-                namespace=ory_ns, auth_url=auth_url, scheduling=inp.scheduling, registry=inp.registry
+                namespace=ory_ns,
+                auth_url=auth_url,
+                access_rules=ory.oathkeeper_access_rules(ory_ns, apis),
+                scheduling=inp.scheduling,
+                registry=inp.registry,
             ),
         ),
     ]
@@ -184,6 +186,8 @@ def plan_identity(
         releases=tuple(releases),
         release_dependencies={release.name: dependencies.get(release.name, ()) for release in releases},
         manifests=tuple(manifests),
+        # Kratos reads the Secret the ExternalSecret makes: it must exist before Kratos is installed.
+        prerequisites=tuple(providers_manifests),
         mesh_extension_providers=(istio.oathkeeper_extension_provider(ory_ns),),
         secret_needs={
             namespace: tuple(s.need for s in secrets.values() if s.namespace == namespace)

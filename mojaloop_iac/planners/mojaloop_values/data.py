@@ -32,6 +32,7 @@ Capability = Literal[
     "simpleRouting",
     "extendedPartyIdType",
     "ttkApiBaseUrl",
+    "noPullSecret",
 ]
 Gateway = Literal["internal", "external"]
 
@@ -133,6 +134,8 @@ class Route(_Model):
 
 class ReleaseLine(_Model):
     source: str
+    inferred: str | None = None
+    """What of this line's values rests on inference rather than on a chart that could be read or rendered."""
     jws_signing_key: Literal["secretRef", "signingOff"]
     feature_switches: dict[Feature, tuple[str, ...]]
     services: tuple[ServiceSpec, ...] = Field(min_length=1)

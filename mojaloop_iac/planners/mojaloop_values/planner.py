@@ -171,3 +171,11 @@ def _secret_refs(values: Any) -> Iterator[SecretRef]:
     elif isinstance(values, list):
         for item in values:
             yield from _secret_refs(item)
+
+
+def inferred_values_note(release_version: str, data: MojaloopValuesData | None = None) -> str | None:
+    """What the summary says of a release whose chart could not be read: its values are partly inferred."""
+    line = release_line(load_values_data() if data is None else data, release_version)
+    if line.inferred is None:
+        return None
+    return f"Mojaloop {release_version}: the values are partly inferred ({line.inferred})."
