@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
+from mojaloop_iac.cli_output import err, out, print_markdown, print_warnings
 from mojaloop_iac.paths import REPO_ROOT, STACKS_DIR
 from mojaloop_iac.qa.derive import (
     ENVIRONMENT_KEY,
@@ -49,8 +48,6 @@ qa_app = typer.Typer(
     help="Ephemeral QA environments: derive from an environment stack, plan, deploy, test, tear down, reap.",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
 
 TemplateArg = Annotated[str, typer.Argument(help="The environment stack to derive from (name or stack file).")]
 IdOption = Annotated[str, typer.Option("--id", help="The QA ID, e.g. pr-123 or mr-45 (made DNS-safe).")]
@@ -198,10 +195,11 @@ def plan_command(
     )
     target = out_dir or Path("out") / derived.name
     result = plan_stack(str(path), target)
-    if not quiet:
-        out.print(Markdown(result.summary))
-    for warning in result.warnings:
-        err.print(f"  [yellow]![/] {warning}", highlight=False, soft_wrap=True)
+    if quiet:
+        print_warnings(result.warnings)
+    else:
+        # The summary lists the warnings: they are not printed a second time.
+        print_markdown(result.summary)
     timing = result.timing
     err.print(
         f"[green]✓[/] plan bundle for QA stack [bold]{derived.name}[/]: {len(result.files)} files in {target}; "
