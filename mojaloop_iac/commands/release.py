@@ -49,13 +49,19 @@ def _release_diff(template: str, chart_mirror: str | None, chart_cache: Path | N
     return diff_provider(template, options)
 
 
+def _qa_environment(template: str, options):  # type: ignore[no-untyped-def]
+    from mojaloop_iac.release.qa_environment import qa_validation_environment
+
+    return qa_validation_environment(template, options)
+
+
 DIFF_PROVIDER = _release_diff
 """Makes the release diff for `validate --dry-run` (a mojaloop_iac.release.validation.DiffProvider) from
 the template stack, the chart mirror and the chart cache."""
 
-ENVIRONMENT_PROVIDER = None
-"""Makes the ephemeral environment of a validation run from a template stack name
-(mojaloop_iac.release.environment.EnvironmentProvider); None until the QA environments provide one."""
+ENVIRONMENT_PROVIDER = _qa_environment
+"""Makes the ephemeral environment of a validation run from a template stack name and the environment
+options (mojaloop_iac.release.environment.EnvironmentProvider): an ephemeral QA environment."""
 
 
 @release_app.command("diff")
@@ -106,9 +112,22 @@ def validate(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Reports directory (default out/release-validation/<candidate>).")] = None,
     chart_mirror: ChartMirrorOption = None,
     chart_cache: ChartCacheOption = None,
+    id_: Annotated[str | None, typer.Option("--id", help="QA ID of the ephemeral environment (default "
+                                            "rv-<candidate>).")] = None,
+    shared_cluster: Annotated[str | None, typer.Option("--shared-cluster", help="Run in this shared QA "
+                                                       "cluster's stack.")] = None,
+    host_pool: Annotated[Path | None, typer.Option("--host-pool", help="Bare-metal host pool file.")] = None,
+    host_slot: Annotated[str | None, typer.Option("--host-slot", help="Use this slot of the host pool.")] = None,
+    ttl: Annotated[str, typer.Option("--ttl", help="After this the reaper may destroy the environment.")] = "6h",
+    secrets_provider: Annotated[
+        str | None, typer.Option("--secrets-provider", envvar="MOJACTL_QA_SECRETS_PROVIDER",
+                                 help="Secrets provider of the QA stack (default: passphrase).")
+    ] = None,
+    timeout: Annotated[str, typer.Option("--timeout", help="helm test timeout per run.")] = "30m",
 ) -> None:
     """Install the previous release, upgrade it to the candidate, run the gate's collections, tear down."""
     from mojaloop_iac.catalog import load_catalog
+    from mojaloop_iac.release.environment import EnvironmentOptions, EnvironmentUnavailable
     from mojaloop_iac.release.validation import ValidationRefused, dry_run_text, plan_validation
 
     overrides, template_problem = _template_overrides(template)
@@ -128,13 +147,24 @@ def validate(
     blockers = [*plan.blockers, *([template_problem] if template_problem else [])]
     if blockers:
         fail("[bold red]Cannot validate:[/]\n" + "\n".join(f"  - {blocker}" for blocker in blockers), EXIT_INVALID)
-    if ENVIRONMENT_PROVIDER is None:
-        from mojaloop_iac.release.environment import missing_prerequisites
+    from mojaloop_iac.qa.derive import parse_ttl
+    from mojaloop_iac.qa.names import QaInputError
 
-        fail("[bold red]A validation run needs what this build or machine lacks:[/]\n"
-             + "\n".join(f"  - {item}" for item in missing_prerequisites())
+    try:
+        parse_ttl(ttl)
+    except QaInputError as refused:
+        fail(f"[bold red]{refused.key}[/]: {escape(refused.message)}", EXIT_INVALID)
+    reports = out_dir or Path("out") / "release-validation" / plan.candidate.version
+    options = EnvironmentOptions(id=id_, ttl=ttl, shared_cluster=shared_cluster, host_pool=host_pool,
+                                 host_slot=host_slot, secrets_provider=secrets_provider, test_timeout=timeout,
+                                 log=reports / "pulumi.log")
+    try:
+        environment = ENVIRONMENT_PROVIDER(template, options)
+    except EnvironmentUnavailable as unavailable:
+        fail("[bold red]A validation run needs what this machine lacks:[/]\n"
+             + "\n".join(f"  - {escape(item)}" for item in unavailable.missing)
              + "\n`--dry-run` shows the steps it would take.", EXIT_INVALID)
-    _run(plan, ENVIRONMENT_PROVIDER(template), out_dir or Path("out") / "release-validation" / plan.candidate.version)
+    _run(plan, environment, reports)
 
 
 def _template_overrides(template: str) -> tuple[bool, str | None]:
