@@ -227,7 +227,7 @@ def _derived_file(id_: str, stack: str | None) -> tuple[str, Path]:
     return found[0]
 
 
-def _tags_of(path: Path) -> dict[str, str]:
+def qa_stack_tags(path: Path) -> dict[str, str]:
     """The QA stack's tags, from its stack file (written and validated by `qa stack`)."""
     environment = (load_yaml(path.read_text(encoding="utf-8")) or {})["config"][ENVIRONMENT_KEY]
     origin = environment["qa"]
@@ -254,7 +254,7 @@ def up_command(id_: IdArg, stack: StackOption = None, secrets_provider: SecretsP
     """Deploy the QA stack derived for ID (tagged as QA, with its expiry) through Pulumi."""
     name, path = _derived_file(id_, stack)
     workspace = make_workspace(secrets_provider)
-    tags = _tags_of(path)
+    tags = qa_stack_tags(path)
     _check_slot(workspace, name, tags.get(HOST_SLOT_TAG))
     try:
         workspace.up(name, path, tags, _print_line)
@@ -335,7 +335,7 @@ def run_command(
     )
     helm = _helm()
     workspace = make_workspace(secrets_provider)
-    tags = _tags_of(path)
+    tags = qa_stack_tags(path)
     _check_slot(workspace, derived.name, tags.get(HOST_SLOT_TAG))
     report = run_qa(workspace, derived.name, path, tags, helm_test_runner(helm, timeout, derived.name, junit),
                     _print_line)
