@@ -19,7 +19,9 @@ from typing import Any
 
 import yaml
 
-from mojaloop_iac.plan.engine import PlanRecord, RecordedResource
+from mojaloop_iac.plan.engine import STRING_ASSET, PlanRecord, RecordedResource
+from mojaloop_iac.planners.helm import with_deletions
+from mojaloop_iac.yamlio import dump_yaml, load_yaml
 
 HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 CLUSTER_DIR = "_cluster"
@@ -93,7 +95,7 @@ def helm_releases(record: PlanRecord) -> list[HelmRelease]:
         options = {
             key: value
             for key, value in inputs.items()
-            if key not in ("chart", "repositoryOpts", "version", "namespace", "values", "name", "compat")
+            if key not in ("chart", "repositoryOpts", "version", "namespace", "values", "valueYamlFiles", "name", "compat")
         }
         release = {
             "name": name,
@@ -104,7 +106,11 @@ def helm_releases(record: PlanRecord) -> list[HelmRelease]:
             "options": options,
             "dependsOn": [dep for dep in resource.dependencies if HELM_RELEASE_TYPE in dep],
         }
-        releases.append(HelmRelease(name, resource.urn, canonical(release), canonical(inputs.get("values") or {})))
+        values = inputs.get("values") or {}
+        for document in inputs.get("valueYamlFiles") or ():
+            # The chart defaults the program deletes (planners.helm.split_deletions): shown where Helm applies them.
+            values = with_deletions(values, load_yaml(document[STRING_ASSET]) or {})
+        releases.append(HelmRelease(name, resource.urn, canonical(release), canonical(values)))
     return sorted(releases, key=lambda r: r.name)
 
 
@@ -182,14 +188,6 @@ def canonical(value: Any, top_level_order: Iterable[str] = ()) -> Any:
 
 def dump_json(document: Any) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def dump_yaml(document: Any) -> str:
-    # libyaml's emitter (C) when present: same YAML, several times faster on large values files.
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(
-        document, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120
-    )
 
 
 def _write(path: Path, text: str) -> Path:

@@ -28,6 +28,8 @@ from mojaloop_iac.plan.fakes import fake_call, fake_id, fake_outputs
 
 
 SECRET_PLACEHOLDER = "[secret]"
+# How an inline asset (e.g. a Helm release's values file) is recorded: its text under this key.
+STRING_ASSET = "stringAsset"
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 
@@ -193,6 +195,10 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         # Protobuf carries every number as a double; integers in the program stay integers here.
         return int(value)
+    if isinstance(value, pulumi.StringAsset):
+        return {STRING_ASSET: value.text}
+    if isinstance(value, pulumi.FileAsset):
+        return {"fileAsset": value.path}
     return value
 
 

@@ -149,6 +149,14 @@ class ReleaseLine(_Model):
         return tuple(service.path for service in self.services)
 
 
+class VersionOverride(_Model):
+    """Where one chart version (a release candidate) departs from its release line."""
+
+    source: str
+    """What showed the difference (e.g. rendering the candidate)."""
+    jws_signing_key: Literal["secretRef", "signingOff"]
+
+
 class MojaloopValuesData(_Model):
     """config/mojaloop-values.yaml, checked for internal consistency."""
 
@@ -158,6 +166,7 @@ class MojaloopValuesData(_Model):
     fspiop_hosts: tuple[HostSpec, ...] = Field(min_length=1)
     tool_hosts: tuple[HostSpec, ...]
     release_lines: dict[str, ReleaseLine] = Field(min_length=1)
+    version_overrides: dict[str, VersionOverride] = {}
 
     @model_validator(mode="after")
     def _consistent(self) -> MojaloopValuesData:

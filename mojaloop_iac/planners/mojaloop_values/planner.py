@@ -69,6 +69,9 @@ def release_line(data: MojaloopValuesData, release_version: str) -> ReleaseLine:
             f"Mojaloop {release_version} has no umbrella chart data in config/mojaloop-values.yaml "
             f"(release lines: {known}); describe its keys there before installing it"
         )
+    override = data.version_overrides.get(release_version)
+    if override is not None:
+        line = line.model_copy(update={"jws_signing_key": override.jws_signing_key})
     return line
 
 
