@@ -139,8 +139,7 @@ def test_external_secrets_reaches_the_control_centers_vault_on_443(demo):
 def test_a_vault_address_with_a_port_opens_that_port(tmp_path: Path):
     stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
     env = stack["config"]["mojaloop:environment"]
-    env.pop("controlCenterStack")
-    env["vault"] = {"address": "https://vault.demo.example:8200"}
+    env["vault"] = {**env["vault"], "address": "https://vault.demo.example:8200"}
     path = tmp_path / "Pulumi.own-vault.yaml"
     path.write_text(yaml.safe_dump(stack))
     plan_stack(str(path), tmp_path / "bundle")
