@@ -18,19 +18,19 @@ from components.namespaces import Namespaces
 from components.platform import PlatformLayer, PlatformLayerArgs
 from components.secret_delivery import VaultSecretDelivery, VaultSecretDeliveryArgs
 from mojaloop_iac.catalog import load_catalog
+from mojaloop_iac.config.files import StackLocation, stack_file_of_program
 from mojaloop_iac.config.issues import ConfigError
-from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
+from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, SECRET_VALUE, STACK_KINDS, validate_namespace
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
-from mojaloop_iac.config.rules import load_operator_keys, load_values_file
+from mojaloop_iac.config.rules import load_operator_keys, load_values_file, read_ca_certificate
 from mojaloop_iac.planners.backend_values import BackendValuesError
+from mojaloop_iac.planners.environment_stack import plan_environment
 from mojaloop_iac.planners.identity import with_templates
 from mojaloop_iac.planners.mesh import peer_configs, plan_hub_side
-from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
-from mojaloop_iac.planners.namespaces import environment_namespaces
-from mojaloop_iac.planners.platform import merge_namespaces, merge_needs, plan_platform, with_chart_versions
+from mojaloop_iac.planners.platform import with_chart_versions
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery, with_ca_bundle
-from mojaloop_iac.planners.secrets import SecretNeed, secrets_needed
+from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.planners.vault_access import (
     external_secrets_release,
     kubeconfig_ca_pem,
@@ -41,8 +41,15 @@ from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT
 def load_stack_config():
     config = pulumi.Config(NAMESPACE)
     values = {kind: config.get_object(kind) for kind in STACK_KINDS if config.get(kind) is not None}
+    for key in SECRET_KEYS:
+        if config.get(key) is not None:
+            # Validation judges how the value was given (a secret, or in clear), never the value itself.
+            secret = pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}")
+            values[key] = SECRET_VALUE if secret else config.get(key)
+    stack = pulumi.get_stack()
+    location = StackLocation.of_stack_file(stack_file_of_program(stack))
     try:
-        validated = validate_namespace(values, source=f"stack {pulumi.get_stack()}")
+        validated = validate_namespace(values, source=f"stack {stack}", location=location, stack_name=stack)
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     for warning in validated.warnings:
@@ -72,7 +79,7 @@ def build_environment(env: Environment) -> None:
     release = load_catalog().get(env.mojaloop.release)
     assert release is not None, "validation guarantees a catalog release"
     try:
-        specs = mojaloop_release_specs(
+        planned = plan_environment(
             env,
             release,
             umbrella_overrides=load_values_file(env.mojaloop.values_file) if env.mojaloop.values_file else None,
@@ -82,22 +89,19 @@ def build_environment(env: Environment) -> None:
         )
     except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
         raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
-    platform = plan_platform(env, STORAGE_CLASS[env.substrate])
+    specs, platform = planned.specs, planned.platform
     for note in platform.warnings:
         pulumi.log.warn(note)
     namespaces = Namespaces(
         f"{env.name}-namespaces",
-        {
-            "namespaces": merge_namespaces(environment_namespaces(env.mojaloop.namespace), platform.namespaces),
-            "kubernetes_version": env.kubernetes.version,
-        },
+        {"namespaces": planned.namespaces, "kubernetes_version": env.kubernetes.version},
         opts=in_cluster,
     )
     # External Secrets first: the gateways' client CA and the identity services' credentials come through it.
     secrets = build_secret_delivery(
         env,
         cluster,
-        merge_needs({env.mojaloop.namespace: secrets_needed(specs.secret_refs)}, platform.secret_needs),
+        planned.secret_needs,
         platform.external_secret_templates,
         pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
     )
@@ -157,7 +161,8 @@ def build_secret_delivery(
     return build_cluster_secret_delivery(
         env.name, vault_address, cluster, needs, templates, opts,
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
-        vault_ca_cert=env.vault.ca_cert_file, vault_ca_pem=vault_ca_pem,
+        vault_ca_cert=read_ca_certificate(env.vault.ca_cert_file) if env.vault.ca_cert_file else None,
+        vault_ca_pem=vault_ca_pem,
         retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
         chart_versions=env.chart_versions,
         # A control center declares its environments and administers their Vault access.
@@ -217,8 +222,8 @@ def build_cluster_secret_delivery(
 ) -> VaultSecretDelivery:
     """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace.
 
-    `vault_ca_cert` is a CA file for this machine's Vault connections; `vault_ca_pem` (PEM text, instead)
-    is trusted by those connections and by the SecretStores in the cluster."""
+    `vault_ca_cert` is a CA (PEM text, from the stack's caCertFile) for this machine's Vault connections;
+    `vault_ca_pem` (PEM text, instead) is trusted by those connections and by the SecretStores in the cluster."""
     delivery = plan_secret_delivery(name, vault_address, kv_mount, needs)
     # Some Secrets are documents around a generated password (a DSN): ESO assembles them in the cluster.
     delivery = dataclasses.replace(delivery, manifests=with_templates(delivery.manifests, templates))

@@ -16,6 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from mojaloop_iac.catalog import CatalogError, UpgradeRefused, load_catalog, plan_upgrade
@@ -41,18 +42,22 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+# Every text that comes from a user (stack files, keys, values, paths, messages quoting them) is escaped
+# before printing: rich would read `[/x]` in it as markup, and fail or restyle the output.
+
+
 def _report_config_error(error: ConfigError) -> NoReturn:
-    where = f" in {error.source}" if error.source else ""
+    where = f" in {escape(error.source)}" if error.source else ""
     err.print(f"[bold red]Invalid configuration{where}[/] ({len(error.issues)} problem(s)):", highlight=False)
     for issue in error.issues:
-        path = f"[bold]{issue.path}[/]: " if issue.path else ""
-        err.print(f"  [red]✗[/] {path}{issue.message}", highlight=False, soft_wrap=True)
+        path = f"[bold]{escape(issue.path)}[/]: " if issue.path else ""
+        err.print(f"  [red]✗[/] {path}{escape(issue.message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_INVALID)
 
 
 def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
     for warning in warnings:
-        err.print(f"  [yellow]![/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"  [yellow]![/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -62,7 +67,8 @@ def validate(stack: StackArg) -> None:
 
     stack_file, validated = validate_stack_file(stack)
     _print_warnings([str(w) for w in validated.warnings])
-    out.print(f"[green]✓[/] {stack_file.path}: valid {validated.config.kind} stack [bold]{stack_file.name}[/]")
+    out.print(f"[green]✓[/] {escape(str(stack_file.path))}: valid {validated.config.kind} stack "
+              f"[bold]{escape(stack_file.name)}[/]")
 
 
 @app.command()
@@ -80,20 +86,27 @@ def plan(
 ) -> None:
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
     from mojaloop_iac.config.load import read_stack_file
+    import yaml
+
     from mojaloop_iac.plan.run import plan_stack
-    from mojaloop_iac.yamlio import load_yaml
+    from mojaloop_iac.yamlio import load_user_yaml
 
     given = None
     if stack_outputs is not None:
-        given = load_yaml(stack_outputs.read_text(encoding="utf-8"))
+        try:
+            given = load_user_yaml(stack_outputs.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as unreadable:
+            _fail(f"--stack-outputs {escape(str(stack_outputs))} cannot be read: {escape(str(unreadable))}",
+                  EXIT_INVALID)
         if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
-            _fail(f"{stack_outputs} must map stack names to their outputs", EXIT_INVALID)
+            _fail(f"{escape(str(stack_outputs))} must map stack names to their outputs", EXIT_INVALID)
     target = out_dir or Path("out") / read_stack_file(stack).name
     result = plan_stack(stack, target, given)
     if not quiet:
         out.print(Markdown(result.summary))
     _print_warnings(result.warnings)
-    out.print(f"[green]✓[/] plan bundle for [bold]{result.stack}[/]: {len(result.files)} files in {target}")
+    out.print(f"[green]✓[/] plan bundle for [bold]{escape(result.stack)}[/]: {len(result.files)} files in "
+              f"{escape(str(target))}")
 
 
 @app.command()
@@ -124,9 +137,9 @@ def upgrade_plan(
     try:
         upgrade = plan_upgrade(load_catalog(), from_version, to_version)
     except UpgradeRefused as refused:
-        _fail(f"[bold red]Upgrade refused:[/] {refused}", EXIT_INVALID)
+        _fail(f"[bold red]Upgrade refused:[/] {escape(str(refused))}", EXIT_INVALID)
     if not upgrade.steps:
-        out.print(f"{from_version} is already {to_version}: nothing to do.")
+        out.print(f"{escape(from_version)} is already {escape(to_version)}: nothing to do.")
         return
     out.print(f"[bold]Upgrade {upgrade.from_version} → {upgrade.to_version}[/] (via {' → '.join(upgrade.path)})")
     for step in upgrade.steps:
@@ -161,12 +174,12 @@ def baremetal(
     try:
         chosen = actions.BaremetalAction(action)
     except ValueError:
-        _fail(f"unknown action {action!r}; use one of {', '.join(a.value for a in actions.BaremetalAction)}",
-              EXIT_INVALID)
+        _fail(f"unknown action {escape(repr(action))}; use one of "
+              f"{', '.join(a.value for a in actions.BaremetalAction)}", EXIT_INVALID)
     stack_file, validated = validate_stack_file(stack)
     cluster = validated.config.cluster
     if cluster.baremetal is None:
-        _fail(f"stack {stack_file.name} has substrate {cluster.substrate.value}; it has no bare-metal hosts",
+        _fail(f"stack {escape(stack_file.name)} has substrate {cluster.substrate.value}; it has no bare-metal hosts",
               EXIT_INVALID)
     if chosen == actions.BaremetalAction.RESET and not yes:
         _fail("reset removes k3s and the toolkit's changes from every host: pass --yes to confirm", EXIT_INVALID)
@@ -174,9 +187,9 @@ def baremetal(
 
     def progress(event: ProgressEvent) -> None:
         if event.kind == "task":
-            out.print(f"[dim]{event.play} ·[/] {event.task}", highlight=False)
+            out.print(f"[dim]{escape(event.play)} ·[/] {escape(event.task)}", highlight=False)
         elif event.kind in ("failed", "unreachable"):
-            out.print(f"  [red]✗[/] {event.host}: {event.message}", highlight=False, soft_wrap=True)
+            out.print(f"  [red]✗[/] {escape(event.host)}: {escape(event.message)}", highlight=False, soft_wrap=True)
 
     inventory = plan_inventory(cluster)
     options: dict = {"event_handler": progress}
@@ -187,7 +200,7 @@ def baremetal(
     try:
         result = actions.ACTIONS[chosen](inventory, target, **options)
     except BaremetalRunError as refused:
-        _fail(f"[bold red]Could not start the playbook:[/] {refused}", EXIT_INVALID)
+        _fail(f"[bold red]Could not start the playbook:[/] {escape(str(refused))}", EXIT_INVALID)
     summary = {
         "stack": stack_file.name, "action": chosen.value, "playbook": result.playbook, "status": result.status,
         "succeeded": result.succeeded,
@@ -196,12 +209,13 @@ def baremetal(
     }
     (target / "result.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     for line in result.recap():
-        out.print(f"  {line}", highlight=False)
+        out.print(f"  {escape(line)}", highlight=False)
     if not result.succeeded:
         for message in result.failed_messages:
-            err.print(f"  [red]✗[/] {message}", highlight=False, soft_wrap=True)
-        _fail(f"[bold red]{chosen.value} failed[/] (results in {target / 'result.json'})", EXIT_FAILED)
-    out.print(f"[green]✓[/] {chosen.value} on {len(result.hosts)} host(s); results in {target / 'result.json'}")
+            err.print(f"  [red]✗[/] {escape(message)}", highlight=False, soft_wrap=True)
+        _fail(f"[bold red]{chosen.value} failed[/] (results in {escape(str(target / 'result.json'))})", EXIT_FAILED)
+    out.print(f"[green]✓[/] {chosen.value} on {len(result.hosts)} host(s); results in "
+              f"{escape(str(target / 'result.json'))}")
 
 
 @app.command("test-env")
@@ -223,30 +237,33 @@ def test_env(
     stack_file, validated = validate_stack_file(stack)
     env = validated.config.environment
     if env is None:
-        _fail(f"stack {stack_file.name} is a control center: only environments run Mojaloop's tests", EXIT_INVALID)
+        _fail(f"stack {escape(stack_file.name)} is a control center: only environments run Mojaloop's tests",
+              EXIT_INVALID)
     config_path = kubeconfig or Path("out") / stack_file.name / "baremetal" / "kubeconfig"
     if not config_path.is_file():
-        _fail(f"no kubeconfig at {config_path}: pass --kubeconfig (or run `mojactl baremetal {stack} apply`)",
-              EXIT_INVALID)
+        _fail(f"no kubeconfig at {escape(str(config_path))}: pass --kubeconfig (or run `mojactl baremetal "
+              f"{escape(stack)} apply`)", EXIT_INVALID)
     helm = shutil.which("helm")
     if helm is None:
         _fail("helm is not on PATH: install Helm 3 to run the environment's tests", EXIT_INVALID)
     release, namespace = env.mojaloop.helm_release_name, env.mojaloop.namespace
-    out.print(f"helm test {release} -n {namespace} --logs (up to {timeout}) ...", highlight=False)
+    out.print(f"helm test {release} -n {namespace} --logs (up to {escape(timeout)}) ...", highlight=False)
     code, output = run_helm_test(helm_test_command(helm, release, namespace, config_path, timeout))
     report = parse_helm_test_output(output, release)
-    table = Table(title=f"Golden-path tests of {stack_file.name}")
+    table = Table(title=escape(f"Golden-path tests of {stack_file.name}"))
     for column in ("Collection", "Phase", "Assertions passed", "Test cases", "Result"):
         table.add_column(column)
     for collection in report.collections:
         assertions = (f"{collection.passed_assertions}/{collection.total_assertions}"
                       if collection.total_assertions is not None else "-")
         verdict = "[green]passed[/]" if collection.passed else "[red]FAILED[/]"
-        table.add_row(collection.name, collection.phase, assertions, str(collection.test_cases or "-"), verdict)
+        table.add_row(escape(collection.name), escape(collection.phase), assertions,
+                      str(collection.test_cases or "-"), verdict)
     out.print(table)
     for collection in report.collections:
         for request in collection.failed_requests:
-            err.print(f"  [red]✗[/] {collection.name}: {request}", highlight=False, soft_wrap=True)
+            err.print(f"  [red]✗[/] {escape(collection.name)}: {escape(str(request))}", highlight=False,
+                      soft_wrap=True)
     if not report.collections:
         err.print(output[-2000:], highlight=False, markup=False)
         _fail("helm test reported no test suites (is the release deployed?)", EXIT_FAILED)
@@ -295,10 +312,10 @@ def _guarded(command: Callable[[], object]) -> int:
         except typer.Exit as exit_:
             return exit_.exit_code
     except CatalogError as error:
-        err.print(f"[bold red]The release catalog is invalid:[/] {error}", highlight=False)
+        err.print(f"[bold red]The release catalog is invalid:[/] {escape(str(error))}", highlight=False)
         return EXIT_INVALID
     except ProgramError as error:
-        err.print(f"[bold red]The program refused the stack:[/] {error}", highlight=False)
+        err.print(f"[bold red]The program refused the stack:[/] {escape(str(error))}", highlight=False)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
@@ -306,7 +323,7 @@ def _guarded(command: Callable[[], object]) -> int:
         if os.environ.get("MOJACTL_DEBUG"):
             raise
         err.print(
-            f"[bold red]Internal error:[/] {type(error).__name__}: {error}\n"
+            f"[bold red]Internal error:[/] {type(error).__name__}: {escape(str(error))}\n"
             "Set MOJACTL_DEBUG=1 to see the traceback, and please report it.",
             highlight=False,
         )

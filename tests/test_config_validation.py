@@ -92,3 +92,48 @@ def test_defaults_come_from_config_files():
     assert str(env.network.pod_cidr) == "10.42.0.0/16"
     assert env.mojaloop.helm_release_name == "moja"
     assert [str(t.key) for t in env.placement.tolerations] == ["moja-enabled"]
+
+
+def test_the_aws_names_bounded_are_the_names_the_plan_gives():
+    """The names rule derives what AWS names the cluster's IAM roles and node groups after: exactly the logical
+    names the program gives them (Pulumi adds its suffix to these)."""
+    from mojaloop_iac.config.rules import aws_logical_names
+    from mojaloop_iac.plan.run import plan_stack
+
+    result = plan_stack("aws-dev", None)
+    planned = {r.type: set() for r in result.record.resources}
+    for resource in result.record.resources:
+        planned[resource.type].add(resource.name)
+    derived = aws_logical_names(result.validated.config.cluster)
+    assert set(derived["roles"]) == planned["aws:iam/role:Role"]
+    assert set(derived["node_groups"]) == planned["aws:eks/nodeGroup:NodeGroup"]
+
+
+def test_aws_names_within_the_limits_pass_and_longer_ones_name_the_key():
+    values = apply(namespace_of("aws-dev"), (("set", "environment.name", "a" * 31),))
+    assert validate_namespace(values).config.cluster.name == "a" * 31
+    found = problems(apply(namespace_of("aws-dev"), (("set", "environment.name", "a" * 32),)))
+    assert [p for p in found if p.startswith("environment.name: has 32 characters; on AWS at most 31")], found
+    long_pool = apply(namespace_of("aws-dev"), (("set", "environment.name", "a" * 30),
+                                                 ("set", "environment.nodePools.pool-with-a-long-name",
+                                                  {"aws": {"instanceTypes": ["m6i.large"], "minSize": 1,
+                                                           "maxSize": 1, "desiredSize": 1}})))
+    found = problems(long_pool)
+    assert [p for p in found if p.startswith("environment.nodePools.pool-with-a-long-name: names the managed node "
+                                             "group")], found
+
+
+def test_http_is_allowed_only_with_the_explicit_flag_and_then_warned():
+    values = apply(namespace_of("demo"), (("set", "environment.vault", {
+        "address": "http://vault.lab.example:8200", "insecureHttp": True}),
+        ("set", "environment.baremetal.k3sInstallScriptUrl", "http://mirror.lab.example/install.sh"),
+        ("set", "environment.baremetal.insecureHttp", True)))
+    warnings = {w.path: w.message for w in validate_namespace(values).warnings}
+    assert "environment.vault.address" in warnings and "in clear" in warnings["environment.vault.address"]
+    assert "anyone on the path could replace them" in warnings["environment.baremetal.k3sInstallScriptUrl"]
+
+
+def test_a_control_center_stack_with_no_local_file_is_a_warning():
+    values = apply(namespace_of("aws-dev"), (("set", "environment.controlCenterStack", "org/mojaloop/prod-cc"),))
+    warnings = validate_namespace(values).warnings
+    assert [w for w in warnings if w.path == "environment.controlCenterStack" and "--stack-outputs" in w.message]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -19,81 +18,59 @@ from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
 from mojaloop_iac.config.defaults import defaults, load_data_file
+from mojaloop_iac.config.syntax import (
+    AwsRegion,
+    CaCertificateFile,
+    ChartVersion,
+    DnsLabel,
+    Domain,
+    Email,
+    EnvironmentVariable,
+    HostAddress,
+    HttpsUrl,
+    HttpUrl,
+    InstanceType,
+    IPv4Address,
+    K3sBinaryFile,
+    K3sInstallScriptFile,
+    K3sVersion,
+    KnownHostsFile,
+    KubernetesMinor,
+    LabelKey,
+    LabelValue,
+    NodeLabelKey,
+    OptionalHttpUrl,
+    PgpPublicKeyFile,
+    PosixUser,
+    RegistryHost,
+    ReleaseVersion,
+    SshPrivateKeyFile,
+    SshTarget,
+    StackReference,
+    UsableNetwork,
+    ValuesFile,
+    VaultAddress,
+    WireGuardEndpoint,
+    WireGuardPublicKey,
+    prefix_between,
+)
 
 _DEFAULTS = defaults()
 LAYOUTS: dict[str, dict[str, Any]] = load_data_file("layouts.yaml")
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
-_KUBERNETES_MINOR = re.compile(r"^1\.\d{1,2}$")
+MAX_NODES = 5000
+"""Kubernetes supports clusters of up to 5000 nodes."""
+MAX_NODES_PER_GROUP = 450
+"""EKS: at most 450 nodes in a managed node group."""
 
 
-def _dns_label(value: str) -> str:
-    if len(value) > 63 or not _DNS_LABEL.match(value):
-        raise ValueError(
-            f"{value!r} must be a DNS label: lower-case letters, digits and '-', starting and ending "
-            "with a letter or digit, at most 63 characters"
-        )
+def _odd_raft_peers(value: int) -> int:
+    if value % 2 == 0:
+        raise ValueError(f"{value} raft peers cannot keep a majority through a failure any better than "
+                         f"{value - 1}; use an odd number: 1, 3 or 5")
     return value
 
 
-def _hostname(value: str) -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
-        raise ValueError(f"{value!r} must be a lower-case DNS name such as mojaloop.example.com")
-    return value
-
-
-def _label_key(value: str) -> str:
-    prefix, _, name = value.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
-        raise ValueError(f"{value!r}: the prefix before '/' must be a lower-case DNS subdomain")
-    if not name or len(name) > 63 or not _LABEL_NAME.match(name):
-        raise ValueError(
-            f"{value!r} must be a Kubernetes label key: [prefix/]name, the name at most 63 characters of "
-            "letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
-        )
-    return value
-
-
-def _label_value(value: str) -> str:
-    if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
-        raise ValueError(
-            f"{value!r} must be a Kubernetes label value: at most 63 characters of letters, digits, "
-            "'-', '_' and '.', starting and ending with a letter or digit (or empty)"
-        )
-    return value
-
-
-def _semver(value: str) -> str:
-    if not _SEMVER.match(value):
-        raise ValueError(f"{value!r} must be a release version such as 15.2.0")
-    return value
-
-
-_CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
-
-
-def _chart_version(value: str) -> str:
-    if not _CHART_VERSION.match(value):
-        raise ValueError(f"{value!r} must be a chart version such as 1.29.4 or v1.20.3")
-    return value
-
-
-def _kubernetes_minor(value: str) -> str:
-    if not _KUBERNETES_MINOR.match(value):
-        raise ValueError(f"{value!r} must be a Kubernetes minor version such as \"1.28\" (quote it in YAML)")
-    return value
-
-
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-Hostname = Annotated[str, AfterValidator(_hostname)]
-LabelKey = Annotated[str, AfterValidator(_label_key)]
-LabelValue = Annotated[str, AfterValidator(_label_value)]
-ReleaseVersion = Annotated[str, AfterValidator(_semver)]
-KubernetesMinor = Annotated[str, AfterValidator(_kubernetes_minor)]
-ChartVersion = Annotated[str, AfterValidator(_chart_version)]
 WorkloadClass = Literal[contract.WORKLOAD_CLASSES]  # type: ignore[valid-type]
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
@@ -135,6 +112,17 @@ class Toleration(Model):
     effect: TaintEffect | None = None
     """Effect tolerated; empty tolerates every effect."""
 
+    @model_validator(mode="after")
+    def _operator_fits(self) -> Toleration:
+        # Kubernetes refuses both: Exists matches any value, and only Exists may leave the key out.
+        if self.operator == "Exists" and self.value:
+            raise ValueError("value must be empty with operator Exists, which matches every value of the key; "
+                             "use operator Equal to match one value")
+        if self.operator == "Equal" and self.key is None:
+            raise ValueError("key is required with operator Equal; only operator Exists may leave it out (to "
+                             "tolerate every taint)")
+        return self
+
     def tolerates(self, taint: Taint) -> bool:
         if self.effect is not None and self.effect != taint.effect:
             return False
@@ -146,13 +134,14 @@ class Toleration(Model):
 
 
 class AwsNodeGroup(Model):
-    instance_types: tuple[str, ...] = Field(min_length=1)
-    """EC2 instance types of the managed node group, e.g. `[m6i.xlarge]`."""
-    min_size: int = Field(ge=0)
+    instance_types: tuple[InstanceType, ...] = Field(min_length=1)
+    """EC2 instance types of the managed node group, x86-64 only (Mojaloop does not run on ARM), e.g.
+    `[m6i.xlarge]`."""
+    min_size: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
     """Minimum number of nodes."""
-    max_size: int = Field(ge=1)
-    """Maximum number of nodes."""
-    desired_size: int = Field(ge=0)
+    max_size: int = Field(ge=1, le=MAX_NODES_PER_GROUP)
+    """Maximum number of nodes (EKS allows at most 450 in a managed node group)."""
+    desired_size: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
     """Desired number of nodes at creation."""
     disk_size_gib: int = Field(default=50, ge=20, le=16384)
     """Root volume size in GiB (encrypted gp3)."""
@@ -164,8 +153,9 @@ class NodePool(Model):
     workload_classes: tuple[WorkloadClass, ...] = ()
     """Mojaloop workload classes scheduled on this pool; each becomes a node label
     `workload-class.mojaloop.io/<CLASS>: enabled`."""
-    labels: dict[LabelKey, LabelValue] = {}
-    """Extra node labels."""
+    labels: dict[NodeLabelKey, LabelValue] = {}
+    """Extra node labels; not under `kubernetes.io/` or `k8s.io/` (Kubernetes' own), nor the toolkit's own
+    `workload-class.mojaloop.io/` and `mojaloop.io/node-pool`."""
     taints: tuple[Taint, ...] = ()
     """Node taints; dedicated Mojaloop pools carry `moja-enabled=true:NoSchedule`."""
     aws: AwsNodeGroup | None = None
@@ -175,10 +165,10 @@ class NodePool(Model):
 class Host(Model):
     name: DnsLabel
     """Host name; becomes the Kubernetes node name."""
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address
-    """The node's own address: the other nodes, the API endpoint and the mesh use it; Ansible connects to
+    address: HostAddress
+    """The node's own IPv4 address (not loopback, link-local, multicast, broadcast or unspecified): the other nodes, the API endpoint and the mesh use it; Ansible connects to
     it unless `sshHost` is set."""
-    ssh_host: ipaddress.IPv4Address | ipaddress.IPv6Address | Hostname | None = None
+    ssh_host: SshTarget | None = None
     """Where Ansible connects when that is not `address`: a NAT address, a bastion's forwarded port or a
     tunnel on the operator's machine (so a loopback address is allowed here). Default: `address`."""
     ssh_port: int = Field(default=22, ge=1, le=65535)
@@ -195,37 +185,50 @@ class Host(Model):
 
 
 class BareMetal(Model):
-    hosts: tuple[Host, ...] = Field(min_length=1)
+    hosts: tuple[Host, ...] = Field(min_length=1, max_length=MAX_NODES)
     """The machines of the cluster; one or three `server` hosts."""
-    ssh_user: str = _DEFAULTS["baremetal"]["sshUser"]
-    """User Ansible connects as (with passwordless sudo)."""
-    ssh_private_key_file: str | None = None
-    """Private key Ansible logs in with, a path on the machine running mojactl; default: ssh's own."""
-    ssh_known_hosts_file: str | None = None
-    """known_hosts file holding the hosts' keys; default ~/.ssh/known_hosts. Host keys are always checked."""
-    k3s_version: str | None = Field(default=None, alias="k3sVersion", pattern=r"^v1\.\d+\.\d+\+k3s\d+$")
+    ssh_user: PosixUser = _DEFAULTS["baremetal"]["sshUser"]
+    """User Ansible connects as (with passwordless sudo); a POSIX user name, not root."""
+    ssh_private_key_file: SshPrivateKeyFile | None = None
+    """Private key Ansible logs in with, a file on the machine running mojactl; default: ssh's own. May lie
+    outside the project (`~` is expanded): an SSH key belongs to the operator's account, e.g. ~/.ssh."""
+    ssh_known_hosts_file: KnownHostsFile | None = None
+    """known_hosts file holding the hosts' keys; default ~/.ssh/known_hosts. Host keys are always checked.
+    May lie outside the project, like the SSH key."""
+    k3s_version: K3sVersion | None = Field(default=None, alias="k3sVersion")
     """k3s release to install; by default the one config/versions.yaml pins for `kubernetes.version`."""
-    k3s_install_script_url: str = Field(
+    k3s_install_script_url: HttpUrl = Field(
         default=_DEFAULTS["baremetal"]["k3sInstallScriptUrl"], alias="k3sInstallScriptUrl"
     )
-    """Where the playbooks fetch the k3s install script; point at a mirror for air-gapped sites."""
-    k3s_install_script_path: str | None = Field(default=None, alias="k3sInstallScriptPath")
-    """The k3s install script as a file on the machine running mojactl (air-gapped sites); wins over the URL."""
-    k3s_binary_url: str = Field(default="", alias="k3sBinaryUrl")
-    """Where to fetch the k3s binary (a mirror); empty lets the install script download it."""
-    k3s_binary_path: str | None = Field(default=None, alias="k3sBinaryPath")
-    """The k3s binary as a file on the machine running mojactl (air-gapped sites)."""
+    """Where the playbooks fetch the k3s install script (https; http only with `insecureHttp`); point at a
+    mirror for air-gapped sites."""
+    k3s_install_script_path: K3sInstallScriptFile | None = Field(default=None, alias="k3sInstallScriptPath")
+    """The k3s install script (a `#!` script) as a file on the machine running mojactl (air-gapped sites); wins
+    over the URL. May lie outside the project: a site's mirror (e.g. /srv/mirror/k3s) serves every stack."""
+    k3s_binary_url: OptionalHttpUrl = Field(default="", alias="k3sBinaryUrl")
+    """Where to fetch the k3s binary (a mirror; https, http only with `insecureHttp`); empty lets the install
+    script download it."""
+    k3s_binary_path: K3sBinaryFile | None = Field(default=None, alias="k3sBinaryPath")
+    """The k3s binary (x86-64) as a file on the machine running mojactl (air-gapped sites). May lie outside
+    the project, like the install script."""
     ha_embedded_etcd: bool = False
     """Run embedded etcd across three servers."""
-    registry_mirror: str = ""
-    """Registry mirror host the nodes pull through (the control center's mirror); empty for none."""
+    registry_mirror: RegistryHost = ""
+    """Registry mirror the nodes pull through over https (the control center's mirror), `host[:port][/path]`
+    without a scheme, e.g. `mirror.int.cc.example.com`; empty for none."""
+    insecure_http: bool = False
+    """Allow http:// in k3sInstallScriptUrl and k3sBinaryUrl (validation warns): the installer runs as root on
+    every host, so anyone on the path could replace it. For a lab without TLS only."""
 
 
 class Aws(Model):
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    region: AwsRegion
     """AWS region, e.g. `eu-west-1`."""
-    vpc_cidr: ipaddress.IPv4Network
-    """CIDR of the environment's VPC; subnets are carved from it."""
+    vpc_cidr: Annotated[
+        UsableNetwork, prefix_between(16, 24, "AWS allows no VPC larger than a /16, and each zone's subnets need "
+                                      "room: a /16 is recommended, since pods take VPC addresses on EKS")
+    ]
+    """CIDR of the environment's VPC, a /16 to a /24; subnets are carved from it."""
     availability_zones: int = Field(default=2, ge=2, le=6)
     """How many availability zones the VPC and node groups span."""
 
@@ -236,17 +239,22 @@ class Kubernetes(Model):
 
 
 class Network(Model):
-    pod_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network(_DEFAULTS["network"]["podCidr"])
-    """Cluster pod CIDR."""
-    service_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network(_DEFAULTS["network"]["serviceCidr"])
-    """Cluster service CIDR."""
+    pod_cidr: Annotated[
+        UsableNetwork, prefix_between(8, 24, "each node takes a /24 of it")
+    ] = ipaddress.IPv4Network(_DEFAULTS["network"]["podCidr"])
+    """Cluster pod CIDR, a /8 to a /24 (each node takes a /24 of it)."""
+    service_cidr: Annotated[
+        UsableNetwork, prefix_between(12, 24, "Kubernetes allows no service range larger than a /12, and "
+                                      "Mojaloop's services need more addresses than a /25 holds")
+    ] = ipaddress.IPv4Network(_DEFAULTS["network"]["serviceCidr"])
+    """Cluster service CIDR, a /12 to a /24."""
 
 
 class Domains(Model):
-    internal: Hostname
-    """Domain of the internal gateway (hub operators, portals)."""
-    external: Hostname
-    """Domain of the external gateway (the FSPIOP interop API for DFSPs)."""
+    internal: Domain
+    """Domain of the internal gateway (hub operators, portals), e.g. `int.demo.mojaloop.example`."""
+    external: Domain
+    """Domain of the external gateway (the FSPIOP interop API for DFSPs); not the internal one."""
 
 
 class Features(Model):
@@ -263,30 +271,36 @@ class MojaloopSettings(Model):
     """The release running now, when `release` names a newer one: validation plans the upgrade (or refuses
     the jump with the reason) and the plan summary lists its ordered steps."""
     helm_release_name: str = Field(default=contract.MOJALOOP_RELEASE_NAME)
-    """Helm release name of the umbrella chart; at most 13 characters."""
+    """Helm release name of the umbrella chart: lower-case letters, digits and '-', starting with a letter,
+    at most 13 characters (the chart's generated names must fit Kubernetes' 63)."""
     namespace: DnsLabel = contract.MOJALOOP_NAMESPACE
     """Namespace of the Mojaloop and backend releases."""
     features: Features = Features()
     """Optional Mojaloop features."""
-    values_file: str | None = None
-    """YAML file (relative to the project directory) deep-merged last into the umbrella chart's values;
-    secret values are refused there: reference Secrets instead."""
-    backend_values_file: str | None = None
+    values_file: ValuesFile | None = None
+    """YAML file (relative to the stack file's directory, inside the project) deep-merged last into the
+    umbrella chart's values; anything credential-like is refused there: reference Secrets instead."""
+    backend_values_file: ValuesFile | None = None
     """YAML file deep-merged last into the backend chart's values (same rules)."""
 
 
 class VaultAccess(Model):
-    address: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(:\d+)?/?$")
-    """Vault (or OpenBao) API address, e.g. `https://vault.int.cc.example.com:8200`; by default the control
-    center's (`controlCenterStack` output `vaultAddress`)."""
-    ca_cert_file: str | None = None
-    """CA certificate that signed Vault's TLS certificate (a PEM file); default: the control center's
-    (`controlCenterStack` output `vaultCaCert`), else the system's CAs."""
-    token_env: str = Field(default="VAULT_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    address: VaultAddress | None = None
+    """Vault (or OpenBao) API address, https, without user or path, e.g.
+    `https://vault.int.cc.example.com:8200`; by default the control center's (`controlCenterStack` output
+    `vaultAddress`)."""
+    insecure_http: bool = False
+    """Allow an http:// `address` (validation warns): the Vault token and every generated password then cross
+    the network in clear. For a lab without TLS only."""
+    ca_cert_file: CaCertificateFile | None = None
+    """CA certificate that signed Vault's TLS certificate (a PEM file, relative to the stack file's directory,
+    inside the project); default: the control center's (`controlCenterStack` output `vaultCaCert`), else the
+    system's CAs."""
+    token_env: EnvironmentVariable = "VAULT_TOKEN"
     """Environment variable holding the Vault token at `pulumi up` (never stored in config or state)."""
     kv_mount: DnsLabel = "mojaloop"
     """KV v2 mount holding every environment's secrets, each under `environments/<env>/<namespace>/`."""
-    kubernetes_host: str | None = Field(default=None, pattern=r"^https://[^\s]+$")
+    kubernetes_host: HttpsUrl | None = None
     """The cluster's API server as Vault reaches it; default: the EKS endpoint, or `https://<first server>:6443`."""
     retain_secrets_on_delete: bool = True
     """Keep the generated secrets in Vault when the stack is destroyed (False deletes every version)."""
@@ -305,9 +319,9 @@ class Tls(Model):
     """Who signs the internal gateway's wildcard certificate: the cluster's own CA, or ACME (public DNS)."""
     external_issuer: Literal["internal-ca", "acme"] = "internal-ca"
     """Who signs the external (interop) gateway's certificate; `acme` for a public name."""
-    acme_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    acme_email: Email | None = None
     """The ACME account's contact address (required when an issuer is `acme`)."""
-    acme_server: str | None = Field(default=None, pattern=r"^https://\S+$")
+    acme_server: HttpsUrl | None = None
     """ACME directory; default Let's Encrypt production (use its staging URL while trying things out)."""
     acme_dns01_solver: dict[str, Any] | None = None
     """A cert-manager dns01 solver (wildcards need DNS-01), e.g. `{route53: {region: eu-west-1}}`;
@@ -362,7 +376,7 @@ class Environment(ClusterSettings):
     """The Mojaloop release and how it is installed."""
     vault: VaultAccess = VaultAccess()
     """The Vault that generates this environment's passwords (the control center's secrets store)."""
-    control_center_stack: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
+    control_center_stack: StackReference | None = None
     """The control-center stack this environment uses (`org/project/stack`, or a stack name): its outputs
     give the Vault address unless `vault.address` is set, and its Vault bootstrap administers this
     environment's access (declare the environment in its `environments`; run with a token of the
@@ -381,16 +395,18 @@ class Unseal(Model):
     """Shamir key shares (bare metal); each is encrypted to one operator's PGP key."""
     threshold: int = Field(default=3, ge=1, le=10)
     """Shares needed to unseal."""
-    operator_pgp_key_files: tuple[str, ...] = ()
-    """One public PGP key file per share (paths relative to the project directory); shares are only ever
-    handed out encrypted to these keys."""
+    operator_pgp_key_files: tuple[PgpPublicKeyFile, ...] = Field(default=(), max_length=10)
+    """One OpenPGP public key file per share (relative to the stack file's directory, inside the project);
+    shares are only ever handed out encrypted to these keys. Each file's name without its extension names
+    the operator (their Vault login), e.g. `operator-keys/alice.asc`."""
 
 
 class SecretsStore(Model):
     implementation: Literal["vault", "openbao"] = "vault"
     """HashiCorp Vault (default) or OpenBao; both speak the Vault API."""
-    replicas: int = Field(default=3, ge=1, le=7)
-    """Raft peers; 3 or 5 for HA."""
+    replicas: Annotated[int, Field(ge=1, le=7), AfterValidator(_odd_raft_peers)] = 3
+    """Raft peers, an odd number (3 or 5 for HA); each runs on a node of its own, so at most the nodes of the
+    untainted pools."""
     unseal: Unseal = Unseal()
     """Shamir unseal on bare metal (AWS auto-unseals with a KMS key)."""
 
@@ -399,12 +415,12 @@ class WireGuardHub(Model):
     host: DnsLabel | None = None
     """Bare metal (required): the control-center host that runs the hub (one of `baremetal.hosts`). Not on
     AWS, where the hub runs as a pod in the control-center cluster."""
-    endpoint: str = Field(pattern=r"^[^\s:]+:\d{1,5}$")
+    endpoint: WireGuardEndpoint
     """What peers dial, `host:port`: a public name or address of the hub host, or on AWS a DNS name pointed
     at the load balancer (stack output `wireguardHubLoadBalancer`)."""
     listen_port: int = Field(default=51820, ge=1, le=65535)
     """UDP port the hub listens on."""
-    public_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+    public_key: WireGuardPublicKey | None = None
     """Bare metal (required): the hub's public key, reported by `mojactl baremetal STACK apply` (the private
     key never leaves the host). Not on AWS, where the key pair is generated in Vault (output
     `wireguardHubPublicKey`)."""
@@ -413,22 +429,23 @@ class WireGuardHub(Model):
 class WireGuardPeer(Model):
     kind: Literal["environment", "operator"]
     """An environment cluster or an operator's machine."""
-    public_key: str = Field(pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+    public_key: WireGuardPublicKey
     """The peer's public key (its private key is generated where it is used and never travels)."""
-    address: ipaddress.IPv4Address | None = None
+    address: IPv4Address | None = None
     """Pins the tunnel address; by default the planner picks a stable one."""
-    allowed_ips: tuple[ipaddress.IPv4Network, ...] = ()
-    """Networks behind the peer routed through the tunnel (an environment's node or pod CIDR)."""
+    allowed_ips: tuple[UsableNetwork, ...] = ()
+    """Networks behind the peer routed through the tunnel (an environment's node or pod CIDR); disjoint from
+    the control center's own networks and hosts and from other peers'."""
 
 
 class WireGuardMesh(Model):
-    cidr: ipaddress.IPv4Network
-    """Tunnel addresses are taken from here; the hub gets the first."""
+    cidr: UsableNetwork
+    """Tunnel addresses are taken from here; the hub gets the first. Disjoint from the cluster's networks."""
     hub: WireGuardHub
     """The control center's end of every tunnel."""
     peers: dict[DnsLabel, WireGuardPeer] = {}
     """Environments and operators, keyed by name."""
-    ledger: dict[DnsLabel, ipaddress.IPv4Address] = {}
+    ledger: dict[DnsLabel, IPv4Address] = {}
     """Addresses given out before (the `wireguardLedger` stack output): honoured, so adding or removing a peer
     never renumbers another."""
 
@@ -438,7 +455,8 @@ class ControlCenter(ClusterSettings):
     """`minimal` (secrets store, object storage, registry mirror, WireGuard hub) or `full` (adds GitLab)."""
     environments: tuple[DnsLabel, ...] = ()
     """Environments this control center serves: each gets a bucket and its Vault access (a Kubernetes auth
-    mount, the read policy and role its namespaces log in with, and a deployer token role for its stack)."""
+    mount, the read policy and role its namespaces log in with, and a deployer token role for its stack). Not
+    the control center's own name, whose Vault paths hold the control center's own secrets."""
     secrets_store: SecretsStore = SecretsStore()
     """The Vault-API secrets store."""
     wireguard: WireGuardMesh

@@ -19,7 +19,7 @@ from mojaloop_iac.planners.mojaloop_values.values import (
     enabled_features,
     required_secret_consumers,
 )
-from mojaloop_iac.planners.values_tree import deep_merge, plain
+from mojaloop_iac.planners.values_tree import deep_merge, plain, refuse_credentials_in_overrides
 
 _RELEASE_VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -49,6 +49,7 @@ def plan_mojaloop_values(
     values = build_values(inp, data, line, ttk_api_url=tool_url(data, inp, "ttk-api"))
     merged = deep_merge(values, plain(inp.overrides))
     _refuse_credential_values(merged)
+    refuse_credentials_in_overrides(inp.overrides, MojaloopValuesError)
     return MojaloopValuesPlan(
         values=merged,
         virtual_services=build_virtual_services(inp, data, line, features),
