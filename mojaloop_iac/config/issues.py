@@ -122,6 +122,10 @@ def _message(detail: dict[str, Any], root: type[BaseModel], loc: list[str | int]
         return f"must be at most {ctx.get('le')}"
     if kind == "too_short":
         return f"must have at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"must have at most {ctx.get('max_length')} item(s)"
+    if kind in ("float_type", "float_parsing"):
+        return "must be a number"
     return detail["msg"][0].lower() + detail["msg"][1:]
 
 

@@ -18,7 +18,7 @@ from mojaloop_iac import contract
 from mojaloop_iac.catalog import ReleaseCatalog, UpgradeRefused, plan_upgrade
 from mojaloop_iac.config.defaults import versions
 from mojaloop_iac.config.files import DEFAULT_LOCATION, StackLocation, load_values, referenced_stack_file
-from mojaloop_iac.config.issues import Issue, suggest
+from mojaloop_iac.config.issues import Issue, key_text, suggest
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment, NodePool, StackConfig, Substrate
 from mojaloop_iac.credentials import find_credentials
 from mojaloop_iac.planners.mesh import plan_hub_side
@@ -488,10 +488,12 @@ def control_center_stack_is_a_control_center(
     from mojaloop_iac.config.issues import ConfigError
     from mojaloop_iac.config.load import read_stack_file, validate_stack_file
 
+    declared = None
     try:
         kinds = set(read_stack_file(str(stack_file)).namespace())
         if "controlCenter" in kinds:
-            validate_stack_file(str(stack_file))
+            control_center = validate_stack_file(str(stack_file))[1].config.control_center
+            declared = control_center.environments if control_center is not None else None
     except ConfigError as error:
         yield Issue(path, f"the control center's stack {stack_file} is invalid ({len(error.issues)} problem(s), "
                     f"first: {error.issues[0]}); `mojactl validate {stack_file}` lists them")
@@ -500,6 +502,10 @@ def control_center_stack_is_a_control_center(
         what = "an environment" if "environment" in kinds else "not a control center"
         yield Issue(path, f"{reference!r} names {stack_file.name}, which is {what} stack; name the control center's "
                     "stack (the one with mojaloop:controlCenter)")
+    elif declared is not None and env.name not in declared:
+        yield Issue(path, f"the control center ({stack_file.name}) does not declare {env.name!r} in its environments "
+                    f"({', '.join(declared) or 'none'}): add it there, or this stack's Vault access does not exist",
+                    severity="warning")
 
 
 def load_values_file(name: str) -> dict[str, Any]:
@@ -635,11 +641,7 @@ def _mesh_member_path(path: str, message: str, cc: ControlCenter) -> str:
 def acme_is_configured(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
     tls = cluster.tls
     if tls.acme_dns01_solver is not None:
-        findings = find_credentials(tls.acme_dns01_solver)
-        if findings:
-            yield Issue(f"{prefix}.tls.acmeDns01Solver", f"holds credentials at {', '.join(str(f) for f in findings)}; "
-                        "give the DNS provider's credentials only as ...SecretRef references (e.g. "
-                        "secretAccessKeySecretRef: {name, key}), whose Secrets Vault fills")
+        yield from dns01_solver_shape(tls.acme_dns01_solver, f"{prefix}.tls.acmeDns01Solver")
     if "acme" not in (tls.internal_issuer, tls.external_issuer):
         return
     if tls.acme_email is None:
@@ -647,6 +649,44 @@ def acme_is_configured(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]
     if tls.acme_dns01_solver is None:
         yield Issue(f"{prefix}.tls.acmeDns01Solver", "is required when an issuer is acme: wildcard certificates "
                     "need a DNS-01 solver, e.g. {route53: {region: eu-west-1}}")
+
+
+def dns01_solver_shape(solver: dict[str, Any], path: str) -> Iterator[Issue]:
+    """cert-manager's shape: {provider: {settings}}, credentials only as `...SecretRef: {name, key}`."""
+    findings = find_credentials(solver)
+    if findings:
+        yield Issue(path, f"holds credentials at {', '.join(str(f) for f in findings)}; give the DNS provider's "
+                    "credentials only as ...SecretRef references (e.g. secretAccessKeySecretRef: {name, key}), whose "
+                    "Secrets Vault fills")
+    for provider, settings in solver.items():
+        if provider != "cnameStrategy" and not isinstance(settings, dict):
+            yield Issue(f"{path}.{key_text(provider)}", "must be a mapping of the provider's settings, e.g. "
+                        "{region: eu-west-1} for route53")
+
+    def refs(value: Any, where: str) -> Iterator[Issue]:
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            here = f"{where}[{key}]" if isinstance(value, list) else f"{where}.{key_text(key)}"
+            if isinstance(value, dict) and str(key).endswith("SecretRef"):
+                if not (isinstance(item, dict) and set(item) == {"name", "key"} and _secret_ref_names(item)):
+                    yield Issue(here, "must be a Secret reference {name: <Secret>, key: <key in it>}, the name a DNS "
+                                "label and the key letters, digits, '.', '_' and '-', e.g. "
+                                "{name: route53-credentials, key: secret-access-key}")
+            else:
+                yield from refs(item, here)
+
+    yield from refs(solver, path)
+
+
+def _secret_ref_names(ref: dict[str, Any]) -> bool:
+    from mojaloop_iac.vault.paths import require_dns_label, require_secret_key
+
+    try:
+        require_dns_label(ref["name"], "Secret")
+        require_secret_key(ref["key"])
+    except ValueError:
+        return False
+    return True
 
 
 def load_operator_keys(cc: ControlCenter) -> dict[str, str]:

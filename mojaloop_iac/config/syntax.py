@@ -237,6 +237,8 @@ _UNUSABLE_NETWORKS = tuple(
 
 
 def usable_network(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    if value.prefixlen == 0:
+        raise ValueError(f"{value} is the whole address space (a default route); list the networks themselves")
     for unusable in _UNUSABLE_NETWORKS:
         if value.overlaps(unusable):
             raise ValueError(
@@ -269,12 +271,16 @@ def url(value: str, *, what: str, allow_http: bool, allow_path: bool = True) -> 
         raise ValueError(f"{value!r} must name the server only, without a path ({what}); {example}")
     host = parts.hostname
     try:
-        ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host)
     except ValueError:
         try:
             hostname(host)
         except ValueError:
             raise ValueError(f"{value!r}: {host!r} is not a host name or IP address ({what}); {example}") from None
+    else:
+        reason = special_address(address)
+        if reason in ("the unspecified address", "the broadcast address", "a multicast address", "a reserved address"):
+            raise ValueError(f"{value!r}: {host} is {reason}, which no client can connect to ({what})")
     if port == 0:
         raise ValueError(f"{value!r}: port 0 is not a port ({what}); {example}")
     return value
