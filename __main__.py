@@ -49,7 +49,9 @@ def load_stack_config():
     stack = pulumi.get_stack()
     location = StackLocation.of_stack_file(stack_file_of_program(stack))
     try:
-        validated = validate_namespace(values, source=f"stack {stack}", location=location, stack_name=stack)
+        # The engine answers stack references (from the backend, or the offline plan's answers).
+        validated = validate_namespace(values, source=f"stack {stack}", location=location, stack_name=stack,
+                                       references=None)
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     for warning in validated.warnings:

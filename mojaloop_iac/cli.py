@@ -35,6 +35,11 @@ out = Console()
 err = Console(stderr=True)
 
 StackArg = Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<name>.yaml) or path to a stack file.")]
+StackOutputsOption = Annotated[
+    Path | None,
+    typer.Option("--stack-outputs", help="YAML/JSON mapping of referenced stack name to its outputs "
+                 "(default: plan the referenced stack from its local stack file)."),
+]
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -60,12 +65,29 @@ def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
         err.print(f"  [yellow]![/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
+def _stack_outputs(path: Path | None) -> dict[str, dict] | None:
+    """The --stack-outputs file: referenced stack name -> its outputs."""
+    import yaml
+
+    from mojaloop_iac.yamlio import load_user_yaml
+
+    if path is None:
+        return None
+    try:
+        given = load_user_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as unreadable:
+        _fail(f"--stack-outputs {escape(str(path))} cannot be read: {escape(str(unreadable))}", EXIT_INVALID)
+    if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
+        _fail(f"{escape(str(path))} must map stack names to their outputs", EXIT_INVALID)
+    return given
+
+
 @app.command()
-def validate(stack: StackArg) -> None:
+def validate(stack: StackArg, stack_outputs: StackOutputsOption = None) -> None:
     """Validate a stack's configuration and report every problem with its key path."""
     from mojaloop_iac.config.load import validate_stack_file
 
-    stack_file, validated = validate_stack_file(stack)
+    stack_file, validated = validate_stack_file(stack, references=tuple(_stack_outputs(stack_outputs) or ()))
     _print_warnings([str(w) for w in validated.warnings])
     out.print(f"[green]✓[/] {escape(str(stack_file.path))}: valid {validated.config.kind} stack "
               f"[bold]{escape(stack_file.name)}[/]")
@@ -78,28 +100,13 @@ def plan(
         Path | None, typer.Option("--out", help="Bundle directory (default: out/<stack>).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
-    stack_outputs: Annotated[
-        Path | None,
-        typer.Option("--stack-outputs", help="YAML/JSON mapping of referenced stack name to its outputs "
-                     "(default: plan the referenced stack from stacks/)."),
-    ] = None,
+    stack_outputs: StackOutputsOption = None,
 ) -> None:
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
     from mojaloop_iac.config.load import read_stack_file
-    import yaml
-
     from mojaloop_iac.plan.run import plan_stack
-    from mojaloop_iac.yamlio import load_user_yaml
 
-    given = None
-    if stack_outputs is not None:
-        try:
-            given = load_user_yaml(stack_outputs.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as unreadable:
-            _fail(f"--stack-outputs {escape(str(stack_outputs))} cannot be read: {escape(str(unreadable))}",
-                  EXIT_INVALID)
-        if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
-            _fail(f"{escape(str(stack_outputs))} must map stack names to their outputs", EXIT_INVALID)
+    given = _stack_outputs(stack_outputs)
     target = out_dir or Path("out") / read_stack_file(stack).name
     result = plan_stack(stack, target, given)
     if not quiet:
@@ -176,7 +183,7 @@ def baremetal(
     except ValueError:
         _fail(f"unknown action {escape(repr(action))}; use one of "
               f"{', '.join(a.value for a in actions.BaremetalAction)}", EXIT_INVALID)
-    stack_file, validated = validate_stack_file(stack)
+    stack_file, validated = validate_stack_file(stack, references=None)  # hosts only: no reference followed
     cluster = validated.config.cluster
     if cluster.baremetal is None:
         _fail(f"stack {escape(stack_file.name)} has substrate {cluster.substrate.value}; it has no bare-metal hosts",
@@ -234,7 +241,7 @@ def test_env(
     from mojaloop_iac.config.load import validate_stack_file
     from mojaloop_iac.testenv import helm_test_command, parse_helm_test_output, run_helm_test
 
-    stack_file, validated = validate_stack_file(stack)
+    stack_file, validated = validate_stack_file(stack, references=None)  # the deployed cluster only
     env = validated.config.environment
     if env is None:
         _fail(f"stack {escape(stack_file.name)} is a control center: only environments run Mojaloop's tests",

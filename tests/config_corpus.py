@@ -258,6 +258,8 @@ CASES: tuple[Case, ...] = (
          f"{E}.tls.acmeDns01Solver", "route53.secretAccessKey", base="aws-dev"),
     Case("control-center-stack-is-an-environment", (("set", f"{E}.controlCenterStack", "organization/mojaloop/aws-dev"),),
          f"{E}.controlCenterStack", "which is an environment stack"),
+    Case("control-center-stack-unknown", (("set", f"{E}.controlCenterStack", "org/mojaloop/nowhere"),),
+         f"{E}.controlCenterStack", "has no local stack file"),
     Case("control-center-stack-dot-dot", (("set", f"{E}.controlCenterStack", "org/.."),), f"{E}.controlCenterStack",
          "must name a Pulumi stack"),
     Case("name-too-long-on-aws", (("set", f"{E}.name", "a" * 63),), f"{E}.name", "at most 52", base="aws-dev"),

@@ -133,7 +133,11 @@ def test_http_is_allowed_only_with_the_explicit_flag_and_then_warned():
     assert "anyone on the path could replace them" in warnings["environment.baremetal.k3sInstallScriptUrl"]
 
 
-def test_a_control_center_stack_with_no_local_file_is_a_warning():
+def test_a_control_center_stack_is_answered_offline_or_refused():
+    """As the plan needs it: by --stack-outputs, else by a local stack file; the engine answers under pulumi up."""
     values = apply(namespace_of("aws-dev"), (("set", "environment.controlCenterStack", "org/mojaloop/prod-cc"),))
-    warnings = validate_namespace(values).warnings
-    assert [w for w in warnings if w.path == "environment.controlCenterStack" and "--stack-outputs" in w.message]
+    found = problems(values)
+    assert [p for p in found if p.startswith("environment.controlCenterStack: 'org/mojaloop/prod-cc' has no local "
+                                             "stack file") and "--stack-outputs" in p], found
+    assert validate_namespace(values, references=["org/mojaloop/prod-cc"]).config.environment is not None
+    assert validate_namespace(values, references=None).config.environment is not None

@@ -103,7 +103,13 @@ def test_a_control_center_that_exports_no_ca_is_warned_about(tmp_path):
 def test_an_unanswerable_reference_is_invalid_input(tmp_path, capsys):
     stack = referencing_stack(tmp_path, "org/mojaloop/nowhere")
     assert cli.main(["plan", stack, "--out", str(tmp_path / "bundle"), "--quiet"]) == 2
-    assert "cannot answer the stack reference 'org/mojaloop/nowhere' offline" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "environment.controlCenterStack: 'org/mojaloop/nowhere' has no local stack file" in err
+    # validate refuses it the same way, and accepts it once its outputs are given
+    assert cli.main(["validate", stack]) == 2
+    fixture = tmp_path / "outputs.yaml"
+    fixture.write_text(yaml.safe_dump({"org/mojaloop/nowhere": {"vaultAddress": "https://vault.example.org"}}))
+    assert cli.main(["validate", stack, "--stack-outputs", str(fixture)]) == 0
 
 
 def test_an_environment_the_control_center_does_not_declare_is_warned_about(tmp_path):

@@ -7,6 +7,7 @@ Pulumi program (which gets the values from the engine), so both see the same err
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,11 +178,14 @@ def validate_namespace(
     source: str = "",
     location: StackLocation = DEFAULT_LOCATION,
     stack_name: str | None = None,
+    references: Collection[str] | None = (),
 ) -> ValidatedStack:
     """Validate the `mojaloop:` namespace of a stack; raise ConfigError listing every problem.
 
     `location` is where the stack file is (its files are resolved there); `stack_name` the stack's own name
-    (a stack cannot reference itself)."""
+    (a stack cannot reference itself); `references` the stack references answered offline by name
+    (`--stack-outputs`), the others being answered by a local stack file, which must then exist; None when
+    something else answers them (the Pulumi engine, or a command that never follows them)."""
     catalog = catalog or load_catalog()
     issues: list[Issue] = []
     for key in values:
@@ -222,7 +226,7 @@ def validate_namespace(
     except ValidationError as error:
         file_issues = issues_from_validation_error(error, StackConfig)
     issues += file_issues
-    found_issues = check_stack(config, catalog, location, stack_name, files_checked=not file_issues)
+    found_issues = check_stack(config, catalog, location, stack_name, references, files_checked=not file_issues)
     errors = issues + [issue for issue in found_issues if issue.severity == "error"]
     if errors:
         raise ConfigError(errors, source)
@@ -242,9 +246,11 @@ def kubeconfig_is_secret(value: Any) -> list[Issue]:
                   "mojaloop:kubeconfig ...` writes it as `secure: ...`)")]
 
 
-def validate_stack_file(stack: str, catalog: ReleaseCatalog | None = None) -> tuple[StackFile, ValidatedStack]:
+def validate_stack_file(
+    stack: str, catalog: ReleaseCatalog | None = None, references: Collection[str] | None = ()
+) -> tuple[StackFile, ValidatedStack]:
     stack_file = read_stack_file(stack)
     validated = validate_namespace(
-        stack_file.namespace(), catalog, str(stack_file.path), stack_file.location, stack_file.name
+        stack_file.namespace(), catalog, str(stack_file.path), stack_file.location, stack_file.name, references
     )
     return stack_file, validated

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ def check_stack(
     catalog: ReleaseCatalog,
     location: StackLocation = DEFAULT_LOCATION,
     stack_name: str | None = None,
+    references: Collection[str] | None = (),
     *,
     files_checked: bool = True,
 ) -> list[Issue]:
@@ -81,7 +82,7 @@ def check_stack(
         issues += vault_reaches_the_cluster(env, prefix)
         issues += chart_versions_name_platform_releases(env, prefix)
         issues += namespace_is_mojaloops_own(env, prefix)
-        issues += control_center_stack_is_a_control_center(env, prefix, location, stack_name)
+        issues += control_center_stack_is_a_control_center(env, prefix, location, stack_name, references)
     if files_checked and not any(issue.severity == "error" for issue in issues):
         # Imported here: it pulls in every planner.
         from mojaloop_iac.config.plannable import planner_issues
@@ -467,9 +468,11 @@ def namespace_is_mojaloops_own(env: Environment, prefix: str) -> Iterator[Issue]
 
 
 def control_center_stack_is_a_control_center(
-    env: Environment, prefix: str, location: StackLocation, stack_name: str | None
+    env: Environment, prefix: str, location: StackLocation, stack_name: str | None,
+    references: Collection[str] | None = (),
 ) -> Iterator[Issue]:
-    """`mojactl plan` answers the reference by planning the stack file of that name next to this one."""
+    """Offline, the reference is answered by `--stack-outputs` (`references`) or by planning the local stack
+    file of that name, which must then exist and be a valid control center (as `mojactl plan` needs it)."""
     reference = env.control_center_stack
     if reference is None:
         return
@@ -478,11 +481,13 @@ def control_center_stack_is_a_control_center(
     if stack_name is not None and local == stack_name:
         yield Issue(path, f"{reference!r} names this stack itself; name the control center's stack")
         return
+    if references is None or reference in references:
+        return  # answered by the engine, or by the outputs given
     stack_file = referenced_stack_file(reference, location)
     if stack_file is None:
-        yield Issue(path, f"no stack file Pulumi.{local}.yaml next to this one or in stacks/: `mojactl plan` needs "
-                    "the control center's outputs from --stack-outputs (pulumi up reads them from the state "
-                    "backend)", severity="warning")
+        yield Issue(path, f"{reference!r} has no local stack file (Pulumi.{local}.yaml next to this one or in stacks/) "
+                    "to answer it offline: add it, or give the control center's outputs with --stack-outputs FILE "
+                    "(pulumi up reads them from the state backend)")
         return
     # Imported here: loading a stack file is load.py's business, which imports these rules.
     from mojaloop_iac.config.issues import ConfigError

@@ -99,7 +99,7 @@ def referenced_outputs(
 
 
 def plan_stack(stack: str, out_dir: Path | None, stack_outputs: dict[str, dict] | None = None) -> PlanResult:
-    stack_file, validated = validate_stack_file(stack)
+    stack_file, validated = validate_stack_file(stack, references=tuple(stack_outputs or ()))
     cluster = validated.config.cluster
     config, secret_keys, notes = engine_config(stack_file.config)
     references = referenced_outputs(stack_file, validated, stack_outputs)
