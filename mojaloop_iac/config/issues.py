@@ -79,9 +79,30 @@ def issues_from_validation_error(error: ValidationError, root: type[BaseModel], 
             loc = loc[:-1]
         path = format_path(([prefix] if prefix else []) + loc)
         message = _message(detail, root, loc)
+        if detail["type"] in _SHAPE_ERRORS:
+            example = _example(root, loc)
+            message += f", e.g. {example}" if example and example not in message else ""
         if message not in messages.setdefault(path, []):
             messages[path].append(message)
     return [Issue(path, "; or ".join(found)) for path, found in messages.items()]
+
+
+# Errors about the shape of a value (missing, wrong type), which say nothing of what a right one looks like:
+# the key's own description gives an example (`e.g. \`m6i.xlarge\``).
+_SHAPE_ERRORS = frozenset({
+    "missing", "string_type", "int_type", "int_parsing", "int_from_float", "bool_type", "bool_parsing",
+    "dict_type", "model_type", "model_attributes_type", "list_type", "tuple_type", "float_type", "float_parsing",
+})
+_EXAMPLE = re.compile(r"e\.g\.\s+`([^`]+)`")
+
+
+def _example(root: type[BaseModel], loc: list[str | int]) -> str | None:
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    model = _model_at(root, loc[:-1])
+    field = next((f for n, f in model.model_fields.items() if loc[-1] in (n, f.alias)), None) if model else None
+    found = _EXAMPLE.search(field.description or "") if field is not None else None
+    return found.group(1) if found else None
 
 
 def _message(detail: dict[str, Any], root: type[BaseModel], loc: list[str | int]) -> str:

@@ -27,6 +27,7 @@ from mojaloop_iac.config.issues import (
 )
 from mojaloop_iac.config.models import StackConfig
 from mojaloop_iac.config.rules import check_stack
+from mojaloop_iac.credentials import find_credentials
 from mojaloop_iac.paths import STACKS_DIR
 from mojaloop_iac.yamlio import UserYamlError, load_user_yaml
 
@@ -208,6 +209,7 @@ def validate_namespace(
         issues.append(Issue(f"{NAMESPACE}:{kind}", "must be a mapping of settings (name, substrate, ...), not "
                             f"{'empty' if values[kind] is None else type(values[kind]).__name__}"))
         raise ConfigError(issues, source)
+    issues += credentials_in_the_stack(kind, values[kind])
     document = {kind: values[kind]}
     # Twice: first everything but the files the stack names, then with them. A missing or wrong file then
     # does not hide the other problems (the rules run on the first pass's model), and only a model whose
@@ -232,6 +234,18 @@ def validate_namespace(
         raise ConfigError(errors, source)
     warnings = tuple(sorted(issue for issue in found_issues if issue.severity == "warning"))
     return ValidatedStack(config, warnings)
+
+
+def credentials_in_the_stack(kind: str, settings: dict[str, Any]) -> list[Issue]:
+    """Stack files are committed, and their values reach the plan: nothing credential-like in them."""
+    return [
+        Issue(f"{kind}.{finding.location}", f"holds {finding.reason.removeprefix('a key named like ')}: stack files are "
+              "committed and their values reach the plan and state; use a Secret reference, or a secret config "
+              "value (pulumi config set --secret)")
+        for finding in find_credentials(settings)
+        # The DNS-01 solver's own rule says how its credentials are given (...SecretRef).
+        if not finding.location.startswith("tls.acmeDns01Solver")
+    ]
 
 
 def kubeconfig_is_secret(value: Any) -> list[Issue]:

@@ -164,10 +164,11 @@ class NodePool(Model):
 
 class Host(Model):
     name: DnsLabel
-    """Host name; becomes the Kubernetes node name."""
+    """Host name; becomes the Kubernetes node name, e.g. `demo-core-1`."""
     address: HostAddress
-    """The node's own IPv4 address (not loopback, link-local, multicast, broadcast or unspecified): the other nodes, the API endpoint and the mesh use it; Ansible connects to
-    it unless `sshHost` is set."""
+    """The node's own IPv4 address (not loopback, link-local, multicast, broadcast or unspecified), e.g.
+    `192.0.2.11`: the other nodes, the API endpoint and the mesh use it; Ansible connects to it unless `sshHost`
+    is set."""
     ssh_host: SshTarget | None = None
     """Where Ansible connects when that is not `address`: a NAT address, a bastion's forwarded port or a
     tunnel on the operator's machine (so a loopback address is allowed here). Default: `address`."""
@@ -176,7 +177,7 @@ class Host(Model):
     role: Literal["server", "agent"]
     """`server` runs the control plane (k3s server), `agent` only workloads."""
     pool: DnsLabel
-    """Name of the node pool (key of `nodePools`) the host belongs to."""
+    """Name of the node pool (key of `nodePools`) the host belongs to, e.g. `core`."""
 
     @property
     def ssh_endpoint(self) -> tuple[str, int]:
@@ -188,7 +189,7 @@ class BareMetal(Model):
     hosts: tuple[Host, ...] = Field(min_length=1, max_length=MAX_NODES)
     """The machines of the cluster; one or three `server` hosts."""
     ssh_user: PosixUser = _DEFAULTS["baremetal"]["sshUser"]
-    """User Ansible connects as (with passwordless sudo); a POSIX user name, not root."""
+    """User Ansible connects as (with passwordless sudo); a POSIX user name, not root, e.g. `debian`."""
     ssh_private_key_file: SshPrivateKeyFile | None = None
     """Private key Ansible logs in with, a file on the machine running mojactl; default: ssh's own. May lie
     outside the project (`~` is expanded): an SSH key belongs to the operator's account, e.g. ~/.ssh."""
@@ -228,7 +229,7 @@ class Aws(Model):
         UsableNetwork, prefix_between(16, 24, "AWS allows no VPC larger than a /16, and each zone's subnets need "
                                       "room: a /16 is recommended, since pods take VPC addresses on EKS")
     ]
-    """CIDR of the environment's VPC, a /16 to a /24; subnets are carved from it."""
+    """CIDR of the environment's VPC, a /16 to a /24; subnets are carved from it, e.g. `10.20.0.0/16`."""
     availability_zones: int = Field(default=2, ge=2, le=6)
     """How many availability zones the VPC and node groups span."""
 
@@ -242,12 +243,12 @@ class Network(Model):
     pod_cidr: Annotated[
         UsableNetwork, prefix_between(8, 24, "each node takes a /24 of it")
     ] = ipaddress.IPv4Network(_DEFAULTS["network"]["podCidr"])
-    """Cluster pod CIDR, a /8 to a /24 (each node takes a /24 of it)."""
+    """Cluster pod CIDR, a /8 to a /24 (each node takes a /24 of it), e.g. `10.42.0.0/16`."""
     service_cidr: Annotated[
         UsableNetwork, prefix_between(12, 24, "Kubernetes allows no service range larger than a /12, and "
                                       "Mojaloop's services need more addresses than a /25 holds")
     ] = ipaddress.IPv4Network(_DEFAULTS["network"]["serviceCidr"])
-    """Cluster service CIDR, a /12 to a /24."""
+    """Cluster service CIDR, a /12 to a /24, e.g. `10.43.0.0/16`."""
 
 
 class Domains(Model):
@@ -266,7 +267,7 @@ class Features(Model):
 
 class MojaloopSettings(Model):
     release: ReleaseVersion
-    """Mojaloop release to install; one of the release catalog (`mojactl releases`)."""
+    """Mojaloop release to install; one of the release catalog (`mojactl releases`), e.g. `15.2.0`."""
     installed_release: ReleaseVersion | None = None
     """The release running now, when `release` names a newer one: validation plans the upgrade (or refuses
     the jump with the reason) and the plan summary lists its ordered steps."""
@@ -274,7 +275,7 @@ class MojaloopSettings(Model):
     """Helm release name of the umbrella chart: lower-case letters, digits and '-', starting with a letter,
     at most 13 characters (the chart's generated names must fit Kubernetes' 63)."""
     namespace: DnsLabel = contract.MOJALOOP_NAMESPACE
-    """Namespace of the Mojaloop and backend releases."""
+    """Namespace of the Mojaloop and backend releases, e.g. `mojaloop`; not Kubernetes' or a platform service's."""
     features: Features = Features()
     """Optional Mojaloop features."""
     values_file: ValuesFile | None = None
@@ -320,7 +321,7 @@ class Tls(Model):
     external_issuer: Literal["internal-ca", "acme"] = "internal-ca"
     """Who signs the external (interop) gateway's certificate; `acme` for a public name."""
     acme_email: Email | None = None
-    """The ACME account's contact address (required when an issuer is `acme`)."""
+    """The ACME account's contact address (required when an issuer is `acme`), e.g. `ops@example.org`."""
     acme_server: HttpsUrl | None = None
     """ACME directory; default Let's Encrypt production (use its staging URL while trying things out)."""
     acme_dns01_solver: dict[str, Any] | None = None
@@ -346,7 +347,8 @@ class ClusterSettings(Model):
         return data
 
     name: DnsLabel
-    """Name of the environment or control center; prefixes resource names."""
+    """Name of the environment or control center; prefixes resource names, e.g. `demo` (at most 52 characters,
+    31 on AWS)."""
     substrate: Substrate
     """Where the cluster runs: `baremetal` (hosts prepared by Ansible, k3s) or `aws` (EKS)."""
     kubernetes: Kubernetes
@@ -440,7 +442,8 @@ class WireGuardPeer(Model):
 
 class WireGuardMesh(Model):
     cidr: UsableNetwork
-    """Tunnel addresses are taken from here; the hub gets the first. Disjoint from the cluster's networks."""
+    """Tunnel addresses are taken from here; the hub gets the first. Disjoint from the cluster's networks, e.g.
+    `10.250.0.0/24`."""
     hub: WireGuardHub
     """The control center's end of every tunnel."""
     peers: dict[DnsLabel, WireGuardPeer] = {}
