@@ -18,11 +18,16 @@ from components.namespaces import Namespaces
 from components.platform import PlatformLayer, PlatformLayerArgs
 from components.secret_delivery import VaultSecretDelivery, VaultSecretDeliveryArgs
 from mojaloop_iac.catalog import load_catalog
-from mojaloop_iac.config.files import StackLocation, stack_file_of_program
+from mojaloop_iac.config.files import (
+    StackLocation,
+    load_operator_keys,
+    load_values_file,
+    read_ca_certificate,
+    stack_file_of_program,
+)
 from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, SECRET_VALUE, STACK_KINDS, validate_namespace
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
-from mojaloop_iac.config.rules import load_operator_keys, load_values_file, read_ca_certificate
 from mojaloop_iac.planners.backend_values import BackendValuesError
 from mojaloop_iac.planners.environment_stack import plan_environment
 from mojaloop_iac.planners.identity import with_templates
@@ -265,7 +270,7 @@ def build_control_center(cc: ControlCenter) -> None:
         from components.aws_control_center import aws_account_of
 
         aws_account = aws_account_of(cluster.aws_cluster)
-    plan = plan_control_center(cc, cluster.storage_class_name, load_operator_keys(cc), aws_account)
+    plan = plan_control_center(cc, cluster.storage_class_name, load_operator_keys(cc.secrets_store.unseal.operator_pgp_key_files), aws_account)
     for note in plan.warnings:
         pulumi.log.warn(note)
     namespaces = Namespaces(

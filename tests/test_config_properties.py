@@ -157,19 +157,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@contextlib.contextmanager
-def captured() -> Iterator[io.StringIO]:
-    output = io.StringIO()
-    files = cli.out.file, cli.err.file
-    cli.out.file = cli.err.file = output
-    try:
-        yield output
-    finally:
-        cli.out.file, cli.err.file = files
-
-
 def mojactl(*args: str) -> tuple[int, str]:
-    with captured() as output:
+    # mojactl's consoles write to whatever sys.stdout and sys.stderr are when they print (capsys cannot serve
+    # a hypothesis test: its examples share one function-scoped fixture).
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         code = cli.main(list(args))
     return code, output.getvalue()
 

@@ -97,7 +97,7 @@ def test_defaults_come_from_config_files():
 def test_the_aws_names_bounded_are_the_names_the_plan_gives():
     """The names rule derives what AWS names the cluster's IAM roles and node groups after: exactly the logical
     names the program gives them (Pulumi adds its suffix to these)."""
-    from mojaloop_iac.config.rules import aws_logical_names
+    from mojaloop_iac.config.cluster_rules import aws_logical_names
     from mojaloop_iac.plan.run import plan_stack
 
     result = plan_stack("aws-dev", None)

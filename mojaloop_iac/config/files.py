@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -277,6 +277,22 @@ def referenced_stack_file(reference: str, location: StackLocation) -> Path | Non
     in this project's stacks/; None when there is none."""
     name = f"Pulumi.{reference.rsplit('/', 1)[-1]}.yaml"
     return next((path for path in (location.directory / name, STACKS_DIR / name) if path.is_file()), None)
+
+
+def load_values_file(name: str) -> dict[str, Any]:
+    """A values overrides file, as validation resolved it (an absolute path)."""
+    return load_values(Path(name))
+
+
+def read_ca_certificate(name: str) -> str:
+    """The PEM text of a CA file validation resolved: the Vault connections trust it as text."""
+    return Path(name).read_text(encoding="utf-8")
+
+
+def load_operator_keys(key_files: Iterable[str]) -> dict[str, str]:
+    """Operator name (the key file's name without its extension) -> armored PGP public key, for the unseal
+    shares; the files as validation resolved them."""
+    return {Path(name).stem: Path(name).read_text(encoding="utf-8") for name in key_files}
 
 
 def stack_file_of_program(stack: str) -> Path:

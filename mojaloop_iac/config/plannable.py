@@ -42,7 +42,7 @@ def planner_issues(config: StackConfig, prefix: str, catalog: ReleaseCatalog) ->
 
 
 def plan_environment_offline(env: Environment, catalog: ReleaseCatalog) -> list[Mapping[str, Any]]:
-    from mojaloop_iac.config.rules import load_values_file
+    from mojaloop_iac.config.files import load_values_file
     from mojaloop_iac.planners.environment_stack import plan_environment
     from mojaloop_iac.planners.identity import with_templates
     from mojaloop_iac.planners.platform import with_chart_versions
@@ -73,7 +73,7 @@ def plan_environment_offline(env: Environment, catalog: ReleaseCatalog) -> list[
 
 
 def plan_control_center_offline(cc: ControlCenter) -> list[Mapping[str, Any]]:
-    from mojaloop_iac.config.rules import load_operator_keys
+    from mojaloop_iac.config.files import load_operator_keys
     from mojaloop_iac.planners.control_center.vault_unseal import AwsAccount
     from mojaloop_iac.planners.control_center_stack import plan_control_center
     from mojaloop_iac.planners.mesh import peer_configs
@@ -82,7 +82,7 @@ def plan_control_center_offline(cc: ControlCenter) -> list[Mapping[str, Any]]:
 
     storage_class = _plan_cluster(cc)
     account = AwsAccount(AWS_ACCOUNT_STAND_IN) if cc.substrate == Substrate.AWS else None
-    plan = plan_control_center(cc, storage_class, load_operator_keys(cc), account)
+    plan = plan_control_center(cc, storage_class, load_operator_keys(cc.secrets_store.unseal.operator_pgp_key_files), account)
     delivery = plan_secret_delivery(cc.name, plan.vault_address, DEFAULT_KV_MOUNT, plan.secret_needs)
     plan.services.outputs()
     peer_configs(cc.wireguard, cc.wireguard.hub.public_key or _HUB_KEY_STAND_IN)
