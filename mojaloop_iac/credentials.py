@@ -70,24 +70,26 @@ def names_a_credential(key: object) -> bool:
     return flat.endswith(_CREDENTIAL_ENDINGS)
 
 
-def find_credentials(document: Any) -> tuple[Finding, ...]:
-    """Every place in a YAML document (plain data) where a credential is written out."""
-    return tuple(sorted(set(_walk(document, ()))))
+def find_credentials(document: Any, *, by_key: bool = True) -> tuple[Finding, ...]:
+    """Every place in a YAML document (plain data) where a credential is written out. `by_key=False` judges
+    text only: for documents whose keys are the toolkit's own settings or names a user chose (a peer named
+    `api-token` holds no token)."""
+    return tuple(sorted(set(_walk(document, (), by_key))))
 
 
-def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[Finding]:
+def _walk(value: Any, path: tuple[str | int, ...], by_key: bool) -> Iterator[Finding]:
     if isinstance(value, Mapping):
         env_name = value.get("name")
-        if isinstance(env_name, str) and names_a_credential(env_name) and _holds_value(value.get("value")):
+        if by_key and isinstance(env_name, str) and names_a_credential(env_name) and _holds_value(value.get("value")):
             yield Finding(format_path((*path, "value")), f"the value of variable {env_name}")
         for key, item in value.items():
             here = (*path, str(key))
-            if names_a_credential(key) and _holds_value(item):
+            if by_key and names_a_credential(key) and _holds_value(item):
                 yield Finding(format_path(here), "a key named like a credential")
-            yield from _walk(item, here)
+            yield from _walk(item, here, by_key)
     elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         for index, item in enumerate(value):
-            yield from _walk(item, (*path, index))
+            yield from _walk(item, (*path, index), by_key)
     elif isinstance(value, str):
         reason = credential_in_text(value)
         if reason:

@@ -55,3 +55,10 @@ def test_each_way_a_credential_hides_is_found_by_its_place():
                                   "a:b@c", "-----BEGIN CERTIFICATE-----"])
 def test_text_without_a_credential(text):
     assert credential_in_text(text) is None
+
+
+def test_text_only_judges_no_key():
+    """For the stack's own settings, whose keys are names the user chose (a release, a peer)."""
+    document = {"chartVersions": {"external-secrets": "0.14.3"}, "peers": {"api-token": {"kind": "operator"}},
+                "note": "mysql://u:p@db/x"}
+    assert [finding.location for finding in find_credentials(document, by_key=False)] == ["note"]

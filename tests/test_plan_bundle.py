@@ -407,3 +407,14 @@ def test_the_control_center_is_reached_through_its_passthrough_gateway(stack, tm
 
 def full_profile(stack: dict) -> None:
     stack["config"]["mojaloop:controlCenter"]["profile"] = "full"
+
+
+def test_each_plan_starts_from_picklers_own_dict_batching():
+    """Pulumi's provider serialisation wraps pickle's _batch_setitems without undoing it; a process planning
+    many stacks would nest the wrappers until a RecursionError. The engine puts the original back."""
+    import pickle
+
+    from mojaloop_iac.plan import engine
+
+    plan_stack("control-center", None)
+    assert pickle._Pickler._batch_setitems is engine._PICKLER_BATCH_SETITEMS

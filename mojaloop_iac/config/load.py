@@ -237,12 +237,13 @@ def validate_namespace(
 
 
 def credentials_in_the_stack(kind: str, settings: dict[str, Any]) -> list[Issue]:
-    """Stack files are committed, and their values reach the plan: nothing credential-like in them."""
+    """Stack files are committed, and their values reach the plan: no credential-like text in them. (Keys are
+    the toolkit's settings, refused when unknown, or names the user chose: judged by text only.)"""
     return [
-        Issue(f"{kind}.{finding.location}", f"holds {finding.reason.removeprefix('a key named like ')}: stack files are "
-              "committed and their values reach the plan and state; use a Secret reference, or a secret config "
-              "value (pulumi config set --secret)")
-        for finding in find_credentials(settings)
+        Issue(f"{kind}.{finding.location}", f"holds {finding.reason}: stack files are committed and their values "
+              "reach the plan and state; use a Secret reference, or a secret config value (pulumi config set "
+              "--secret)")
+        for finding in find_credentials(settings, by_key=False)
         # The DNS-01 solver's own rule says how its credentials are given (...SecretRef).
         if not finding.location.startswith("tls.acmeDns01Solver")
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -23,6 +24,11 @@ from pulumi.runtime.sync_await import _sync_await
 from mojaloop_iac.paths import PROGRAM, REPO_ROOT
 from mojaloop_iac.plan.fakes import fake_call, fake_id, fake_outputs
 
+# Pulumi's serialize_provider (each dynamic resource's provider) wraps pickle's _batch_setitems to sort dicts
+# and never puts the original back, so every provider serialised nests one more wrapper: a process that plans
+# many stacks (the test suite, a stack with hundreds of dynamic resources) ends in a RecursionError. Each plan
+# starts from the original.
+_PICKLER_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
 SECRET_PLACEHOLDER = "[secret]"
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
@@ -146,12 +152,14 @@ def run_program(
     mocks.set_mocks(monitor.mocks, project, stack, preview=False, logger=logger, monitor=monitor)
     # set_mocks made a root stack for unit tests; the program gets its own, as under the engine.
     settings.ROOT.set(None)
+    pickle._Pickler._batch_setitems = _PICKLER_BATCH_SETITEMS  # type: ignore[attr-defined]
     try:
         _sync_await(runtime_stack.run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
     except pulumi.RunError as error:
         raise ProgramError(str(error)) from None
     finally:
         settings.ROOT.set(None)
+        pickle._Pickler._batch_setitems = _PICKLER_BATCH_SETITEMS  # type: ignore[attr-defined]
     return record
 
 
