@@ -2,6 +2,8 @@
 
 An edit is a list of operations on the `mojaloop:` namespace of a valid stack file:
 ("set", "environment.nodePools.kafka.taints.0.effect", "Sometimes") or ("del", "environment.domains").
+`TEXT_CASES` edit the stack file's text instead, for what only YAML text can hold (a key given twice,
+aliases, nesting); their key path is where in the file, or empty for a file that is not YAML at all.
 """
 
 from __future__ import annotations
@@ -22,6 +24,21 @@ class Case:
     fragment: str
     """Text the message must contain."""
     base: str = "demo"
+
+
+@dataclass(frozen=True)
+class TextCase:
+    id: str
+    old: str
+    """Text of the base stack file to replace (its first occurrence)."""
+    new: str
+    path: str
+    fragment: str
+    base: str = "demo"
+
+    def edit(self, text: str) -> str:
+        assert self.old in text, f"{self.id}: {self.old!r} is not in stacks/Pulumi.{self.base}.yaml"
+        return text.replace(self.old, self.new, 1)
 
 
 def apply(document: dict[str, Any], ops: tuple[Op, ...]) -> dict[str, Any]:
@@ -438,4 +455,34 @@ CASES: tuple[Case, ...] = (
          f"{C}.secretsStore.unseal.operatorPgpKeyFiles[2]", "names operator 'alice' again", base="control-center"),
     Case("cc-same-key-twice", (("set", f"{C}.secretsStore.unseal.operatorPgpKeyFiles.1", "operator-keys/alice.asc"),),
          f"{C}.secretsStore.unseal.operatorPgpKeyFiles[1]", "one person would hold two shares", base="control-center"),
+)
+
+
+_BOMB = "".join(f"      x{n}: &x{n} [{', '.join([f'*x{n - 1}'] * 10)}]\n" for n in range(1, 9))
+TEXT_CASES: tuple[TextCase, ...] = (
+    # 7. A key given twice would silently win: refused, with where.
+    TextCase("duplicated-pool", "      kafka:\n", "      core:\n        description: again\n      kafka:\n",
+             f"{POOLS}", "has the key 'core' twice"),
+    TextCase("duplicated-setting", "    substrate: baremetal\n", "    substrate: baremetal\n    substrate: aws\n",
+             E, "has the key 'substrate' twice"),
+    TextCase("duplicated-kind", "config:\n", "config:\n  mojaloop:controlCenter: {}\n  mojaloop:controlCenter: {}\n",
+             "config", "has the key 'mojaloop:controlCenter' twice"),
+    # 2. An alias bomb (billion laughs), an alias inside itself, absurd nesting.
+    TextCase("alias-bomb", "    nodePools:\n", "    bomb:\n      x0: &x0 [lol]\n" + _BOMB + "    nodePools:\n",
+             f"{E}.bomb.x5", "expands to more than 200000 values"),
+    TextCase("recursive-alias", "      core:\n", "      loop: &loop {description: *loop}\n      core:\n",
+             f"{POOLS}.loop.description", "an alias that contains itself"),
+    TextCase("deep-nesting", "    nodePools:\n", "    deep: " + "[" * 70 + "]" * 70 + "\n    nodePools:\n",
+             "", "nested more than 64 levels"),
+    TextCase("merge-keys-are-fine-but-the-result-is-checked", "      core:\n",
+             "      base: &base {description: shared}\n      spare: {<<: *base, labels: {tier: [/x]}}\n      core:\n",
+             f"{POOLS}.spare.labels.tier", "must be a string"),
+    # Not YAML, or not plain data.
+    TextCase("tab-indented", "    substrate: baremetal\n", "\tsubstrate: baremetal\n", "", "is not valid YAML"),
+    TextCase("a-date", "      release: 15.2.0\n", "      release: 2024-01-01\n", f"{E}.mojaloop.release",
+             "a date is not a configuration value"),
+    TextCase("python-object", "    substrate: baremetal\n", "    substrate: !!python/object:os.system [id]\n", "",
+             "is not valid YAML"),
+    TextCase("unquoted-yes-as-key", "      kafka:\n", "      yes:\n        description: a pool named yes\n      kafka:\n",
+             POOLS, "key True must be text"),
 )

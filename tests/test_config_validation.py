@@ -6,8 +6,9 @@ import pydantic
 import pytest
 
 from mojaloop_iac.config.issues import ConfigError
-from mojaloop_iac.config.load import read_stack_file, validate_namespace
-from tests.config_corpus import CASES, Case, apply
+from mojaloop_iac.config.load import read_stack_file, validate_namespace, validate_stack_file
+from mojaloop_iac.paths import STACKS_DIR
+from tests.config_corpus import CASES, TEXT_CASES, Case, TextCase, apply
 
 
 def namespace_of(stack: str) -> dict:
@@ -37,6 +38,24 @@ def test_invalid_configuration_names_the_offending_key(case: Case):
     matching = [p for p in found if p.startswith(f"{case.path}: ")]
     assert matching, f"no problem names {case.path}; got {found}"
     assert any(case.fragment in p for p in matching), f"{case.fragment!r} not in {matching}"
+
+
+@pytest.mark.parametrize("case", TEXT_CASES, ids=lambda case: case.id)
+def test_invalid_stack_text_names_where(case: TextCase, tmp_path):
+    stack = tmp_path / "Pulumi.text.yaml"
+    stack.write_text(case.edit((STACKS_DIR / f"Pulumi.{case.base}.yaml").read_text()))
+    with pytest.raises(ConfigError) as raised:
+        validate_stack_file(str(stack))
+    found = [str(issue) for issue in raised.value.issues]
+    matching = [p for p in found if (p.startswith(f"{case.path}: ") if case.path else ": " not in p.split(" ")[0])]
+    assert any(case.fragment in p for p in matching), f"{case.fragment!r} not under {case.path!r} in {found}"
+
+
+def test_no_message_is_a_regular_expression():
+    """Every refusal says what is allowed in words: no pattern, no pydantic wording."""
+    for case in CASES:
+        for problem in problems(apply(namespace_of(case.base), case.ops)):
+            assert "pattern" not in problem and "Input should" not in problem and "^" not in problem, problem
 
 
 def test_all_structural_problems_are_reported_together():
