@@ -28,18 +28,31 @@ from mojaloop_iac.config.files import (
 from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, SECRET_VALUE, STACK_KINDS, validate_namespace
 from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
+from mojaloop_iac.planners.api_versions import served_api_versions
 from mojaloop_iac.planners.backend_values import BackendValuesError
-from mojaloop_iac.planners.environment_stack import plan_environment
 from mojaloop_iac.planners.identity import with_templates
+from mojaloop_iac.planners.lifecycle import PERSISTENT, LifecyclePolicy, lifecycle_policy
 from mojaloop_iac.planners.mesh import peer_configs, plan_hub_side
-from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError
-from mojaloop_iac.planners.platform import with_chart_versions
+from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError, load_values_data
+from mojaloop_iac.planners.mojaloop_values.planner import release_line
+from mojaloop_iac.planners.environment_stack import environment_vault_plan, plan_environment
+from mojaloop_iac.planners.platform import (
+    ROUTES_NEED,
+    WORKLOADS_NEED,
+    cluster_platform_versions,
+    with_chart_sources,
+    with_manifest_mirror,
+)
+from mojaloop_iac.planners.qa_tenancy import isolation_policy
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery, with_ca_bundle
 from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.planners.vault_access import (
     external_secrets_release,
     kubeconfig_ca_pem,
 )
+from mojaloop_iac.platform_versions import PlatformVersions
+from mojaloop_iac.testenv import ExpectedSuite, expected_suites
+from mojaloop_iac.vault.environment import EnvironmentVaultPlan
 from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT
 
 
@@ -64,14 +77,20 @@ def load_stack_config():
     return validated.config
 
 
-def build_cluster(settings: ClusterSettings) -> KubernetesCluster:
+def build_cluster(
+    settings: ClusterSettings, lifecycle: LifecyclePolicy = PERSISTENT, shared_kubeconfig: pulumi.Input[str] | None = None
+) -> KubernetesCluster:
     args: KubernetesClusterArgs = {
         "settings": settings,
         # The same place `mojactl baremetal STACK apply` uses, so both share artifacts and kubeconfig.
         "run_dir": f"out/{pulumi.get_stack()}/baremetal",
+        "lifecycle": lifecycle,
     }
     kubeconfig = pulumi.Config(NAMESPACE).get_secret("kubeconfig")
-    if kubeconfig is not None:
+    if shared_kubeconfig is not None:
+        # A QA environment on a shared QA cluster: that cluster is another stack's, reached, never built.
+        args.update(kubeconfig=shared_kubeconfig, shared=True)
+    elif kubeconfig is not None:
         args["kubeconfig"] = kubeconfig
     cluster = KubernetesCluster(f"{settings.name}-cluster", args)
     pulumi.export("kubernetesVersion", settings.kubernetes.version)
@@ -81,10 +100,15 @@ def build_cluster(settings: ClusterSettings) -> KubernetesCluster:
 
 
 def build_environment(env: Environment) -> None:
-    cluster = build_cluster(env)
+    lifecycle = lifecycle_policy(env.lifecycle, retain_secrets=env.vault.retain_secrets_on_delete)
+    shared = env.qa.shared_cluster if env.qa is not None else None
+    shared_kubeconfig = (
+        pulumi.StackReference(shared.stack).require_output("kubeconfig") if shared is not None else None
+    )
+    cluster = build_cluster(env, lifecycle, shared_kubeconfig)
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-    release = load_catalog().get(env.mojaloop.release)
-    assert release is not None, "validation guarantees a catalog release"
+    release = load_catalog().resolve(env.mojaloop.release)
+    assert release is not None, "validation guarantees a catalog release (or candidate)"
     try:
         planned = plan_environment(
             env,
@@ -96,49 +120,100 @@ def build_environment(env: Environment) -> None:
         )
     except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
         raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
-    specs, platform = planned.specs, planned.platform
-    for note in platform.warnings:
+    specs, platform, versions, tenant = planned.specs, planned.platform, planned.versions, planned.tenant
+    for note in platform.warnings if platform else ():
         pulumi.log.warn(note)
     namespaces = Namespaces(
         f"{env.name}-namespaces",
         {"namespaces": planned.namespaces, "kubernetes_version": env.kubernetes.version},
         opts=in_cluster,
     )
+    after_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces]))
     # External Secrets first: the gateways' client CA and the identity services' credentials come through it.
     secrets = build_secret_delivery(
         env,
         cluster,
         planned.secret_needs,
-        platform.external_secret_templates,
-        pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces])),
+        platform.external_secret_templates if platform else {},
+        versions,
+        after_namespaces,
+        lifecycle,
     )
-    layers: list[pulumi.Resource] = []
-    for layer in platform.layers:
+    # Each layer waits only for what it really needs (planners.platform.Layer.after): unrelated layers install
+    # side by side, and the Mojaloop release waits only for the mesh and the policies (WORKLOADS_NEED).
+    layers: dict[str, pulumi.Resource] = {}
+    for layer in platform.layers if platform else ():
         layer_args: PlatformLayerArgs = {
-            "releases": with_chart_versions(layer.releases, env.chart_versions),
+            "releases": with_chart_sources(layer.releases, env.chart_versions, env.chart_mirror),
             "manifests": layer.manifests,
         }
+        if layer.prerequisites:
+            layer_args["prerequisites"] = layer.prerequisites
         if layer.sources:
-            layer_args.update(sources=layer.sources, kubeconfig=cluster.kubeconfig)
-        layers.append(
-            PlatformLayer(
-                f"{env.name}-{layer.name}",
-                layer_args,
-                opts=pulumi.ResourceOptions.merge(
-                    in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets, *layers])
-                ),
-            )
+            layer_args.update(sources=with_manifest_mirror(layer.sources, env.chart_mirror),
+                              kubeconfig=cluster.kubeconfig)
+        if layer.release_needs is not None:
+            layer_args["release_needs"] = layer.release_needs
+        needs = [namespaces, *([secrets] if layer.reads_secrets else []), *(layers[name] for name in layer.after)]
+        layers[layer.name] = PlatformLayer(
+            f"{env.name}-{layer.name}",
+            layer_args,
+            opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=needs)),
         )
+    routes_need = [layers[name] for name in ROUTES_NEED if name in layers]
+    if env.qa is not None:
+        # Ingress to the QA environment's namespace only from itself and the internal gateway; on a shared
+        # cluster, its own Gateway and certificate there.
+        tenancy = PlatformLayer(
+            f"{env.name}-qa-tenancy",
+            {
+                "releases": (),
+                "manifests": (
+                    isolation_policy(env.mojaloop.namespace, env.name),
+                    *(tenant.manifests if tenant is not None else ()),
+                ),
+            },
+            opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=routes_need)),
+        )
+        routes_need.append(tenancy)
+    if env.qa_host:
+        export_qa(env, cluster)
+        return
     mojaloop = MojaloopRelease(
         f"{env.name}-mojaloop",
-        {"umbrella": specs.umbrella, "backend": specs.backend, "virtual_services": specs.virtual_services},
-        # The charts read their Secrets at once, and the VirtualServices need the gateways.
+        {
+            "umbrella": with_chart_sources((specs.umbrella,), {}, env.chart_mirror)[0],
+            "backend": with_chart_sources((specs.backend,), {}, env.chart_mirror)[0],
+            "virtual_services": served_api_versions(specs.virtual_services, versions),
+            "backend_first": specs.backend_first,
+            # The routes need Istio's CRDs, and admin hosts must not be exposed before identity guards them.
+            "routes_depend_on": routes_need,
+        },
+        # The charts read their Secrets at once; their pods need the mesh (a pod created before istiod and
+        # the CNI agent runs without its proxy) and start under the default-deny policies.
         opts=pulumi.ResourceOptions.merge(
-            in_cluster, pulumi.ResourceOptions(depends_on=[namespaces, secrets, *layers])
+            in_cluster,
+            pulumi.ResourceOptions(depends_on=[namespaces, secrets, *(layers[n] for n in WORKLOADS_NEED if n in layers)]),
         ),
     )
     pulumi.export("mojaloopRelease", release.version)
     pulumi.export("mojaloopStatus", mojaloop.status)
+    line = release_line(load_values_data(), release.version)
+    export_qa(env, cluster, expected_suites=expected_suites(specs.umbrella.values, line))
+
+
+def export_qa(env: Environment, cluster: KubernetesCluster, expected_suites: tuple[ExpectedSuite, ...] = ()) -> None:
+    """What `mojactl qa` reads back: the QA environment's identity and expiry, the test collections its
+    values switch on (what its verdict expects), and (secret) the kubeconfig its tests run with; a cluster
+    hosting QA environments exports its kubeconfig for them."""
+    if env.qa is not None:
+        pulumi.export("qa", {
+            "id": env.qa.id, "template": env.qa.template, "expiresAt": env.expires_at.isoformat() if env.expires_at else None,
+            "namespace": env.mojaloop.namespace, "helmReleaseName": env.mojaloop.helm_release_name,
+            "expectedTestSuites": [{"name": suite.name, "collection": suite.collection} for suite in expected_suites],
+        })
+    if env.qa is not None or env.qa_host:
+        pulumi.export("kubeconfig", cluster.kubeconfig)
 
 
 def build_secret_delivery(
@@ -146,7 +221,9 @@ def build_secret_delivery(
     cluster: KubernetesCluster,
     needs: dict[str, tuple[SecretNeed, ...]],
     templates: Mapping[tuple[str, str], Mapping[str, Any]],
+    versions: PlatformVersions,
     opts: pulumi.ResourceOptions,
+    lifecycle: LifecyclePolicy = PERSISTENT,
 ) -> VaultSecretDelivery:
     vault_address: pulumi.Input[str]
     control_center = pulumi.StackReference(env.control_center_stack) if env.control_center_stack else None
@@ -156,24 +233,32 @@ def build_secret_delivery(
         assert control_center is not None, "validation requires one of them"
         vault_address = control_center.require_output("vaultAddress")
     vault_ca_pem: pulumi.Output[str | None] | None = None
-    if control_center is not None:
+    if control_center is not None and not lifecycle.ephemeral:
+        # An ephemeral environment is never declared: it writes (and removes) its own access.
         control_center.get_output("vaultEnvironments").apply(
             lambda declared: warn_if_undeclared(env.name, env.control_center_stack, declared)
         )
-        if env.vault.ca_cert_file is None:
-            # The control center's Vault presents a certificate from its internal CA, which it exports.
-            vault_ca_pem = control_center.get_output("vaultCaCert").apply(
-                lambda pem: exported_ca(pem, env.control_center_stack)
-            )
+    if control_center is not None and env.vault.ca_cert_file is None:
+        # The control center's Vault presents a certificate from its internal CA, which it exports.
+        vault_ca_pem = control_center.get_output("vaultCaCert").apply(
+            lambda pem: exported_ca(pem, env.control_center_stack)
+        )
+    shared = env.qa.shared_cluster if env.qa is not None else None
+    vault_plan = environment_vault_plan(env, needs, ephemeral=lifecycle.ephemeral)
     return build_cluster_secret_delivery(
-        env.name, vault_address, cluster, needs, templates, opts,
+        env.name, vault_address, cluster, needs, templates, versions, opts,
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
         vault_ca_cert=read_ca_certificate(env.vault.ca_cert_file) if env.vault.ca_cert_file else None,
         vault_ca_pem=vault_ca_pem,
-        retain=env.vault.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
-        chart_versions=env.chart_versions,
-        # A control center declares its environments and administers their Vault access.
-        access_managed_by_control_center=env.control_center_stack is not None,
+        retain=lifecycle.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
+        chart_mirror=env.chart_mirror,
+        # A control center declares its (persistent) environments and administers their Vault access; an
+        # ephemeral environment on a cluster of its own writes its own access and removes it on destroy.
+        access_managed_by_control_center=env.control_center_stack is not None and not lifecycle.ephemeral,
+        vault_plan=vault_plan,
+        manage_shared_objects=lifecycle.manage_shared_vault_objects,
+        # On a shared QA cluster, External Secrets is the cluster's.
+        install_operator=shared is None,
     )
 
 
@@ -216,6 +301,7 @@ def build_cluster_secret_delivery(
     cluster: KubernetesCluster,
     needs: Mapping[str, tuple[SecretNeed, ...]],
     templates: Mapping[tuple[str, str], Mapping[str, Any]],
+    versions: PlatformVersions,
     opts: pulumi.ResourceOptions,
     *,
     token_env: str = "VAULT_TOKEN",
@@ -224,16 +310,21 @@ def build_cluster_secret_delivery(
     vault_ca_pem: pulumi.Input[str | None] | None = None,
     retain: bool = True,
     kv_mount: str = DEFAULT_KV_MOUNT,
-    chart_versions: Mapping[str, str] | None = None,
+    chart_mirror: str | None = None,
     access_managed_by_control_center: bool = False,
+    vault_plan: EnvironmentVaultPlan | None = None,
+    manage_shared_objects: bool = True,
+    install_operator: bool = True,
 ) -> VaultSecretDelivery:
     """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace.
 
     `vault_ca_cert` is a CA (PEM text, from the stack's caCertFile) for this machine's Vault connections;
     `vault_ca_pem` (PEM text, instead) is trusted by those connections and by the SecretStores in the cluster."""
-    delivery = plan_secret_delivery(name, vault_address, kv_mount, needs)
+    delivery = plan_secret_delivery(name, vault_address, kv_mount, needs, vault=vault_plan)
     # Some Secrets are documents around a generated password (a DSN): ESO assembles them in the cluster.
-    delivery = dataclasses.replace(delivery, manifests=with_templates(delivery.manifests, templates))
+    delivery = dataclasses.replace(
+        delivery, manifests=served_api_versions(with_templates(delivery.manifests, templates), versions)
+    )
     if vault_ca_pem is not None:
         delivery = dataclasses.replace(delivery, manifests=trusting_vault_ca(delivery.manifests, vault_ca_pem))
     for note in delivery.operator_supplied:
@@ -245,9 +336,11 @@ def build_cluster_secret_delivery(
         "kubernetes_host": kubernetes_host or cluster.api_endpoint,
         "kubernetes_ca_cert": cluster.kubeconfig.apply(kubeconfig_ca_pem),
         "retain_secrets_on_delete": retain,
-        "operator": with_chart_versions((external_secrets_release(),), chart_versions or {})[0],
         "access_managed_by_control_center": access_managed_by_control_center,
+        "manage_shared_objects": manage_shared_objects,
     }
+    if install_operator:
+        args["operator"] = with_chart_sources((external_secrets_release(versions),), {}, chart_mirror)[0]
     if vault_ca_pem is not None:
         args["vault_ca_cert"] = vault_ca_pem
     elif vault_ca_cert:
@@ -279,7 +372,11 @@ def build_control_center(cc: ControlCenter) -> None:
         opts=in_cluster,
     )
     after_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces]))
-    certificates = PlatformLayer(f"{cc.name}-cert-manager", {"releases": plan.certificates.releases,
+
+    def sourced(releases: Any) -> tuple[Any, ...]:
+        return with_chart_sources(releases, cc.chart_versions, cc.chart_mirror)
+
+    certificates = PlatformLayer(f"{cc.name}-cert-manager", {"releases": sourced(plan.certificates.releases),
                                  "manifests": plan.certificates.manifests}, opts=after_namespaces)
     # The internal CA's certificate, never its key: Vault, MinIO, zot and GitLab present certificates it signed,
     # so this stack's connections to them and the environments' (through `vaultCaCert`) trust it.
@@ -290,8 +387,11 @@ def build_control_center(cc: ControlCenter) -> None:
     )
     ca_pem = internal_ca.certificate
     # Istio and the gateway passing TLS through to the services: how vault./s3./mirror./gitlab. are reached.
-    ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": plan.ingress.releases,
+    ingress = PlatformLayer(f"{cc.name}-ingress", {"releases": sourced(plan.ingress.releases),
                             "manifests": plan.ingress.manifests}, opts=after_namespaces)
+    # Deny by default, with the allows the control center's traffic needs (AuthorizationPolicies need Istio).
+    PlatformLayer(f"{cc.name}-network-policy", {"releases": (), "manifests": plan.policies.manifests},
+                  opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[ingress])))
     unseal_key: list[pulumi.Resource] = []
     if plan.vault_unseal is not None:
         from components.aws_control_center import VaultAutoUnseal
@@ -302,7 +402,7 @@ def build_control_center(cc: ControlCenter) -> None:
                                                                        "cluster": cluster.aws_cluster}))
     secrets_store = PlatformLayer(
         f"{cc.name}-secrets-store",
-        {"releases": plan.secrets_store.releases, "manifests": plan.secrets_store.manifests},
+        {"releases": sourced(plan.secrets_store.releases), "manifests": plan.secrets_store.manifests},
         opts=pulumi.ResourceOptions.merge(
             after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, *unseal_key])
         ),
@@ -327,8 +427,10 @@ def build_control_center(cc: ControlCenter) -> None:
         cluster,
         plan.secret_needs,
         {},
+        cluster_platform_versions(cc),
         pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[bootstrap])),
         vault_ca_pem=ca_pem,
+        chart_mirror=cc.chart_mirror,
     )
     hub_public_key: pulumi.Input[str | None] = cc.wireguard.hub.public_key
     if plan.wireguard_hub is not None:
@@ -347,7 +449,7 @@ def build_control_center(cc: ControlCenter) -> None:
     services = PlatformLayer(
         f"{cc.name}-services",
         # Their Certificates and ExternalSecrets first: the releases wait for the Secrets they mount.
-        {"prerequisites": plan.services.manifests, "releases": plan.services.releases, "manifests": ()},
+        {"prerequisites": plan.services.manifests, "releases": sourced(plan.services.releases), "manifests": ()},
         opts=pulumi.ResourceOptions.merge(after_namespaces, pulumi.ResourceOptions(depends_on=[certificates, secrets])),
     )
     # The buckets, then each consumer's MinIO user and policy; root and consumer secrets are read from Vault.
@@ -355,7 +457,7 @@ def build_control_center(cc: ControlCenter) -> None:
                        VaultSource(plan.vault_address, plan.bootstrap.kv_mount),
                        pulumi.ResourceOptions(depends_on=[services, secrets]), ca_cert=ca_pem)
     if plan.services.gitlab is not None:
-        build_gitlab_post_install(cc.name, plan, ca_pem, pulumi.ResourceOptions(depends_on=[services, bootstrap]),
+        build_gitlab_post_install(cc, plan, ca_pem, pulumi.ResourceOptions(depends_on=[services, bootstrap]),
                                   after_namespaces)
     pulumi.export("profile", cc.profile.value)
     pulumi.export("vaultAddress", plan.vault_address)
@@ -370,20 +472,21 @@ def build_control_center(cc: ControlCenter) -> None:
 
 
 def build_gitlab_post_install(
-    name: str, plan: Any, ca_pem: pulumi.Input[str], opts: pulumi.ResourceOptions,
+    cc: ControlCenter, plan: Any, ca_pem: pulumi.Input[str], opts: pulumi.ResourceOptions,
     in_cluster: pulumi.ResourceOptions,
 ) -> None:
     """Once GitLab answers: its OAuth application for Vault logins, Vault's OIDC mount, the runner's token;
     then the runner, which needs that token."""
     from mojaloop_iac.gitlab.resource import gitlab_post_install
 
-    gitlab = plan.services.gitlab
+    name, gitlab = cc.name, plan.services.gitlab
+    runner = with_chart_sources((gitlab.runner.release,), cc.chart_versions, cc.chart_mirror)
     post_install = gitlab_post_install(f"{name}-gitlab-post-install", gitlab,
                                        vault_address=plan.vault_address, kv_mount=plan.bootstrap.kv_mount,
                                        # GitLab's certificate is the internal CA's too (also Vault's OIDC discovery CA).
                                        gitlab_ca_cert=ca_pem, vault_ca_cert=ca_pem, opts=opts)
     PlatformLayer(f"{name}-gitlab-runner",
-                  {"prerequisites": gitlab.runner.prerequisites, "releases": (gitlab.runner.release,), "manifests": ()},
+                  {"prerequisites": gitlab.runner.prerequisites, "releases": runner, "manifests": ()},
                   opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[post_install])))
 
 

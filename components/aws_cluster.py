@@ -8,7 +8,7 @@ feeds the values only AWS knows (ids, ARNs, the OIDC issuer) back into the plann
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -30,16 +30,17 @@ from mojaloop_iac.planners.aws_cluster.network import cluster_tag
 from mojaloop_iac.planners.aws_cluster.security_groups import ANYWHERE_IPV4, CONTROL_PLANE_GROUP, NODES_GROUP
 from mojaloop_iac.planners.aws_cluster.storage import DEFAULT_CLASS_ANNOTATION, LEGACY_DEFAULT_CLASS
 from mojaloop_iac.planners.aws_cluster.tags import resource_tags
+from mojaloop_iac.planners.lifecycle import PERSISTENT, LifecyclePolicy
 
 # Standard zones only: Local Zones and Wavelength Zones cannot host EKS control-plane interfaces.
 STANDARD_ZONES_FILTER = {"name": "opt-in-status", "values": ["opt-in-not-required"]}
-# The longest window AWS allows: a key scheduled for deletion by mistake can be recovered for 30 days.
-KMS_DELETION_WINDOW_DAYS = 30
 
 
 class AwsClusterArgs(TypedDict):
     settings: ClusterSettings
     """The validated cluster settings of the stack (substrate `aws`)."""
+    lifecycle: NotRequired[LifecyclePolicy]
+    """Protections of the cluster and its key (planners.lifecycle); default persistent: all on."""
 
 
 class AwsCluster(pulumi.ComponentResource):
@@ -71,6 +72,7 @@ class AwsCluster(pulumi.ComponentResource):
                 f"AwsCluster {name}: settings.aws is required (region, vpcCidr, availabilityZones)"
             )
         self._name = name
+        self._lifecycle = args.get("lifecycle", PERSISTENT)
         self._aws = aws.Provider(
             f"{name}-aws",
             region=settings.aws.region,
@@ -300,9 +302,11 @@ class AwsCluster(pulumi.ComponentResource):
             f"{name}-secrets-key",
             description=f"Envelope encryption of Kubernetes Secrets in EKS cluster {spec.name}",
             enable_key_rotation=True,
-            deletion_window_in_days=KMS_DELETION_WINDOW_DAYS,
-            # Protected: without this key every Secret the cluster stores is unreadable, for good.
-            opts=self._options(protect=True),
+            # Persistent: the longest window AWS allows (a key scheduled for deletion by mistake can be
+            # recovered for 30 days); ephemeral: the shortest, so a QA environment's key goes soon.
+            deletion_window_in_days=self._lifecycle.kms_deletion_window_days,
+            # Protected (persistent): without this key every Secret the cluster stores is unreadable, for good.
+            opts=self._options(protect=self._lifecycle.protect),
         )
         aws.kms.Alias(
             f"{name}-secrets-key-alias",
@@ -332,6 +336,8 @@ class AwsCluster(pulumi.ComponentResource):
                 security_group_ids=[self._groups[CONTROL_PLANE_GROUP].id],
                 endpoint_private_access=spec.endpoint_private_access,
                 endpoint_public_access=spec.endpoint_public_access,
+                # Without it EKS opens a public endpoint to 0.0.0.0/0.
+                public_access_cidrs=list(spec.public_access_cidrs) or None,
             ),
             kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
                 ip_family="ipv4", service_ipv4_cidr=str(spec.service_cidr)
@@ -344,12 +350,13 @@ class AwsCluster(pulumi.ComponentResource):
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode=spec.authentication_mode, bootstrap_cluster_creator_admin_permissions=True
             ),
-            # AWS refuses to delete the cluster too, whatever tool asks.
-            deletion_protection=True,
-            # Protected: the cluster's etcd holds every object of the environment; replacing or deleting it
-            # is never a side effect of a config change.
+            # Persistent: AWS refuses to delete the cluster too, whatever tool asks; ephemeral: off, so
+            # `pulumi destroy` removes it.
+            deletion_protection=self._lifecycle.cloud_deletion_protection,
+            # Protected (persistent): the cluster's etcd holds every object of the environment; replacing or
+            # deleting it is never a side effect of a config change.
             opts=self._options(
-                protect=True,
+                protect=self._lifecycle.protect,
                 # The role needs its policies while EKS creates and deletes the cluster; the log group must
                 # exist first so EKS does not create one that never expires.
                 depends_on=[*attachments[CLUSTER_ROLE], encryption_access, log_group, *private_routes],

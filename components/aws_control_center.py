@@ -16,11 +16,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws_cluster import KMS_DELETION_WINDOW_DAYS, AwsCluster
+from components.aws_cluster import AwsCluster
 from components.manifests import kubernetes_object
 from mojaloop_iac.planners.aws_cluster import service_account_trust_policy
 from mojaloop_iac.planners.control_center.vault_unseal import AwsAccount, VaultUnsealOnAws, unseal_key_policy
 from mojaloop_iac.planners.control_center.wireguard_hub import WireGuardHubPlan
+from mojaloop_iac.planners.lifecycle import KMS_LONGEST_DELETION_WINDOW_DAYS
 from mojaloop_iac.wireguard.vault_key import WireGuardKeyInVault
 
 
@@ -53,7 +54,7 @@ class VaultAutoUnseal(pulumi.ComponentResource):
             f"{name}-key",
             description=plan.key_description,
             enable_key_rotation=True,
-            deletion_window_in_days=KMS_DELETION_WINDOW_DAYS,
+            deletion_window_in_days=KMS_LONGEST_DELETION_WINDOW_DAYS,
             # Protected: Vault's root key is wrapped with it; without it the stored secrets are lost for good.
             opts=pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(protect=True)),
         )

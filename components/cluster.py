@@ -9,6 +9,8 @@ import pulumi_kubernetes as k8s
 
 from mojaloop_iac.config.models import ClusterSettings, Substrate
 from mojaloop_iac.planners.inventory import BAREMETAL_STORAGE_CLASS, baremetal_api_endpoint, plan_inventory
+from mojaloop_iac.planners.lifecycle import PERSISTENT, LifecyclePolicy
+from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS
 from mojaloop_iac.planners.placement import node_labels, node_taint_specs
 
 if TYPE_CHECKING:
@@ -23,6 +25,11 @@ class KubernetesClusterArgs(TypedDict):
     playbooks on its hosts, and their fetched kubeconfig is used."""
     run_dir: NotRequired[str]
     """Where the bare-metal playbook run keeps its artifacts and kubeconfig (as `mojactl baremetal`)."""
+    lifecycle: NotRequired[LifecyclePolicy]
+    """Protections of what the cluster is built from (planners.lifecycle); default persistent."""
+    shared: NotRequired[bool]
+    """The cluster belongs to another stack (a shared QA cluster, reached with `kubeconfig`): nothing of it
+    is built or changed here, not even its nodes' labels and taints."""
 
 
 class KubernetesCluster(pulumi.ComponentResource):
@@ -47,25 +54,46 @@ class KubernetesCluster(pulumi.ComponentResource):
         # The EKS cluster (AWS only): its OIDC provider and AWS provider, for service-account roles. Not a
         # class annotation: Pulumi evaluates those, and bare-metal stacks never import pulumi-aws.
         self.aws_cluster: AwsCluster | None = None
-        if settings.substrate == Substrate.AWS:
-            self._aws(name, settings)
+        lifecycle = args.get("lifecycle", PERSISTENT)
+        if args.get("shared", False):
+            self._shared(name, settings, args)
+        elif settings.substrate == Substrate.AWS:
+            self._aws(name, settings, lifecycle)
         else:
-            self._baremetal(name, settings, args)
+            self._baremetal(name, settings, args, lifecycle)
         self.register_outputs({"inventory": self.inventory})
 
-    def _aws(self, name: str, settings: ClusterSettings) -> None:
+    def _shared(self, name: str, settings: ClusterSettings, args: KubernetesClusterArgs) -> None:
+        if "kubeconfig" not in args:
+            raise ValueError(f"KubernetesCluster {name}: a shared cluster is reached with its kubeconfig")
+        self.kubeconfig = pulumi.Output.secret(args["kubeconfig"])
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Vault's auth mount for this cluster is the shared cluster's own, configured by its stack.
+        self.api_endpoint = pulumi.Output.from_input("")
+        self.storage_class_name = STORAGE_CLASS[settings.substrate]
+
+    def _aws(self, name: str, settings: ClusterSettings, lifecycle: LifecyclePolicy) -> None:
         # Imported here: bare-metal stacks never pay for loading pulumi-aws.
         from components.aws_cluster import AwsCluster
 
         # EKS applies each node group's labels and taints itself: no node patches.
-        cluster = AwsCluster(f"{name}-aws", {"settings": settings}, pulumi.ResourceOptions(parent=self))
+        cluster = AwsCluster(
+            f"{name}-aws", {"settings": settings, "lifecycle": lifecycle}, pulumi.ResourceOptions(parent=self)
+        )
         self.aws_cluster = cluster
         self.kubeconfig = cluster.kubeconfig
         self.provider = cluster.provider
         self.api_endpoint = cluster.endpoint
         self.storage_class_name = cluster.storage_class_name
 
-    def _baremetal(self, name: str, settings: ClusterSettings, args: KubernetesClusterArgs) -> None:
+    def _baremetal(
+        self, name: str, settings: ClusterSettings, args: KubernetesClusterArgs, lifecycle: LifecyclePolicy
+    ) -> None:
         self.inventory = plan_inventory(settings)
         if "kubeconfig" in args:
             kubeconfig = args["kubeconfig"]
@@ -73,11 +101,13 @@ class KubernetesCluster(pulumi.ComponentResource):
             # Imported here: only stacks that run the playbooks need the bare-metal runner.
             from mojaloop_iac.baremetal.provider import AnsibleRun
 
-            # Re-runs site.yml only when the inventory or the roles change; deleting it never touches hosts.
+            # Re-runs site.yml only when the inventory or the roles change; deleting it touches the hosts only
+            # for an ephemeral environment, whose hosts are reset so they go back to the pool clean.
             hosts_run = AnsibleRun(
                 f"{name}-hosts",
                 self.inventory,
                 args.get("run_dir", f"out/{name}/baremetal"),
+                reset_on_delete=lifecycle.reset_hosts_on_destroy,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             kubeconfig = hosts_run.kubeconfig

@@ -20,6 +20,12 @@ class MojaloopReleaseArgs(TypedDict):
     """The `example-mojaloop-backend` chart; installed (and upgraded) before the umbrella chart."""
     virtual_services: NotRequired[Sequence[Mapping[str, Any]]]
     """Istio VirtualService manifests routing the gateways to the release's services."""
+    backend_first: NotRequired[bool]
+    """Default True: the umbrella release waits for the backend release (upgrades need it); False installs
+    both side by side (a first install, whose services wait for the backend in init containers)."""
+    routes_depend_on: NotRequired[Sequence[pulumi.Resource]]
+    """What the VirtualServices wait for (Istio's CRDs; the identity layer's policies guarding the admin
+    hosts); the charts themselves need none of it."""
 
 
 class MojaloopRelease(pulumi.ComponentResource):
@@ -36,13 +42,15 @@ class MojaloopRelease(pulumi.ComponentResource):
             # one `pulumi destroy`, and uninstalling the chart keeps the databases' PersistentVolumeClaims
             # (StatefulSet claims outlive their release), so no data goes with it.
             self.backend = helm_release(f"{name}-backend", args["backend"], pulumi.ResourceOptions(parent=self))
-            # The services need their databases and Kafka, and upgrades move the backend first
-            # (the umbrella chart's migrations run on start against the upgraded backend).
-            umbrella_deps.append(self.backend)
+            # Upgrades move the backend first (the umbrella chart's migrations run on start against the
+            # upgraded backend); a first install may run both at once (planners.mojaloop_release.backend_first).
+            if args.get("backend_first", True):
+                umbrella_deps.append(self.backend)
         self.umbrella = helm_release(
             f"{name}-umbrella", args["umbrella"], pulumi.ResourceOptions(parent=self, depends_on=umbrella_deps)
         )
+        routes = pulumi.ResourceOptions(parent=self, depends_on=list(args.get("routes_depend_on", ())))
         for manifest in args.get("virtual_services", ()):
-            kubernetes_object(f"{name}-vs-{manifest['metadata']['name']}", manifest, pulumi.ResourceOptions(parent=self))
+            kubernetes_object(f"{name}-vs-{manifest['metadata']['name']}", manifest, routes)
         self.status = self.umbrella.status.apply(lambda status: (status.status if status else None) or "unknown")
         self.register_outputs({"status": self.status})

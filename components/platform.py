@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.helm import helm_release
 from components.manifests import kubernetes_object
+from mojaloop_iac.kubeapi.pinned_manifest import PinnedManifest
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.identity import ManifestSource
 
@@ -20,11 +21,15 @@ class PlatformLayerArgs(TypedDict):
     """Objects created before the releases, which read them (ExternalSecrets, Certificates); their CRDs come
     from an earlier layer."""
     releases: Sequence[HelmReleaseSpec]
-    """Installed one after another (each may need the CRDs or webhooks of the one before)."""
+    """Installed one after another (each may need the CRDs or webhooks of the one before), unless
+    `release_needs` says what each needs."""
+    release_needs: NotRequired[Mapping[str, Sequence[str]]]
+    """Per release name, the releases of this layer it waits for; the others install side by side."""
     manifests: Sequence[Mapping[str, Any]]
     """Objects created once every release of the layer is installed (custom resources need their CRDs)."""
     sources: NotRequired[Sequence[ManifestSource]]
-    """Upstream manifests (an operator without a chart), applied first into their namespace."""
+    """Upstream manifests (an operator without a chart), each checked against its pinned sha256, applied first
+    into their namespace."""
     kubeconfig: NotRequired[pulumi.Input[str]]
     """Needed with `sources`: they apply through a provider defaulting to their namespace."""
 
@@ -46,19 +51,28 @@ class PlatformLayer(pulumi.ComponentResource):
                 namespace=source.namespace,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for index, url in enumerate(source.urls):
+            for index, (pin, url) in enumerate(zip(source.files, source.urls, strict=True)):
+                # Fetched when pulumi up runs and applied only if it is the pinned file (its sha256).
+                verified = PinnedManifest(f"{name}-{source.name}-{index}-file", {"url": url, "sha256": pin.sha256},
+                                          opts=pulumi.ResourceOptions(parent=self))
                 self.releases.append(
-                    k8s.yaml.v2.ConfigFile(
+                    k8s.yaml.v2.ConfigGroup(
                         f"{name}-{source.name}-{index}",
-                        file=url,
+                        yaml=verified.content,
                         opts=pulumi.ResourceOptions(parent=self, provider=namespaced, depends_on=self.releases[-1:]),
                     )
                 )
+        needs = args.get("release_needs")
+        by_name: dict[str, pulumi.Resource] = {}
         for spec in args["releases"]:
-            after = self.releases[-1:] or prerequisites
-            self.releases.append(
-                helm_release(f"{name}-{spec.name}", spec, pulumi.ResourceOptions(parent=self, depends_on=after))
+            if needs is None:
+                after = self.releases[-1:] or prerequisites
+            else:
+                after = [by_name[other] for other in needs.get(spec.name, ())] or prerequisites
+            by_name[spec.name] = helm_release(
+                f"{name}-{spec.name}", spec, pulumi.ResourceOptions(parent=self, depends_on=after)
             )
+            self.releases.append(by_name[spec.name])
         for manifest in args["manifests"]:
             self._object(name, manifest, pulumi.ResourceOptions(parent=self, depends_on=self.releases))
         self.register_outputs({})

@@ -10,6 +10,7 @@ from components.helm import helm_release
 from components.manifests import kubernetes_object
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.secret_delivery import SecretDeliveryPlan
+from mojaloop_iac.vault.environment import EnvironmentVaultPlan
 from mojaloop_iac.vault.resources import (
     AclPolicy,
     GeneratedSecret,
@@ -35,8 +36,11 @@ class VaultSecretDeliveryArgs(TypedDict):
     access_managed_by_control_center: NotRequired[bool]
     """True when the control center's Vault bootstrap administers this environment's access (see
     mojaloop_iac.vault.environment): the stack then configures its auth mount and writes its secrets only."""
-    operator: HelmReleaseSpec
-    """The External Secrets Operator chart."""
+    manage_shared_objects: NotRequired[bool]
+    """Create the Vault's KV mount and password policies if missing (default True; never deleted). False
+    for ephemeral environments, which own nothing that outlives them (planners.lifecycle)."""
+    operator: NotRequired[HelmReleaseSpec]
+    """The External Secrets Operator chart; absent on a shared QA cluster, whose own stack installs it."""
 
 
 class VaultSecretDelivery(pulumi.ComponentResource):
@@ -57,19 +61,27 @@ class VaultSecretDelivery(pulumi.ComponentResource):
             "disable_local_ca_jwt": True,
         }
         prerequisites: list[pulumi.Resource] = []
-        if args.get("access_managed_by_control_center", False):
+        readers: list[pulumi.Resource] = []
+        if vault.tenant_of is not None:
+            # A QA environment on a shared cluster: the cluster's auth mount and QA read policy exist; its
+            # own role, bound to its own namespaces, is all it adds (and removes on destroy).
+            readers.append(self._reader_role(name, connection, vault, child))
+        elif args.get("access_managed_by_control_center", False):
             # The control center enabled the mount and wrote the policies and the role; this stack's token
             # (from its deployer token role) may only point the mount at this cluster and write its secrets.
             KubernetesAuthMount(f"{name}-k8s-auth", {**auth_config, "enable": False}, child)
         else:
-            # The KV mount and the password policies are shared by every environment on this Vault: an
-            # environment's stack creates them if missing and never deletes them.
-            shared = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
-            prerequisites.append(KvV2Mount(f"{name}-kv", {**connection, "path": vault.kv_mount}, shared))
-            prerequisites += [
-                PasswordPolicy(f"{name}-pw-{spec.consumer}", {**connection, "name": spec.name, "policy": spec.hcl}, shared)
-                for spec in vault.password_policies
-            ]
+            if args.get("manage_shared_objects", True):
+                # The KV mount and the password policies are shared by every environment on this Vault: an
+                # environment's stack creates them if missing and never deletes them.
+                shared = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+                prerequisites.append(KvV2Mount(f"{name}-kv", {**connection, "path": vault.kv_mount}, shared))
+                prerequisites += [
+                    PasswordPolicy(
+                        f"{name}-pw-{spec.consumer}", {**connection, "name": spec.name, "policy": spec.hcl}, shared
+                    )
+                    for spec in vault.password_policies
+                ]
             auth = KubernetesAuthMount(f"{name}-k8s-auth", auth_config, child)
             policy = AclPolicy(
                 f"{name}-read-policy",
@@ -81,20 +93,21 @@ class VaultSecretDelivery(pulumi.ComponentResource):
                 },
                 pulumi.ResourceOptions(parent=self, depends_on=[auth]),
             )
-            role = vault.reader_role
-            KubernetesAuthRole(
-                f"{name}-reader-role",
-                {
-                    **connection,
-                    "mount": role.mount,
-                    "role": role.role,
-                    "bound_service_account_names": list(role.service_accounts),
-                    "bound_service_account_namespaces": list(role.namespaces),
-                    "policies": list(role.policies),
-                    "ttl": role.ttl_seconds,
-                },
-                pulumi.ResourceOptions(parent=self, depends_on=[auth, policy]),
+            readers.append(
+                self._reader_role(name, connection, vault, pulumi.ResourceOptions(parent=self, depends_on=[auth, policy]))
             )
+            if vault.qa_read_policy is not None:
+                # This cluster hosts QA environments: the policy their own roles (qa-<environment>) carry.
+                AclPolicy(
+                    f"{name}-qa-read-policy",
+                    {
+                        **connection,
+                        "name": vault.qa_read_policy.name,
+                        "policy": vault.qa_read_policy.hcl,
+                        "auth_accessor_of": vault.qa_read_policy.auth_accessor_of,
+                    },
+                    pulumi.ResourceOptions(parent=self, depends_on=[auth]),
+                )
         generated = [
             GeneratedSecret(
                 f"{name}-{spec.namespace}-{spec.secret_name}",
@@ -109,13 +122,32 @@ class VaultSecretDelivery(pulumi.ComponentResource):
             )
             for spec in plan.generated
         ]
-        operator = helm_release(f"{name}-operator", args["operator"], child)
+        operator = [helm_release(f"{name}-operator", args["operator"], child)] if "operator" in args else []
         for manifest in plan.manifests:
             metadata = manifest["metadata"]
             kubernetes_object(
                 f"{name}-{manifest['kind'].lower()}-{metadata.get('namespace', 'cluster')}-{metadata['name']}",
                 manifest,
                 # The custom resources need the operator's CRDs; the secrets should exist before ESO reads them.
-                pulumi.ResourceOptions(parent=self, depends_on=[operator, *generated]),
+                pulumi.ResourceOptions(parent=self, depends_on=[*operator, *generated, *readers]),
             )
         self.register_outputs({})
+
+    @staticmethod
+    def _reader_role(
+        name: str, connection: dict, vault: EnvironmentVaultPlan, opts: pulumi.ResourceOptions
+    ) -> pulumi.Resource:
+        role = vault.reader_role
+        return KubernetesAuthRole(
+            f"{name}-reader-role",
+            {
+                **connection,
+                "mount": role.mount,
+                "role": role.role,
+                "bound_service_account_names": list(role.service_accounts),
+                "bound_service_account_namespaces": list(role.namespaces),
+                "policies": list(role.policies),
+                "ttl": role.ttl_seconds,
+            },
+            opts,
+        )

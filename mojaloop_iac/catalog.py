@@ -8,11 +8,13 @@ that move an installation from one to the other, or refuses with a reason.
 
 from __future__ import annotations
 
+import calendar
 import functools
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -35,25 +37,38 @@ DEFAULT_CATALOG_PATH = CONFIG_DIR / "releases.yaml"
 
 KubernetesSupportLevel = Literal["ok", "newer-than-validated", "unsupported"]
 StepPart = Literal["backend", "umbrella", "operator"]
+CandidateStatus = Literal["release-candidate", "draft"]
 
 
 # --- versions -----------------------------------------------------------------------------------
 
 
 class SemVer(NamedTuple):
-    """A release version; tuple order is semantic-version order."""
+    """A release version; tuple order is semantic-version order (a pre-release sorts before its release)."""
 
     major: int
     minor: int
     patch: int
+    final: bool = True
+    """False for a pre-release (16.0.0-rc.20240129), which precedes 16.0.0."""
+    prerelease: tuple[tuple[int, int | str], ...] = ()
+    """Pre-release identifiers in precedence order: numeric ones sort before alphanumeric ones."""
+
+    @property
+    def triple(self) -> tuple[int, int, int]:
+        return (self.major, self.minor, self.patch)
 
     def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.patch}"
+        text = f"{self.major}.{self.minor}.{self.patch}"
+        if not self.final:
+            text += "-" + ".".join(str(value) for _, value in self.prerelease)
+        return text
 
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-# Full semantic versions with a pre-release or build part: recognised only to refuse them clearly.
+# Full semantic versions with a pre-release or build part.
 _SEMVER_PRERELEASE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)[-+][0-9A-Za-z.+-]+$")
+_PRERELEASE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)-(?P<pre>[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)$")
 _KUBERNETES_MINOR = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 # What a user or `kubectl version` gives: "1.28", "v1.28.3", "v1.28.15+k3s1".
 _KUBERNETES_ANY = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]+)?$")
@@ -65,15 +80,28 @@ _ISSUE_REFERENCE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+#[1-9]\d*$")
 
 
 def parse_semver(text: str) -> SemVer:
-    """Parse "MAJOR.MINOR.PATCH"; pre-releases are refused because the catalog holds published releases only."""
+    """Parse "MAJOR.MINOR.PATCH"; pre-releases are refused: only published releases have such versions."""
     match = _SEMVER.match(text)
     if match:
         return SemVer(*(int(part) for part in match.groups()))
     if _SEMVER_PRERELEASE.match(text):
         raise ValueError(
-            f"{text!r} is a pre-release or build version; only published releases (MAJOR.MINOR.PATCH) belong here"
+            f"{text!r} is a pre-release or build version; only published releases (MAJOR.MINOR.PATCH) belong "
+            "here (release candidates go under `candidates`)"
         )
     raise ValueError(f"{text!r} is not a semantic version MAJOR.MINOR.PATCH (e.g. 15.2.0)")
+
+
+def parse_version(text: str) -> SemVer:
+    """A release or a pre-release version ("16.0.0", "16.0.0-rc.20240129"); build metadata is refused."""
+    match = _PRERELEASE.match(text)
+    if not match:
+        return parse_semver(text)
+    identifiers = match["pre"].split(".")
+    if any(part.isdigit() and part != "0" and part.startswith("0") for part in identifiers):
+        raise ValueError(f"{text!r}: numeric pre-release identifiers have no leading zeros")
+    ranked = tuple((0, int(part)) if part.isdigit() else (1, part) for part in identifiers)
+    return SemVer(int(match.group(1)), int(match.group(2)), int(match.group(3)), False, ranked)
 
 
 def parse_kubernetes_version(text: str) -> tuple[int, int]:
@@ -86,6 +114,11 @@ def parse_kubernetes_version(text: str) -> tuple[int, int]:
 
 def _semver_string(text: str) -> str:
     parse_semver(text)
+    return text
+
+
+def _version_string(text: str) -> str:
+    parse_version(text)
     return text
 
 
@@ -102,6 +135,8 @@ def _non_blank(text: str) -> str:
 
 
 VersionString = Annotated[str, AfterValidator(_semver_string)]
+AnyVersionString = Annotated[str, AfterValidator(_version_string)]
+"""A release or pre-release version: what candidates and the charts of candidates carry."""
 KubernetesMinor = Annotated[str, AfterValidator(_kubernetes_minor_string)]
 Text = Annotated[str, AfterValidator(_non_blank)]
 
@@ -125,7 +160,7 @@ class ChartRef(_Model):
 
     name: str
     repo: str
-    version: VersionString
+    version: AnyVersionString
 
     @field_validator("name")
     @classmethod
@@ -168,12 +203,38 @@ class UpgradeStepSpec(_Model):
 
     part: StepPart
     description: Text
+    skip_without_overrides: bool = False
+    """An operator step that has nothing to do where no custom values files exist (an ephemeral QA
+    environment from a template without them), so a validation run passes it; otherwise it stops there."""
+    kafka_topic: str | None = None
+    """An operator step that creates this Kafka topic, which a validation run does itself."""
+
+    @model_validator(mode="after")
+    def _automation_is_for_operator_steps(self) -> UpgradeStepSpec:
+        if self.part != "operator" and (self.skip_without_overrides or self.kafka_topic):
+            raise ValueError("skipWithoutOverrides and kafkaTopic describe operator steps only")
+        if self.kafka_topic is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", self.kafka_topic):
+            raise ValueError(f"kafkaTopic {self.kafka_topic!r} is not a Kafka topic name")
+        return self
+
+
+class CandidateInfo(_Model):
+    """What makes a resolved release a candidate: where it comes from and how far it got."""
+
+    base: VersionString
+    """The published release whose catalog data it inherits."""
+    status: CandidateStatus
+    """`release-candidate`: a pre-release chart built for validation; `draft`: release notes drafted, never
+    published."""
+    published: bool
+    """Whether its chart is in the repository `umbrella.repo` names; if not, only a chart mirror that
+    carries it can serve it."""
 
 
 class Release(_Model):
-    """One published Mojaloop release."""
+    """One Mojaloop release: a published one, or a candidate resolved against its base release."""
 
-    version: VersionString
+    version: AnyVersionString
     umbrella: ChartRef
     backend: ChartRef
     backend_dependencies: dict[str, str] = Field(default_factory=dict)
@@ -183,6 +244,11 @@ class Release(_Model):
     upgrade_from: VersionString | None
     upgrade_steps: tuple[UpgradeStepSpec, ...] = ()
     notes: tuple[Text, ...] = ()
+    released: date | None = None
+    """When the release was published (the start of its support window); None for a candidate."""
+    source: Text
+    """What this entry was read from (release notes, the repository's releases), so it can be checked."""
+    candidate: CandidateInfo | None = None
 
     @field_validator("backend_dependencies")
     @classmethod
@@ -205,7 +271,13 @@ class Release(_Model):
         return self
 
     def _inconsistencies(self) -> Iterator[str]:
-        version = parse_semver(self.version)
+        version = parse_version(self.version)
+        if self.candidate is None and not version.final:
+            yield f"{self.version} is a pre-release: only a candidate may have a pre-release version"
+        if self.candidate is None and self.released is None:
+            yield "released is required: the date the release was published (its support window starts there)"
+        if self.candidate is not None and self.released is not None:
+            yield "a candidate has no release date: it has not been released"
         if self.umbrella.version != self.version:
             yield (
                 f"umbrella.version {self.umbrella.version} differs from the release version {self.version}; "
@@ -214,7 +286,7 @@ class Release(_Model):
         tag = _TTK_TAG.match(self.ttk_test_cases_tag)
         if not tag:
             yield f"ttkTestCasesTag {self.ttk_test_cases_tag!r} is not a tag like v15.2.0"
-        elif (tag_version := parse_semver(tag.group(1))).major != version.major or tag_version > version:
+        elif (tag_version := parse_semver(tag.group(1))).major != version.major or tag_version.triple > version.triple:
             yield (
                 f"ttkTestCasesTag {self.ttk_test_cases_tag} does not belong to release {self.version}: "
                 f"it must be v{version.major}.x.y and not newer than the release"
@@ -232,7 +304,11 @@ class Release(_Model):
 
     @property
     def semver(self) -> SemVer:
-        return parse_semver(self.version)
+        return parse_version(self.version)
+
+    @property
+    def is_candidate(self) -> bool:
+        return self.candidate is not None
 
     def kubernetes_support(self, version: str) -> KubernetesSupportLevel:
         """How this release supports a Kubernetes version ("1.28", "v1.28.3", "v1.28.15+k3s1").
@@ -313,7 +389,7 @@ def _cross_release_problems(releases: Sequence[Release], known: Iterable[str] = 
             )
     for previous, release in itertools.pairwise(releases):
         if release.backend.version != previous.backend.version:
-            if parse_semver(release.backend.version) < parse_semver(previous.backend.version):
+            if parse_version(release.backend.version) < parse_version(previous.backend.version):
                 problems.append(
                     CatalogProblem(
                         _release_path(release.version, "backend", "version"),
@@ -346,11 +422,97 @@ def _cross_release_problems(releases: Sequence[Release], known: Iterable[str] = 
     return problems
 
 
-def _order_key(version: str) -> tuple[int, ...]:
+def _order_key(version: str) -> tuple[Any, ...]:
     try:
-        return tuple(parse_semver(version))
+        return (0, parse_version(version))
     except ValueError:
-        return (1 << 30,)
+        return (1, version)
+
+
+class SupportPolicy(_Model):
+    """How long each release is supported: `months` from its release date, for releases from `appliesFrom` on."""
+
+    months: int = Field(ge=1, strict=True)
+    applies_from: date
+    source: Text
+
+
+SupportStatus = Literal["supported", "ended", "not-yet-released", "no-policy", "candidate"]
+
+
+@dataclass(frozen=True)
+class SupportWindow:
+    start: date
+    end: date
+    """The first day the release is no longer supported."""
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the month's last day (29 Feb + 12 months is 28 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+class CandidateSpec(_Model):
+    """A release candidate or drafted release as the catalog file states it: its base release's data,
+    except what it overrides.
+
+    A release candidate (`16.0.0-rc.20240129`, base `16.0.0`) is that release before publication, so it
+    inherits everything. A draft of another version (`17.3.0`, base `17.2.0`) must state what differs from
+    its base: its TTK tag, breaking changes and upgrade route cannot be the base's.
+    """
+
+    base: VersionString
+    status: CandidateStatus
+    published: bool = False
+    source: Text
+    repo: str | None = None
+    """The umbrella chart's repository; default: the base release's."""
+    backend: ChartRef | None = None
+    backend_dependencies: dict[str, str] | None = None
+    kubernetes: KubernetesSupport | None = None
+    ttk_test_cases_tag: str | None = None
+    breaking_changes: tuple[Text, ...] | None = None
+    upgrade_from: VersionString | None = None
+    upgrade_steps: tuple[UpgradeStepSpec, ...] | None = None
+    notes: tuple[Text, ...] = ()
+
+    def resolve(self, version: str, base: Release) -> Release:
+        """The candidate as a release (raises ValueError, pydantic's or ours, when it is inconsistent)."""
+        if parse_version(version).triple != base.semver.triple:
+            missing = [
+                key for key, value in (("ttkTestCasesTag", self.ttk_test_cases_tag),
+                                       ("breakingChanges", self.breaking_changes),
+                                       ("upgradeFrom", self.upgrade_from),
+                                       ("upgradeSteps", self.upgrade_steps))
+                if value is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"{version} is another version than its base {base.version}: state its own "
+                    f"{', '.join(missing)} (only a pre-release of the base inherits them)"
+                )
+        return Release(
+            version=version,
+            umbrella=ChartRef(name=base.umbrella.name, repo=self.repo or base.umbrella.repo, version=version),
+            backend=self.backend or base.backend,
+            backend_dependencies=(
+                self.backend_dependencies if self.backend_dependencies is not None
+                else base.backend_dependencies if self.backend is None else {}
+            ),
+            kubernetes=self.kubernetes or base.kubernetes,
+            ttk_test_cases_tag=self.ttk_test_cases_tag or base.ttk_test_cases_tag,
+            breaking_changes=self.breaking_changes if self.breaking_changes is not None else base.breaking_changes,
+            upgrade_from=self.upgrade_from or base.upgrade_from,
+            upgrade_steps=self.upgrade_steps if self.upgrade_steps is not None else base.upgrade_steps,
+            notes=self.notes,
+            source=self.source,
+            candidate=CandidateInfo(base=base.version, status=self.status, published=self.published),
+        )
 
 
 class ReleaseCatalog(_Model):
@@ -362,6 +524,9 @@ class ReleaseCatalog(_Model):
     releases: dict[str, Release] = Field(min_length=1)
     constraints: DeploymentConstraints
     known_issues: tuple[KnownIssue, ...] = ()
+    support_policy: SupportPolicy | None = None
+    candidates: dict[str, Release] = Field(default_factory=dict)
+    """Release candidates and drafted releases, resolved against their base release; never a default."""
 
     @field_validator("releases")
     @classmethod
@@ -383,6 +548,7 @@ class ReleaseCatalog(_Model):
         return self
 
     def get(self, version: str) -> Release | None:
+        """A published release; candidates are only found through `candidate` or `resolve`."""
         return self.releases.get(version)
 
     def versions(self) -> list[str]:
@@ -390,6 +556,56 @@ class ReleaseCatalog(_Model):
 
     def latest(self) -> Release:
         return self.releases[self.versions()[-1]]
+
+    def candidate(self, version: str) -> Release | None:
+        return self.candidates.get(version)
+
+    def resolve(self, version: str) -> Release | None:
+        """A published release or a candidate."""
+        return self.releases.get(version) or self.candidates.get(version)
+
+    def known_versions(self) -> list[str]:
+        """Published releases, then candidates (marked as such by the caller where it matters)."""
+        return [*self.releases, *self.candidates]
+
+    def with_candidates(self, *versions: str) -> ReleaseCatalog:
+        """This catalog with the named candidates among its releases, so upgrades to or from them can be
+        planned; the others stay aside. Unknown names are ignored (the caller reports them)."""
+        chosen = {version: self.candidates[version] for version in versions if version in self.candidates}
+        if not chosen:
+            return self
+        return ReleaseCatalog(
+            releases={**self.releases, **chosen},
+            constraints=self.constraints,
+            known_issues=self.known_issues,
+            support_policy=self.support_policy,
+            candidates={key: value for key, value in self.candidates.items() if key not in chosen},
+        )
+
+    def support_window(self, release: Release) -> SupportWindow | None:
+        """When the release is supported; None for a candidate or a release older than the policy."""
+        policy = self.support_policy
+        if policy is None or release.released is None or release.released < policy.applies_from:
+            return None
+        return SupportWindow(release.released, add_months(release.released, policy.months))
+
+    def support_status(self, release: Release, today: date) -> SupportStatus:
+        if release.is_candidate:
+            return "candidate"
+        window = self.support_window(release)
+        if window is None:
+            return "no-policy"
+        if today < window.start:
+            return "not-yet-released"
+        return "supported" if today < window.end else "ended"
+
+    def supported_releases(self, today: date) -> list[Release]:
+        """Published releases supported on `today`, oldest first (candidates never are)."""
+        return [release for release in self.releases.values() if self.support_status(release, today) == "supported"]
+
+    def newest_supported(self, today: date) -> Release | None:
+        supported = self.supported_releases(today)
+        return supported[-1] if supported else None
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -442,10 +658,12 @@ def _pydantic_problems(error: ValidationError, prefix: Sequence[str | int]) -> I
 
 
 class _CatalogFile(_Model):
-    # Releases are validated one by one so that one bad release does not hide the others' problems.
+    # Releases and candidates are validated one by one so that one bad entry does not hide the others'.
     releases: dict[Any, Any] = Field(min_length=1)
     constraints: DeploymentConstraints
     known_issues: tuple[KnownIssue, ...] = ()
+    support_policy: SupportPolicy
+    candidates: dict[Any, Any] = Field(default_factory=dict)
 
 
 def parse_catalog(data: Any, source: str = "release catalog") -> ReleaseCatalog:
@@ -480,6 +698,10 @@ def parse_catalog(data: Any, source: str = "release catalog") -> ReleaseCatalog:
         except ValidationError as error:
             problems += _pydantic_problems(error, ("releases", key))
             continue
+        if release.candidate is not None:
+            problems.append(CatalogProblem(_release_path(key, "candidate"),
+                                           "a published release is not a candidate; candidates go under `candidates`"))
+            continue
         if release.version != key:
             problems.append(
                 CatalogProblem(
@@ -491,13 +713,64 @@ def parse_catalog(data: Any, source: str = "release catalog") -> ReleaseCatalog:
         releases.append(release)
     releases.sort(key=lambda release: release.semver)
     problems += _cross_release_problems(releases, known=present)
+    raw_candidates = data.get("candidates")
+    candidates = _parse_candidates(raw_candidates if isinstance(raw_candidates, Mapping) else {}, releases, problems)
     if problems or file is None:
         raise CatalogError(source, problems)
     return ReleaseCatalog(
         releases={release.version: release for release in releases},
         constraints=file.constraints,
         known_issues=file.known_issues,
+        support_policy=file.support_policy,
+        candidates=candidates,
     )
+
+
+def _parse_candidates(
+    raw_candidates: Mapping[Any, Any], releases: Sequence[Release], problems: list[CatalogProblem]
+) -> dict[str, Release]:
+    """Each candidate resolved against its base and checked as if it stood among the published releases."""
+    published = {release.version: release for release in releases}
+    resolved: dict[str, Release] = {}
+    for key, raw in raw_candidates.items():
+        path = _format_path(("candidates", str(key)))
+        if not isinstance(key, str):
+            problems.append(CatalogProblem(path, "candidate keys must be quoted version strings"))
+            continue
+        try:
+            parse_version(key)
+        except ValueError as error:
+            problems.append(CatalogProblem(path, str(error)))
+            continue
+        if key in published:
+            problems.append(CatalogProblem(path, f"{key} is a published release; a candidate is not published"))
+            continue
+        try:
+            spec = CandidateSpec.model_validate(raw)
+        except ValidationError as error:
+            problems += _pydantic_problems(error, ("candidates", key))
+            continue
+        base = published.get(spec.base)
+        if base is None:
+            known = ", ".join(published)
+            problems.append(CatalogProblem(f"{path}.base", f"{spec.base} is not a catalogued release; known: {known}"))
+            continue
+        try:
+            candidate = spec.resolve(key, base)
+        except ValidationError as error:
+            problems += [CatalogProblem(f"{path}.{problem.path}" if problem.path else path, problem.message)
+                         for problem in _pydantic_problems(error, ())]
+            continue
+        except ValueError as error:
+            problems.append(CatalogProblem(path, str(error)))
+            continue
+        among = sorted([*releases, candidate], key=lambda release: release.semver)
+        own = _release_path(key)
+        for problem in _cross_release_problems(among):
+            if problem.path.startswith(own):
+                problems.append(CatalogProblem(path + problem.path[len(own):], problem.message))
+        resolved[key] = candidate
+    return dict(sorted(resolved.items(), key=lambda item: item[1].semver))
 
 
 def load_catalog(path: Path | None = None) -> ReleaseCatalog:
@@ -550,6 +823,8 @@ class UpgradeStep(_Model):
     to_version: str | None
     release: str
     description: str
+    skip_without_overrides: bool = False
+    kafka_topic: str | None = None
 
     @model_validator(mode="after")
     def _chart_steps_name_versions(self) -> UpgradeStep:
@@ -559,6 +834,8 @@ class UpgradeStep(_Model):
             raise ValueError(f"a {self.part} step needs chart, fromVersion and toVersion")
         if not is_chart_step and any(value is not None for value in fields):
             raise ValueError("an operator step has no chart or versions")
+        if is_chart_step and (self.skip_without_overrides or self.kafka_topic):
+            raise ValueError("only an operator step can be skipped without overrides or create a topic")
         return self
 
 
@@ -594,11 +871,15 @@ def plan_upgrade(catalog: ReleaseCatalog, from_version: str, to_version: str) ->
     catalog's `upgradeFrom` says such a direct upgrade is supported. Each stop emits its backend chart
     step (if the backend chart changes), then the release's own steps, then the umbrella chart step.
     """
+    # A candidate named here is planned as if it stood among the published releases.
+    catalog = catalog.with_candidates(from_version, to_version)
     source, target = catalog.get(from_version), catalog.get(to_version)
     for wanted, found in ((from_version, source), (to_version, target)):
         if found is None:
+            candidates = f" (candidates: {', '.join(catalog.candidates)})" if catalog.candidates else ""
             raise UpgradeRefused(
                 f"{wanted!r} is not a catalogued Mojaloop release; known releases: {', '.join(catalog.versions())}"
+                + candidates
             )
     assert source is not None and target is not None
     if source.version == target.version:
@@ -710,6 +991,8 @@ def _stop_steps(installed: Release, hops: Sequence[Release], first_order: int) -
                 to_version=chart_to.version if chart_to else None,
                 release=arriving.version,
                 description=description,
+                skip_without_overrides=spec.skip_without_overrides,
+                kafka_topic=spec.kafka_topic,
             )
         )
     return steps

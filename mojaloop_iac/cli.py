@@ -1,7 +1,9 @@
 """mojactl: validate and plan stacks offline, browse the release catalog, plan upgrades.
 
-Exit codes: 0 success, 2 invalid input (configuration, unknown stack or release, refused upgrade),
-3 an operation on hosts failed (a playbook reported failed or unreachable hosts), 1 internal error.
+Exit codes (mojaloop_iac/commands/common.py): 0 success, 2 invalid input (configuration, unknown stack or
+release, refused upgrade, a tool missing), 3 an operation failed (failed or unreachable hosts, failed tests,
+a rendered plan failing its checks: the bundle is still written), 4 the environment could not be reached
+(test-env: cluster or release unreachable), 1 internal error.
 No traceback reaches the user unless MOJACTL_DEBUG=1.
 """
 
@@ -10,19 +12,20 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
-from mojaloop_iac.catalog import CatalogError, UpgradeRefused, load_catalog, plan_upgrade
+from mojaloop_iac.catalog import CatalogError, Release, ReleaseCatalog, UpgradeRefused, load_catalog, plan_upgrade
+from mojaloop_iac.cli_output import OutputFormat, OutputOption, emit_json, print_markdown, print_warnings, progress
+from mojaloop_iac.commands import release, test_env
+from mojaloop_iac.commands.common import EXIT_FAILED, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, err, out
 from mojaloop_iac.config.issues import ConfigError
-
-EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_FAILED = 0, 1, 2, 3
 
 app = typer.Typer(
     name="mojactl",
@@ -30,9 +33,30 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console()
-err = Console(stderr=True)
+
+
+def toolkit_version() -> str:
+    try:
+        return version("mojaloop-iac")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"mojactl {toolkit_version()}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool, typer.Option("--version", help="Print mojactl's version and exit.", callback=_show_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Plan and run Mojaloop hubs as code."""
 
 StackArg = Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<name>.yaml) or path to a stack file.")]
 StackOutputsOption = Annotated[
@@ -41,14 +65,13 @@ StackOutputsOption = Annotated[
                  "(default: plan the referenced stack from its local stack file)."),
 ]
 
+# Every text that comes from a user (stack files, keys, values, paths, messages quoting them) is escaped
+# before printing: rich would read `[/x]` in it as markup, and fail or restyle the output.
+
 
 def _fail(message: str, code: int) -> NoReturn:
     err.print(message, highlight=False)
     raise typer.Exit(code)
-
-
-# Every text that comes from a user (stack files, keys, values, paths, messages quoting them) is escaped
-# before printing: rich would read `[/x]` in it as markup, and fail or restyle the output.
 
 
 def _report_config_error(error: ConfigError) -> NoReturn:
@@ -58,11 +81,6 @@ def _report_config_error(error: ConfigError) -> NoReturn:
         path = f"[bold]{escape(issue.path)}[/]: " if issue.path else ""
         err.print(f"  [red]✗[/] {path}{escape(issue.message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_INVALID)
-
-
-def _print_warnings(warnings: tuple[str, ...] | list[str]) -> None:
-    for warning in warnings:
-        err.print(f"  [yellow]![/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 def _stack_outputs(path: Path | None) -> dict[str, dict] | None:
@@ -82,13 +100,29 @@ def _stack_outputs(path: Path | None) -> dict[str, dict] | None:
     return given
 
 
+def _issue(issue) -> dict[str, str]:
+    return {"path": issue.path, "message": issue.message, "severity": issue.severity}
+
+
 @app.command()
-def validate(stack: StackArg, stack_outputs: StackOutputsOption = None) -> None:
+def validate(
+    stack: StackArg, output: OutputOption = OutputFormat.TABLE, stack_outputs: StackOutputsOption = None
+) -> None:
     """Validate a stack's configuration and report every problem with its key path."""
     from mojaloop_iac.config.load import validate_stack_file
 
-    stack_file, validated = validate_stack_file(stack, references=tuple(_stack_outputs(stack_outputs) or ()))
-    _print_warnings([str(w) for w in validated.warnings])
+    references = tuple(_stack_outputs(stack_outputs) or ())
+    try:
+        stack_file, validated = validate_stack_file(stack, references=references)
+    except ConfigError as error:
+        if output == OutputFormat.JSON:
+            emit_json({"stack": stack, "valid": False, "problems": [_issue(issue) for issue in error.issues]})
+        raise
+    if output == OutputFormat.JSON:
+        emit_json({"stack": stack_file.name, "path": str(stack_file.path), "kind": validated.config.kind,
+                   "valid": True, "warnings": [_issue(w) for w in validated.warnings]})
+        return
+    print_warnings([str(w) for w in validated.warnings])
     out.print(f"[green]✓[/] {escape(str(stack_file.path))}: valid {validated.config.kind} stack "
               f"[bold]{escape(stack_file.name)}[/]")
 
@@ -101,31 +135,126 @@ def plan(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
     stack_outputs: StackOutputsOption = None,
+    output: OutputOption = OutputFormat.TABLE,
+    render: Annotated[
+        bool, typer.Option("--render", help="Render every Helm release from the real charts (helm template) into "
+                           "rendered/ and check what would run.")
+    ] = False,
+    chart_mirror: Annotated[
+        str | None, typer.Option("--chart-mirror", help="With --render: fetch every chart from this Helm "
+                                 "repository (default: the stack's chartMirror, else each chart's repository).")
+    ] = None,
+    chart_cache: Annotated[
+        Path | None, typer.Option("--chart-cache", help="With --render: the chart cache (default "
+                                  "$MOJACTL_CHART_CACHE or ~/.cache/mojaloop-iac/charts).")
+    ] = None,
 ) -> None:
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
     from mojaloop_iac.config.load import read_stack_file
     from mojaloop_iac.plan.run import plan_stack
 
+    options = _render_options(stack, chart_mirror, chart_cache) if render else None
+    if not render and (chart_mirror or chart_cache):
+        _fail("--chart-mirror and --chart-cache apply to --render only", EXIT_INVALID)
+
     given = _stack_outputs(stack_outputs)
     target = out_dir or Path("out") / read_stack_file(stack).name
-    result = plan_stack(stack, target, given)
-    if not quiet:
-        out.print(Markdown(result.summary))
-    _print_warnings(result.warnings)
-    out.print(f"[green]✓[/] plan bundle for [bold]{escape(result.stack)}[/]: {len(result.files)} files in "
-              f"{escape(str(target))}")
+    with progress(f"Planning {escape(stack)} ...", quiet or output == OutputFormat.JSON):
+        result = plan_stack(stack, target, given, options)
+    done = f"[green]✓[/] plan bundle for [bold]{escape(result.stack)}[/]: {len(result.files)} files in {escape(str(target))}"
+    if output == OutputFormat.JSON:
+        emit_json(plan_document(result, target))
+        err.print(done, highlight=False)
+    else:
+        if quiet:
+            print_warnings(result.warnings)
+        else:
+            # The summary lists the warnings: they are not printed a second time.
+            print_markdown(result.summary)
+        out.print(done, highlight=False)
+    if result.render is not None:
+        report_render_checks(result.render, target)
+
+
+def report_render_checks(report, target: Path) -> None:  # type: ignore[no-untyped-def]
+    """What rendering left out and what its checks found, on stderr; exit 3 on any error."""
+    for name, reason in sorted(report.result.not_rendered.items()):
+        err.print(f"  [yellow]not rendered[/] {escape(name)}: {escape(reason)}", highlight=False, soft_wrap=True)
+    for finding in report.findings:
+        err.print(f"  [red]✗[/] {escape(str(finding))}", highlight=False, soft_wrap=True)
+    rendered = len(report.result.rendered)
+    if report.findings:
+        _fail(f"[bold red]{len(report.findings)} error(s)[/] in the {rendered} rendered release(s) "
+              f"(summary.md, rendered/ in {target})", EXIT_FAILED)
+    err.print(f"[green]✓[/] {rendered} release(s) rendered, no errors", highlight=False)
+
+def _render_options(stack: str, chart_mirror: str | None, chart_cache: Path | None):  # type: ignore[no-untyped-def]
+    """What --render needs, or exit 2 saying what to install."""
+    from mojaloop_iac.config.load import validate_stack_file
+
+    try:
+        import jsonschema  # noqa: F401
+        import kubernetes_validate  # noqa: F401
+    except ImportError as missing:
+        _fail(f"--render needs the render extra ({missing.name} is missing): run ./scripts/setup render", EXIT_INVALID)
+    from mojaloop_iac.charts import HelmNotFound, default_cache_dir, find_helm
+    from mojaloop_iac.render.run import RenderOptions
+
+    try:
+        helm = find_helm()
+    except HelmNotFound as missing:
+        _fail(f"[bold red]Cannot render:[/] {escape(str(missing))}", EXIT_INVALID)
+    if chart_mirror is not None and not chart_mirror.startswith(("http://", "https://")):
+        _fail(f"--chart-mirror {escape(repr(chart_mirror))} must be an http(s):// Helm repository URL", EXIT_INVALID)
+    # Only the stack's chartMirror is read here: the plan validates the stack (and its references) itself.
+    mirror = chart_mirror or validate_stack_file(stack, references=None)[1].config.cluster.chart_mirror
+    return RenderOptions(helm=helm, cache_dir=chart_cache or default_cache_dir(), mirror=mirror)
+
+
+def plan_document(result, target: Path) -> dict:  # type: ignore[no-untyped-def]
+    """`mojactl plan -o json`: what was planned, where the bundle is, what to look at."""
+    from mojaloop_iac.plan.bundle import helm_releases
+
+    document = {
+        "stack": result.stack,
+        "kind": result.validated.config.kind,
+        "bundle": str(target),
+        "files": len(result.files),
+        "resources": sum(1 for resource in result.record.resources if resource.custom),
+        "helmReleases": [
+            {key: release.release[key] for key in ("name", "chart", "version", "namespace", "repo")}
+            for release in helm_releases(result.record)
+        ],
+        "warnings": list(result.warnings),
+    }
+    if result.render is not None:
+        document["render"] = {
+            "rendered": sorted(result.render.result.rendered),
+            "notRendered": dict(sorted(result.render.result.not_rendered.items())),
+            "errors": [str(finding) for finding in result.render.findings],
+        }
+    return document
 
 
 @app.command()
-def releases() -> None:
-    """List the Mojaloop releases in the catalog."""
-    table = Table(title="Mojaloop release catalog")
-    for column in ("Release", "Umbrella chart", "Backend chart", "Kubernetes (validated / minimum)", "TTK tests",
-                   "Direct upgrade from"):
+def releases(output: OutputOption = OutputFormat.TABLE) -> None:
+    """List the Mojaloop releases in the catalog with their support windows, then the candidates."""
+    from mojaloop_iac.clock import today
+
+    catalog, day = load_catalog(), today()
+    if output == OutputFormat.JSON:
+        emit_json([release_document(catalog, release, day) for release in [*catalog.releases.values(),
+                                                                            *catalog.candidates.values()]])
+        return
+    table = Table(title=f"Mojaloop release catalog (support on {day})")
+    for column in ("Release", "Support", "Released", "Umbrella chart", "Backend chart",
+                   "Kubernetes (validated / minimum)", "TTK tests", "Direct upgrade from"):
         table.add_column(column)
-    for release in load_catalog().releases.values():
+    for release in [*catalog.releases.values(), *catalog.candidates.values()]:
         table.add_row(
             release.version,
+            _support_cell(catalog, release, day),
+            str(release.released or "-"),
             f"{release.umbrella.name} {release.umbrella.version}",
             f"{release.backend.name} {release.backend.version}",
             f"{release.kubernetes.validated} / {release.kubernetes.minimum}",
@@ -133,26 +262,105 @@ def releases() -> None:
             release.upgrade_from or "-",
         )
     out.print(table)
+    newest = catalog.newest_supported(day)
+    if newest is not None:
+        out.print(f"Newest supported release: [bold]{newest.version}[/] (until {catalog.support_window(newest).end}).",  # type: ignore[union-attr]
+                  highlight=False)
+
+
+def _support_cell(catalog: ReleaseCatalog, release: Release, day: date) -> str:
+    status = catalog.support_status(release, day)
+    window = catalog.support_window(release)
+    if status == "candidate":
+        assert release.candidate is not None
+        published = "" if release.candidate.published else ", chart not published"
+        return f"[magenta]CANDIDATE[/] {release.candidate.status}{published}"
+    if status == "supported" and window is not None:
+        return f"[green]supported[/] to {window.end}"
+    if status == "ended" and window is not None:
+        return f"[red]ended[/] {window.end}"
+    return "not yet released" if status == "not-yet-released" else "no support policy"
+
+
+def release_document(catalog: ReleaseCatalog, release: Release, day: date) -> dict:
+    """`mojactl releases -o json`: one release or candidate."""
+    window = catalog.support_window(release)
+    return {
+        "version": release.version,
+        "support": catalog.support_status(release, day),
+        "supportEnds": str(window.end) if window is not None else None,
+        "released": str(release.released) if release.released else None,
+        "umbrellaChart": {"name": release.umbrella.name, "version": release.umbrella.version},
+        "backendChart": {"name": release.backend.name, "version": release.backend.version},
+        "kubernetes": {"validated": release.kubernetes.validated, "minimum": release.kubernetes.minimum},
+        "ttkTestCases": release.ttk_test_cases_tag,
+        "upgradeFrom": release.upgrade_from,
+    }
 
 
 @app.command("upgrade-plan")
 def upgrade_plan(
     from_version: Annotated[str, typer.Option("--from", help="Installed Mojaloop release.")],
-    to_version: Annotated[str, typer.Option("--to", help="Target Mojaloop release.")],
+    to_version: Annotated[
+        str | None, typer.Option("--to", help="Target Mojaloop release (default: the newest supported one).")
+    ] = None,
+    output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show the ordered steps from one Mojaloop release to another, or why the jump is refused."""
+    from mojaloop_iac.clock import today
+
+    catalog, day = load_catalog(), today()
+    newest = catalog.newest_supported(day)
+    if to_version is None:
+        if newest is None:
+            _fail("no catalogued release is supported today: name a target with --to", EXIT_INVALID)
+        to_version = newest.version
+        (err if output == OutputFormat.JSON else out).print(
+            f"Target: {to_version}, the newest supported release.", highlight=False
+        )
     try:
-        upgrade = plan_upgrade(load_catalog(), from_version, to_version)
+        upgrade = plan_upgrade(catalog, from_version, to_version)
     except UpgradeRefused as refused:
-        _fail(f"[bold red]Upgrade refused:[/] {escape(str(refused))}", EXIT_INVALID)
+        if output == OutputFormat.JSON:
+            emit_json({"from": from_version, "to": to_version, "refused": str(refused)})
+        err.print(f"[bold red]Upgrade refused:[/] {escape(str(refused))}", highlight=False)
+        _suggest_supported(catalog, to_version, newest, day)
+        raise typer.Exit(EXIT_INVALID) from None
+    if output == OutputFormat.JSON:
+        emit_json({
+            "from": upgrade.from_version, "to": upgrade.to_version, "path": list(upgrade.path),
+            "steps": [
+                {"order": step.order, "part": step.part, "chart": step.chart, "from": step.from_version,
+                 "to": step.to_version, "description": step.description}
+                for step in upgrade.steps
+            ],
+        })
+        return
     if not upgrade.steps:
         out.print(f"{escape(from_version)} is already {escape(to_version)}: nothing to do.")
+    else:
+        out.print(f"[bold]Upgrade {upgrade.from_version} → {upgrade.to_version}[/] (via {' → '.join(upgrade.path)})")
+        for step in upgrade.steps:
+            versions = f" {step.from_version} → {step.to_version}" if step.to_version else ""
+            chart = f" {step.chart}" if step.chart else ""
+            out.print(f"  {step.order}. [bold]{step.part}[/]{chart}{versions}: {step.description}", highlight=False)
+    _suggest_supported(catalog, to_version, newest, day)
+
+
+def _suggest_supported(catalog: ReleaseCatalog, target: str, newest: Release | None, day: date) -> None:
+    """Say when the target is not supported today (a candidate, or outside its window) and what is."""
+    release = catalog.resolve(target)
+    if newest is None or release is None or catalog.support_status(release, day) == "supported":
         return
-    out.print(f"[bold]Upgrade {upgrade.from_version} → {upgrade.to_version}[/] (via {' → '.join(upgrade.path)})")
-    for step in upgrade.steps:
-        versions = f" {step.from_version} → {step.to_version}" if step.to_version else ""
-        chart = f" {step.chart}" if step.chart else ""
-        out.print(f"  {step.order}. [bold]{step.part}[/]{chart}{versions}: {step.description}", highlight=False)
+    window = catalog.support_window(release)
+    if release.is_candidate:
+        why = f"{target} is a candidate, not a published release"
+    elif window is None:
+        why = f"{target} predates the support policy"
+    else:
+        why = f"{target}'s support ended on {window.end}"
+    err.print(f"[yellow]![/] {why}; the newest supported release is {newest.version} "
+              f"(until {catalog.support_window(newest).end}).", highlight=False)  # type: ignore[union-attr]
 
 
 @app.command()
@@ -162,27 +370,37 @@ def baremetal(
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Artifacts, results and kubeconfig (default out/<stack>/baremetal).")
     ] = None,
+    limit: Annotated[
+        str | None, typer.Option("--limit", "-l", help="Only these hosts or groups (an Ansible pattern, e.g. demo-core-1).")
+    ] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tags", "-t", help="Only playbook steps with this tag (repeatable; apply, upgrade).")
+    ] = None,
     skip_tags: Annotated[
         list[str] | None, typer.Option("--skip-tag", help="Skip playbook steps with this tag (repeatable).")
     ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Each host's result per task; -vv and more: Ansible's own detail.")
+    ] = 0,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm `reset`, which removes Kubernetes from the hosts.")] = False,
 ) -> None:
     """Run the bare-metal playbooks on the stack's hosts with ansible-runner (inventory from the stack)."""
     import json
 
-    try:
-        from mojaloop_iac.baremetal import actions
-        from mojaloop_iac.baremetal.runner import BaremetalRunError, ProgressEvent
-    except ImportError as missing:
-        _fail(f"the bare-metal tools are not installed ({missing.name}): run ./scripts/setup baremetal", EXIT_INVALID)
+    from mojaloop_iac.baremetal import actions
+    from mojaloop_iac.baremetal.runner import BaremetalRunError, require_ansible
     from mojaloop_iac.config.load import validate_stack_file
     from mojaloop_iac.planners.inventory import plan_inventory
 
     try:
+        require_ansible()
+    except BaremetalRunError as missing:
+        _fail(f"[bold red]The bare-metal tools are missing:[/] {escape(str(missing))}", EXIT_INVALID)
+    try:
         chosen = actions.BaremetalAction(action)
     except ValueError:
-        _fail(f"unknown action {escape(repr(action))}; use one of "
-              f"{', '.join(a.value for a in actions.BaremetalAction)}", EXIT_INVALID)
+        _fail(f"unknown action {escape(repr(action))}; use one of {', '.join(a.value for a in actions.BaremetalAction)}",
+              EXIT_INVALID)
     stack_file, validated = validate_stack_file(stack, references=None)  # hosts only: no reference followed
     cluster = validated.config.cluster
     if cluster.baremetal is None:
@@ -191,19 +409,19 @@ def baremetal(
     if chosen == actions.BaremetalAction.RESET and not yes:
         _fail("reset removes k3s and the toolkit's changes from every host: pass --yes to confirm", EXIT_INVALID)
     target = (run_dir or Path("out") / stack_file.name / "baremetal").resolve()
-
-    def progress(event: ProgressEvent) -> None:
-        if event.kind == "task":
-            out.print(f"[dim]{escape(event.play)} ·[/] {escape(event.task)}", highlight=False)
-        elif event.kind in ("failed", "unreachable"):
-            out.print(f"  [red]✗[/] {escape(event.host)}: {escape(event.message)}", highlight=False, soft_wrap=True)
+    progress_line = baremetal_progress(verbose)
 
     inventory = plan_inventory(cluster)
-    options: dict = {"event_handler": progress}
-    if skip_tags:
-        if chosen not in (actions.BaremetalAction.APPLY, actions.BaremetalAction.UPGRADE):
-            _fail("--skip-tag applies to apply and upgrade only", EXIT_INVALID)
-        options["skip_tags"] = tuple(skip_tags)
+    options: dict = {"event_handler": progress_line}
+    if limit:
+        options["limit"] = limit
+    if verbose > 1:
+        options["verbosity"] = verbose - 1
+    for name, values in (("tags", tags), ("skip_tags", skip_tags)):
+        if values:
+            if chosen not in (actions.BaremetalAction.APPLY, actions.BaremetalAction.UPGRADE):
+                _fail(f"--{name.replace('_', '-').rstrip('s')} applies to apply and upgrade only", EXIT_INVALID)
+            options[name] = tuple(values)
     try:
         result = actions.ACTIONS[chosen](inventory, target, **options)
     except BaremetalRunError as refused:
@@ -225,58 +443,23 @@ def baremetal(
               f"{escape(str(target / 'result.json'))}")
 
 
-@app.command("test-env")
-def test_env(
-    stack: StackArg,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option("--kubeconfig", help="Kubeconfig of the deployed environment (default: the one the "
-                     "bare-metal run fetched, out/<stack>/baremetal/kubeconfig)."),
-    ] = None,
-    timeout: Annotated[str, typer.Option("--timeout", help="helm test timeout.")] = "30m",
-) -> None:
-    """Run the golden-path tests (helm test --logs) of a deployed environment; summarise per collection."""
-    import shutil
+def baremetal_progress(verbose: int) -> Callable:
+    """Progress on stderr while the playbook runs: each task as it starts, failures at once, and with -v each
+    host's result."""
 
-    from mojaloop_iac.config.load import validate_stack_file
-    from mojaloop_iac.testenv import helm_test_command, parse_helm_test_output, run_helm_test
+    def show(event) -> None:
+        if event.kind == "task":
+            err.print(f"[dim]{escape(event.play)} ·[/] {escape(event.task)}", highlight=False)
+        elif event.kind in ("failed", "unreachable"):
+            err.print(f"  [red]✗[/] {escape(event.host)}: {escape(event.message)}", highlight=False, soft_wrap=True)
+        elif verbose and event.kind in ("ok", "changed", "skipped"):
+            err.print(f"  [dim]{escape(event.host)}: {escape(event.kind)}[/]", highlight=False)
 
-    stack_file, validated = validate_stack_file(stack, references=None)  # the deployed cluster only
-    env = validated.config.environment
-    if env is None:
-        _fail(f"stack {escape(stack_file.name)} is a control center: only environments run Mojaloop's tests",
-              EXIT_INVALID)
-    config_path = kubeconfig or Path("out") / stack_file.name / "baremetal" / "kubeconfig"
-    if not config_path.is_file():
-        _fail(f"no kubeconfig at {escape(str(config_path))}: pass --kubeconfig (or run `mojactl baremetal "
-              f"{escape(stack)} apply`)", EXIT_INVALID)
-    helm = shutil.which("helm")
-    if helm is None:
-        _fail("helm is not on PATH: install Helm 3 to run the environment's tests", EXIT_INVALID)
-    release, namespace = env.mojaloop.helm_release_name, env.mojaloop.namespace
-    out.print(f"helm test {release} -n {namespace} --logs (up to {escape(timeout)}) ...", highlight=False)
-    code, output = run_helm_test(helm_test_command(helm, release, namespace, config_path, timeout))
-    report = parse_helm_test_output(output, release)
-    table = Table(title=escape(f"Golden-path tests of {stack_file.name}"))
-    for column in ("Collection", "Phase", "Assertions passed", "Test cases", "Result"):
-        table.add_column(column)
-    for collection in report.collections:
-        assertions = (f"{collection.passed_assertions}/{collection.total_assertions}"
-                      if collection.total_assertions is not None else "-")
-        verdict = "[green]passed[/]" if collection.passed else "[red]FAILED[/]"
-        table.add_row(escape(collection.name), escape(collection.phase), assertions,
-                      str(collection.test_cases or "-"), verdict)
-    out.print(table)
-    for collection in report.collections:
-        for request in collection.failed_requests:
-            err.print(f"  [red]✗[/] {escape(collection.name)}: {escape(str(request))}", highlight=False,
-                      soft_wrap=True)
-    if not report.collections:
-        err.print(output[-2000:], highlight=False, markup=False)
-        _fail("helm test reported no test suites (is the release deployed?)", EXIT_FAILED)
-    if code != 0 or not report.passed:
-        _fail("[bold red]golden-path tests failed[/]", EXIT_FAILED)
-    out.print(f"[green]✓[/] {len(report.collections)} collections passed")
+    return show
+
+
+app.command("test-env")(test_env.test_env)
+app.add_typer(release.release_app, name="release")
 
 
 @app.command(hidden=True)
@@ -297,6 +480,12 @@ def docs(
     elif updated != current:
         readme.write_text(updated, encoding="utf-8")
         out.print("README.md refreshed")
+
+
+# One module per verb group: the QA commands live in mojaloop_iac/qa/cli.py.
+from mojaloop_iac.qa.cli import qa_app  # noqa: E402 (it uses this module's consoles and codes)
+
+app.add_typer(qa_app, name="qa")
 
 
 def _guarded(command: Callable[[], object]) -> int:

@@ -165,6 +165,8 @@ def test_cluster_runs_in_the_private_subnets_behind_its_own_security_group(built
         fake_id("aws:ec2/securityGroup:SecurityGroup", f"{NAME}-control-plane-sg")
     ]
     assert vpc_config["endpointPrivateAccess"] is True
+    # Private by default: no public endpoint (EKS would open it to 0.0.0.0/0).
+    assert vpc_config["endpointPublicAccess"] is False and not vpc_config.get("publicAccessCidrs")
     assert built.named(f"{NAME}-eks").inputs["kubernetesNetworkConfig"]["serviceIpv4Cidr"] == "10.43.0.0/16"
 
 

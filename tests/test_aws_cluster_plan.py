@@ -371,6 +371,15 @@ def test_control_plane_logs_everything_encrypts_secrets_and_keeps_logs_a_year():
     assert str(control_plane.service_cidr) == "10.43.0.0/16"
 
 
+def test_the_api_endpoint_is_private_unless_the_stack_names_who_may_reach_it_from_outside():
+    private = plan_aws_cluster(aws_settings(), EU_WEST_1).control_plane
+    assert private.endpoint_private_access is True and private.endpoint_public_access is False
+    settings = aws_settings()
+    aws = settings.aws.model_copy(update={"api_access_cidrs": (ipaddress.IPv4Network("198.51.100.0/24"),)})
+    limited = plan_aws_cluster(settings.model_copy(update={"aws": aws}), EU_WEST_1).control_plane
+    assert limited.endpoint_public_access is True and limited.public_access_cidrs == ("198.51.100.0/24",)
+
+
 @pytest.mark.parametrize(
     ("service_cidr", "message"),
     [

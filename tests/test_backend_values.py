@@ -270,16 +270,25 @@ def credential_values(values: Any) -> list[str]:
 # --- the data file against the catalog and the reference ----------------------------------------
 
 
+# Backend charts the catalog names whose keys could not be read here: example-mojaloop-backend 17.2.0 moves
+# every Bitnami dependency to a new major version and its values file was not obtainable. Stacks on those
+# releases are refused by validation, naming the missing data (tests/test_release_catalog_support.py).
+NOT_YET_DESCRIBED = {"17.2.0"}
+
+
 def test_every_backend_chart_version_of_the_catalog_is_described() -> None:
     described = set(load_backend_data().chart_versions)
     needed = {release.backend.version for release in load_catalog().releases.values()}
-    assert needed <= described, f"backend chart versions without values data: {sorted(needed - described)}"
+    assert needed - NOT_YET_DESCRIBED <= described, f"backend chart versions without values data: {sorted(needed - described)}"
+    assert not NOT_YET_DESCRIBED & described, "described now: remove it from NOT_YET_DESCRIBED"
     assert set(VERSIONS) <= described
 
 
 def test_subchart_versions_agree_with_the_catalogs_backend_dependencies() -> None:
     data = load_backend_data()
     for release in load_catalog().releases.values():
+        if release.backend.version in NOT_YET_DESCRIBED:
+            continue
         subcharts = data.chart_versions[release.backend.version].subcharts
         for chart, constraint in release.backend_dependencies.items():
             pattern = re.escape(constraint).replace(r"\.x", r"\.\d+") + "$"
@@ -506,8 +515,9 @@ def test_a_credential_value_in_overrides_is_refused_without_echoing_it(
 def test_a_registry_mirror_serves_every_image_from_bitnamis_legacy_repositories(version: str) -> None:
     values = plan(version).values
     assert values["global"]["imageRegistry"] == MIRROR
-    # Sub-charts that verify their images refuse substituted ones without this.
-    assert values["global"]["security"]["allowInsecureImages"] is True
+    # Sub-charts that verify their images refuse substituted ones without this; older ones have no such key.
+    verifying = version == "17.0.0"
+    assert values["global"].get("security") == ({"allowInsecureImages": True} if verifying else None)
     for dotted, repository in {**RUNNING_IMAGES[version], **OPTIONAL_IMAGES[version]}.items():
         assert at(values, dotted) == {"repository": repository}, dotted
     repositories = [value for path, value in walk(values) if path and path[-1] == "repository"]

@@ -7,6 +7,8 @@ binary (tests/images/k3s-standin) through the air-gapped settings k3sInstallScri
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import socket
 from collections.abc import Iterator
@@ -64,6 +66,7 @@ def stack_file(path: Path, ssh: SshAccess, hosts: list[dict], work: Path) -> str
             "sshPrivateKeyFile": str(ssh.private_key),
             "sshKnownHostsFile": str(ssh.known_hosts),
             "k3sInstallScriptPath": str(STANDIN_DIR / "install.sh"),
+            "k3sInstallScriptSha256": hashlib.sha256((STANDIN_DIR / "install.sh").read_bytes()).hexdigest(),
             "k3sBinaryPath": str(binary),
         },
     }

@@ -15,6 +15,8 @@ re-run, an upgrade and finally the reset.
 
 from __future__ import annotations
 
+import hashlib
+
 import base64
 import re
 import subprocess
@@ -98,6 +100,7 @@ class Estate:
                     # downloaded here).
                     "k3s_install_script_url": "",
                     "k3s_install_script_path": str(STANDIN_DIR / "install.sh"),
+                    "k3s_install_script_sha256": hashlib.sha256((STANDIN_DIR / "install.sh").read_bytes()).hexdigest(),
                     "k3s_binary_url": "",
                     "k3s_binary_path": str(self.k3s_binary(k3s_version)),
                     "k3s_ha_embedded_etcd": False,
@@ -318,9 +321,16 @@ def test_hardening_forbids_passwords_and_root_and_filters_ports(estate: Estate, 
         ]
     server_rules = estate.server.exec("nft", "list", "table", "inet", "mojaloop_iac").stdout
     assert "policy drop" in server_rules
-    for port in ("22", "6443", "10250", "31443", "32081"):
+    # Open to any source: SSH, the gateways' NodePorts, WireGuard.
+    for port in ("22", "31443", "32081"):
         assert re.search(rf"tcp dport \{{[^}}]*\b{port}\b", server_rules), port
-    assert re.search(r"udp dport \{[^}]*\b8472\b[^}]*\b51820\b", server_rules)
+    assert re.search(r"udp dport 51820 accept", server_rules)
+    # The k3s ports only from the cluster's own nodes (the API also from the allowed networks).
+    nodes = {estate.server.address, estate.agent.address}
+    for protocol, port in (("tcp", "6443"), ("tcp", "10250"), ("udp", "8472")):
+        (sources,) = re.findall(rf"ip saddr \{{ ([^}}]+) \}} {protocol} dport {port} accept", server_rules)
+        assert set(sources.split(", ")) == nodes, (port, sources)
+    assert not re.search(r"dport \{[^}]*\b(6443|10250|8472)\b", server_rules)  # never to any source
     agent_rules = estate.agent.exec("nft", "list", "table", "inet", "mojaloop_iac").stdout
     assert "6443" not in agent_rules  # only servers serve the API
     hub_rules = estate.hub.exec("nft", "list", "table", "inet", "mojaloop_iac").stdout
@@ -341,7 +351,19 @@ def test_k3s_is_installed_and_configured_up_to_starting_it(estate: Estate, confi
         "tls-san": [server.address],
         "node-label": ["node-pool=general", "workload-class.mojaloop.io/CENTRAL-LEDGER-SVC=enabled"],
         "node-taint": TAINTS,
+        # Secrets encrypted at rest, the API's audit log (the policy file is written beside the config).
+        "secrets-encryption": True,
+        "kube-apiserver-arg": [
+            "audit-policy-file=/etc/rancher/k3s/audit-policy.yaml",
+            "audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log",
+            "audit-log-maxage=30",
+            "audit-log-maxbackup=10",
+            "audit-log-maxsize=100",
+        ],
     }
+    policy = yaml.safe_load(server.file_text("/etc/rancher/k3s/audit-policy.yaml"))
+    assert policy["kind"] == "Policy" and policy["rules"][-1] == {"level": "None"}
+    assert server.exec("stat", "-c", "%a", "/etc/rancher/k3s/audit-policy.yaml").stdout.strip() == "600"
     agent_config = config_yaml(agent)
     assert agent_config["server"] == f"https://{server.address}:6443"
     assert agent_config["node-label"] == ["workload-class.mojaloop.io/CORE-HANDLERS=enabled"]

@@ -8,13 +8,16 @@ tasks only (include_vars, set_stats): no host is contacted.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from mojaloop_iac.baremetal.runner import run_playbook
 from mojaloop_iac.config.load import read_stack_file, validate_namespace
 from mojaloop_iac.paths import PLAYBOOKS_DIR
-from mojaloop_iac.planners.inventory import plan_inventory
+from mojaloop_iac.planners.inventory import baremetal_api_endpoint, plan_inventory
 
 ROLES = PLAYBOOKS_DIR / "roles"
 RENDER_PLAYBOOK = f"""
@@ -90,8 +93,9 @@ def test_first_ha_server_initialises_etcd_and_the_others_join_it(tmp_path: Path)
     for joining in ("cp2", "cp3"):
         assert configs[joining]["server"] == "https://10.0.0.11:6443"
         assert "cluster-init" not in configs[joining]
-    for server in ("cp1", "cp2", "cp3"):
-        assert configs[server]["tls-san"] == ["10.0.0.11"]
+    for server, address in (("cp1", "10.0.0.11"), ("cp2", "10.0.0.12"), ("cp3", "10.0.0.13")):
+        # The endpoint (here the first server) and the server's own address, whichever a client dials.
+        assert configs[server]["tls-san"] == list(dict.fromkeys(["10.0.0.11", address]))
         assert configs[server]["etcd-snapshot-retention"] == 10
         assert configs[server]["node-name"] == server and configs[server]["node-label"] == ["role=cp"]
     assert configs["w1"] == {
@@ -100,6 +104,7 @@ def test_first_ha_server_initialises_etcd_and_the_others_join_it(tmp_path: Path)
         "token-file": "/etc/rancher/k3s/cluster-token",
         "node-label": ["workload-class.mojaloop.io/KAFKA-DATA-PLANE=enabled"],
         "node-taint": [],
+        "kubelet-arg": [],
         "etcd-snapshot-retention": 10,
     }
 
@@ -108,7 +113,30 @@ def test_a_load_balanced_endpoint_is_used_by_joining_nodes_and_certificates(tmp_
     configs = render(tmp_path, ha_inventory(k3s_api_endpoint="api.prod.example.com"))
     assert configs["cp2"]["server"] == "https://api.prod.example.com:6443"
     assert configs["w1"]["server"] == "https://api.prod.example.com:6443"
-    assert configs["cp1"]["tls-san"] == ["api.prod.example.com"]
+    assert configs["cp1"]["tls-san"] == ["api.prod.example.com", "10.0.0.11"]
+
+
+def test_servers_encrypt_secrets_write_an_audit_log_and_turn_on_the_stacks_feature_gates(tmp_path: Path):
+    configs = render(tmp_path, ha_inventory(k3s_feature_gates=["SidecarContainers=true"]))
+    for server in ("cp1", "cp2", "cp3"):
+        assert configs[server]["secrets-encryption"] is True
+        arguments = configs[server]["kube-apiserver-arg"]
+        assert "audit-policy-file=/etc/rancher/k3s/audit-policy.yaml" in arguments
+        assert "audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log" in arguments
+        assert "feature-gates=SidecarContainers=true" in arguments
+        assert configs[server]["kubelet-arg"] == ["feature-gates=SidecarContainers=true"]
+    assert configs["w1"]["kubelet-arg"] == ["feature-gates=SidecarContainers=true"]
+    (tmp_path / "none").mkdir()
+    without = render(tmp_path / "none", ha_inventory())
+    assert not [a for a in without["cp1"]["kube-apiserver-arg"] if a.startswith("feature-gates")]
+
+
+def test_a_stacks_api_endpoint_reaches_the_inventory_pulumi_and_vault():
+    namespace = read_stack_file("demo").namespace()
+    namespace["environment"]["baremetal"]["apiEndpoint"] = "api.demo.example"
+    cluster = validate_namespace(namespace).config.cluster
+    assert plan_inventory(cluster)["all"]["vars"]["k3s_api_endpoint"] == "api.demo.example"
+    assert baremetal_api_endpoint(cluster) == "https://api.demo.example:6443"
 
 
 def test_single_server_runs_without_etcd_options_and_extra_config_wins(tmp_path: Path):
@@ -193,3 +221,35 @@ def test_without_ssh_settings_ansible_connects_to_the_node_address():
     server = inventory["all"]["children"]["k3s_servers"]["hosts"]["demo-core-1"]
     assert server["ansible_host"] == server["node_address"] == "192.0.2.11"
     assert "ansible_port" not in server
+
+
+REGISTRIES_PLAYBOOK = f"""
+- name: Render registries.yaml on the controller
+  hosts: k3s_servers
+  gather_facts: false
+  tasks:
+    - name: Load the os_prep defaults
+      ansible.builtin.include_vars: "{ROLES}/os_prep/defaults/main.yml"
+    - name: Render the template
+      ansible.builtin.template:
+        src: "{ROLES}/os_prep/templates/registries.yaml.j2"
+        dest: "{{{{ registries_dest }}}}"
+        mode: "0600"
+"""
+
+
+def test_a_registry_mirror_given_as_a_url_keeps_its_one_scheme(tmp_path: Path):
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir()
+    (playbooks / "ansible.cfg").write_text((PLAYBOOKS_DIR / "ansible.cfg").read_text())
+    (playbooks / "registries.yml").write_text(REGISTRIES_PLAYBOOK)
+    endpoints = {}
+    for given in ("mirror.cc.example:5000", "https://mirror.cc.example:5000"):
+        dest = tmp_path / f"registries-{len(endpoints)}.yaml"
+        inventory = {"all": {"vars": {"registry_mirror": given, "registries_dest": str(dest)},
+                             "children": {"k3s_servers": {"hosts": {"node1": {
+                                 "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}}
+        result = run_playbook("registries.yml", inventory, tmp_path / f"run-{len(endpoints)}", playbooks_dir=playbooks)
+        assert result.succeeded, result.failed_messages
+        endpoints[given] = yaml.safe_load(dest.read_text())["mirrors"]["docker.io"]["endpoint"]
+    assert set(map(tuple, endpoints.values())) == {("https://mirror.cc.example:5000",)}

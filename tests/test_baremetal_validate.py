@@ -37,6 +37,7 @@ def inventory(server_vars: dict[str, Any] | None = None) -> dict[str, Any]:
                 "mojaloop_environment": "demo",
                 "k3s_version": "v1.28.15+k3s1",
                 "k3s_install_script_url": "https://get.k3s.io",
+                "k3s_install_script_sha256": "0" * 64,
                 "k3s_binary_url": "",
                 "k3s_ha_embedded_etcd": False,
                 "k3s_extra_config": {},

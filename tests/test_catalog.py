@@ -29,7 +29,9 @@ from mojaloop_iac.catalog import (
 from mojaloop_iac.paths import REPO_ROOT
 
 REFERENCE = REPO_ROOT.parent / "shared" / "reference" / "mojaloop.md"
-PUBLISHED = ["15.0.0", "15.0.1", "15.1.0", "15.2.0", "16.0.0", "17.0.0"]
+PUBLISHED = ["15.0.0", "15.0.1", "15.1.0", "15.2.0", "16.0.0", "17.0.0", "17.1.0", "17.2.0"]
+# The releases of shared/reference/mojaloop.md's table; the catalog adds the ones confirmed since.
+REFERENCE_RELEASES = ["15.0.0", "15.0.1", "15.1.0", "15.2.0", "16.0.0", "17.0.0"]
 
 
 @functools.cache
@@ -56,9 +58,9 @@ def test_real_catalog_lists_the_published_releases_oldest_first() -> None:
     assert catalog.versions() == PUBLISHED
     assert list(catalog.releases) == PUBLISHED
     assert all(key == release.version for key, release in catalog.releases.items())
-    assert catalog.latest().version == "17.0.0"
+    assert catalog.latest().version == "17.2.0"
     assert catalog.get("16.0.0") is catalog.releases["16.0.0"]
-    assert catalog.get("16.1.0") is None
+    assert catalog.get("16.1.0") is None, "a draft is a candidate, not a release"
 
 
 def test_default_catalog_is_loaded_once_per_process() -> None:
@@ -72,11 +74,11 @@ def test_releases_are_ordered_by_semantic_version_whatever_the_order_given() -> 
     catalog = load_catalog()
     shuffled = {
         version: catalog.releases[version]
-        for version in ("17.0.0", "15.0.1", "16.0.0", "15.0.0", "15.2.0", "15.1.0")
+        for version in ("17.0.0", "15.0.1", "17.2.0", "16.0.0", "15.0.0", "17.1.0", "15.2.0", "15.1.0")
     }
     rebuilt = ReleaseCatalog(releases=shuffled, constraints=catalog.constraints)
     assert rebuilt.versions() == PUBLISHED
-    assert rebuilt.latest().version == "17.0.0"
+    assert rebuilt.latest().version == "17.2.0"
 
 
 def test_explicit_path_loads_the_same_catalog_as_the_default(tmp_path: Path) -> None:
@@ -99,7 +101,8 @@ def _reference_table() -> dict[str, list[str]]:
 def test_catalog_agrees_with_the_reference_release_table() -> None:
     table = _reference_table()
     catalog = load_catalog()
-    assert sorted(table) == PUBLISHED, "the catalog lists exactly the releases of the reference table"
+    assert sorted(table) == REFERENCE_RELEASES
+    assert set(REFERENCE_RELEASES) <= set(catalog.versions()), "every release of the reference table is catalogued"
     for version, (_, backend, validated, ttk_tag, _) in table.items():
         release = catalog.get(version)
         assert release is not None
@@ -425,11 +428,11 @@ def test_missing_and_malformed_files_are_reported_with_their_path(tmp_path: Path
 
 def test_release_catalog_built_in_python_applies_the_same_cross_release_checks() -> None:
     catalog = load_catalog()
-    newest = catalog.latest().model_copy(update={"upgrade_from": "16.5.0"})
+    v17 = catalog.releases["17.0.0"].model_copy(update={"upgrade_from": "16.5.0"})
     with pytest.raises(
         ValueError, match=r'releases\["17.0.0"\].upgradeFrom: 16.5.0 is not a catalogued release'
     ):
-        ReleaseCatalog(releases={**catalog.releases, "17.0.0": newest}, constraints=catalog.constraints)
+        ReleaseCatalog(releases={**catalog.releases, "17.0.0": v17}, constraints=catalog.constraints)
 
 
 def test_release_catalog_built_in_python_must_key_each_release_by_its_version() -> None:
@@ -592,6 +595,8 @@ def _release(
             "breakingChanges": list(breaking),
             "upgradeFrom": upgrade_from,
             "upgradeSteps": list(steps),
+            "released": "2024-01-01",
+            "source": "generated for the test",
         }
     )
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 import yaml
 
+
 from mojaloop_iac import contract
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.planners.certificates import (
@@ -17,6 +18,7 @@ from mojaloop_iac.planners.certificates import (
     plan_certificates,
 )
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
+from mojaloop_iac.platform_versions import pinned_minors
 from tests.support.manifests import validate_core, validate_custom
 from tests.test_gateways import fields_the_api_server_would_prune
 
@@ -86,7 +88,7 @@ def test_cert_manager_comes_from_config_charts_and_installs_its_crds():
     assert (release.chart, release.repo, release.version, release.namespace) == (
         pin["chart"],
         pin["repo"],
-        pin["version"],
+        pinned_minors()["1.33"]["cert-manager"],
         pin["namespace"],
     )
     assert release.values["crds"] == {"enabled": True, "keep": True}
@@ -186,7 +188,12 @@ def test_dns01_credentials_are_secret_needs_delivered_to_cert_managers_namespace
     assert (need.name, set(need.keys)) == ("dns-tsig", {"tsig-secret"})
     delivery = plan_secret_delivery("qa1", "https://vault.example:8200", "mojaloop", result.secret_needs)
     (external,) = [m for m in delivery.manifests if m["kind"] == "ExternalSecret"]
-    assert external["metadata"] == {"name": "dns-tsig", "namespace": namespace}
+    assert external["metadata"] == {
+        "name": "dns-tsig",
+        "namespace": namespace,
+        # Created only once its Secret exists, so cert-manager finds it.
+        "annotations": {"pulumi.com/waitFor": "condition=Ready"},
+    }
     assert len(delivery.operator_supplied) == 1 and "dns-tsig" in delivery.operator_supplied[0]
 
 
@@ -218,10 +225,12 @@ def test_acme_for_internal_names_needs_the_acme_configuration_too():
         plan(internal_issuer="acme", external_issuer="internal-ca", acme_email=None)
 
 
-def test_kubernetes_outside_cert_managers_supported_range_is_a_warning():
-    assert plan(kubernetes_version="1.34").warnings == ()
-    (warning,) = plan(kubernetes_version="1.32").warnings
-    assert "cert-manager v1.21.1" in warning and "1.33 to 1.36" in warning
+def test_the_cert_manager_release_follows_the_kubernetes_minor_and_its_crd_values():
+    assert plan(kubernetes_version="1.34").warnings == plan(kubernetes_version="1.24").warnings == ()
+    assert plan(kubernetes_version="1.32").release.version == "v1.20.3"
+    older = plan(kubernetes_version="1.24").release
+    # cert-manager 1.14 predates `crds.enabled`: its chart installs the CRDs with `installCRDs`.
+    assert older.version == "v1.14.7" and older.values["installCRDs"] is True and "crds" not in older.values
 
 
 def test_the_plan_is_deterministic():

@@ -189,3 +189,56 @@ def test_the_plan_reads_the_files_the_stack_names_next_to_it(tmp_path):
     assert cli.main(["plan", str(path), "--out", str(tmp_path / "bundle"), "--quiet"]) == 0
     values = yaml.safe_load((tmp_path / "bundle" / "helm" / "moja" / "values.yaml").read_text())
     assert values["global"]["marker"] == "next-to-the-stack"
+
+
+def test_the_keys_that_move_with_a_stack_are_every_file_the_models_name():
+    """rebase_file_paths rewrites exactly the keys whose values are files (drift between the two is a bug)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from mojaloop_iac.config import syntax
+    from mojaloop_iac.config.files import STACK_FILE_KEYS
+    from mojaloop_iac.config.models import StackConfig
+
+    file_types = {syntax.ValuesFile, syntax.PgpPublicKeyFile, syntax.CaCertificateFile, syntax.SshPrivateKeyFile,
+                  syntax.KnownHostsFile, syntax.K3sInstallScriptFile, syntax.K3sBinaryFile}
+
+    def names_a_file(annotation) -> bool:
+        if annotation in file_types:
+            return True
+        if typing.get_origin(annotation) is typing.Annotated:
+            return names_a_file(typing.get_args(annotation)[0])
+        members = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, tuple) else ()
+        return any(names_a_file(member) for member in members)
+
+    def file_keys(model: type[BaseModel], prefix: str) -> set[str]:
+        found = set()
+        for name, field in model.model_fields.items():
+            key = f"{prefix}{field.alias or name}"
+            annotation = typing.Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+            if names_a_file(annotation):
+                found.add(key)
+            nested = [a for a in (field.annotation, *typing.get_args(field.annotation))
+                      if isinstance(a, type) and issubclass(a, BaseModel)]
+            for inner in nested:
+                found |= file_keys(inner, f"{key}.")
+        return found
+
+    for kind, field in StackConfig.model_fields.items():
+        model = next(a for a in typing.get_args(field.annotation) if isinstance(a, type))
+        assert file_keys(model, "") == set(STACK_FILE_KEYS[field.alias or kind]), kind
+
+
+def test_rebased_paths_name_the_same_files(tmp_path):
+    from mojaloop_iac.config.files import rebase_file_paths
+
+    settings = {"mojaloop": {"valuesFile": "values/a.yaml"}, "vault": {"caCertFile": "/etc/ssl/ca.pem"},
+                "baremetal": {"sshPrivateKeyFile": "~/.ssh/id", "k3sBinaryPath": "../mirror/k3s"}}
+    rebased = rebase_file_paths("environment", settings, tmp_path / "stacks", tmp_path / "out" / "qa")
+    assert rebased == {"mojaloop": {"valuesFile": "../../stacks/values/a.yaml"}, "vault": {"caCertFile": "/etc/ssl/ca.pem"},
+                       "baremetal": {"sshPrivateKeyFile": "~/.ssh/id", "k3sBinaryPath": "../../mirror/k3s"}}
+    assert settings["mojaloop"]["valuesFile"] == "values/a.yaml"  # the input is left alone
+    cc = rebase_file_paths("controlCenter", {"secretsStore": {"unseal": {"operatorPgpKeyFiles": ["k/a.asc"]}}},
+                           tmp_path / "stacks", tmp_path)
+    assert cc["secretsStore"]["unseal"]["operatorPgpKeyFiles"] == ["stacks/k/a.asc"]

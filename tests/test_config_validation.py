@@ -77,7 +77,7 @@ def test_all_rule_problems_are_reported_together():
         namespace_of("demo"),
         (
             ("set", "environment.mojaloop.helmReleaseName", "mojaloop-prod-1"),
-            ("set", "environment.mojaloop.release", "15.3.0"),
+            ("set", "environment.mojaloop.release", "15.4.0"),
             ("set", "environment.baremetal.hosts.1.pool", "kafak"),
             ("set", "environment.placement", {"tolerations": []}),
         ),
@@ -92,7 +92,8 @@ def test_all_rule_problems_are_reported_together():
     } <= paths
 
 
-def test_newer_kubernetes_than_validated_is_a_warning_not_an_error():
+def test_newer_kubernetes_than_validated_is_a_warning_not_an_error(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1705312800")  # 2024-01-15: 15.2.0 was still supported
     values = apply(namespace_of("demo"), (("set", "environment.kubernetes.version", "1.30"),))
     validated = validate_namespace(values)
     assert [w.path for w in validated.warnings] == ["environment.kubernetes.version"]
@@ -146,6 +147,7 @@ def test_http_is_allowed_only_with_the_explicit_flag_and_then_warned():
     values = apply(namespace_of("demo"), (("set", "environment.vault", {
         "address": "http://vault.lab.example:8200", "insecureHttp": True}),
         ("set", "environment.baremetal.k3sInstallScriptUrl", "http://mirror.lab.example/install.sh"),
+        ("set", "environment.baremetal.k3sInstallScriptSha256", "0" * 64),
         ("set", "environment.baremetal.insecureHttp", True)))
     warnings = {w.path: w.message for w in validate_namespace(values).warnings}
     assert "environment.vault.address" in warnings and "in clear" in warnings["environment.vault.address"]

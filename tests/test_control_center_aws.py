@@ -192,10 +192,13 @@ def test_a_changed_configuration_restarts_the_hub():
 
 def test_the_image_is_pinned_in_versions_yaml_and_checkov_exceptions_say_why():
     pin = image_pin()
-    assert pin.repository == "ghcr.io/linuxserver/wireguard" and pin.tag and pin.digest is None
+    # Pinned by digest (config/versions.yaml says where it was read): no checkov digest exception left.
+    assert pin.repository == "docker.io/linuxserver/wireguard" and pin.tag
+    assert pin.digest == "sha256:0291ea6379ffb2eed1296676853e24b2774a6b2dc820771b350249d6fe95c6ca"
     annotations = by_kind(hub_plan())["Deployment"]["metadata"]["annotations"]
     skips = dict(value.split("=", 1) for key, value in annotations.items() if key.startswith("checkov.io/skip"))
-    assert set(skips) == {*PRIVILEGE_CHECKOV_SKIPS, DIGEST_CHECK} and all(len(reason) > 20 for reason in skips.values())
+    assert set(skips) == set(PRIVILEGE_CHECKOV_SKIPS) and all(len(reason) > 20 for reason in skips.values())
+    assert DIGEST_CHECK not in skips
     digest = "sha256:" + "ab" * 32
     pinned = hub_plan(image=PinnedImage(pin.repository, pin.tag, digest))
     assert pod(pinned)["spec"]["containers"][0]["image"] == f"{pin.repository}:{pin.tag}@{digest}"

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 import yaml
 
 from mojaloop_iac import contract
@@ -27,6 +28,7 @@ from mojaloop_iac.planners.control_center.ingress import (
 from mojaloop_iac.planners.control_center_stack import ControlCenterPlan, plan_control_center
 from mojaloop_iac.planners.gateways import INTERNAL, GatewaysInput, plan_gateways
 from mojaloop_iac.planners.vault_server import API_PORT
+from mojaloop_iac.platform_versions import pinned_minors
 from tests.support.manifests import bundle_manifests, is_core, validate_core, validate_custom
 from tests.support.stacks import copy_stack
 from tests.test_control_center_aws import ACCOUNT, control_center
@@ -190,7 +192,7 @@ def environment_gateways(substrate: str):
             kubernetes_version="1.33",
             internal_tls_secret="internal-wildcard-tls",
             external_tls_secret="external-wildcard-tls",
-            client_ca_secret="dfsp-client-ca",
+            client_ca_secret="external-wildcard-tls-cacert",
         )
     )
 
@@ -262,14 +264,12 @@ def test_every_ingress_object_validates_against_the_istio_crds(profile):
         )
 
 
-def test_the_kubernetes_version_outside_istios_range_is_a_warning():
-    # The pinned Istio supports 1.32 and later; the example control centers run 1.33.
+def test_the_istio_release_follows_the_control_centers_kubernetes_minor():
     older = control_center("control-center").model_copy(
         update={"kubernetes": control_center("control-center").kubernetes.model_copy(update={"version": "1.30"})}
     )
-    (warning,) = [w for w in plan_control_center(older, "local-path", {"alice": "key"}).warnings
-                  if w.startswith("Istio ")]
-    assert "the cluster runs 1.30" in warning and "entry istiod" in warning
+    planned_older = plan_control_center(older, "local-path", {"alice": "key"})
+    assert {r.version for r in planned_older.ingress.releases} == {pinned_minors()["1.30"]["istio"]}
     for stack in ("control-center", "control-center-aws"):
         assert not [w for w in planned(stack).warnings if w.startswith("Istio ")]
 

@@ -12,7 +12,6 @@ import yaml
 from mojaloop_iac import contract
 from mojaloop_iac.config.defaults import chart_pins
 from mojaloop_iac.paths import CONFIG_DIR
-from mojaloop_iac.planners import gateways as gateways_module
 from mojaloop_iac.planners.certificates import CertificatesInput, plan_certificates
 from mojaloop_iac.planners.gateways import (
     EGRESS_GATEWAY,
@@ -22,13 +21,16 @@ from mojaloop_iac.planners.gateways import (
     GatewaysInput,
     plan_gateways,
 )
+from mojaloop_iac.planners.gateways.charts import pinned_chart
+from mojaloop_iac.planners.gateways.planner import check_one_istio_release
 from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
+from mojaloop_iac.platform_versions import pinned_minors, platform_versions
 from tests.support.manifests import crd_schemas, validate_core, validate_custom
 
 INTERNAL_DOMAIN = "int.qa1.example.com"
 EXTERNAL_DOMAIN = "qa1.example.com"
-CLIENT_CA = "dfsp-client-ca"
+CLIENT_CA = "external-wildcard-tls-cacert"
 OATHKEEPER = {
     "name": "oathkeeper",
     "envoyExtAuthzHttp": {"service": "oathkeeper-api.ory.svc.cluster.local", "port": 4456},
@@ -169,6 +171,8 @@ def test_aws_gateways_sit_behind_network_load_balancers_of_their_scheme():
         assert internal is (scheme == "internal")
         assert service["externalTrafficPolicy"] == "Local"
         assert all("nodePort" not in port for port in service["ports"])
+        # The status port is not on the load balancer: it checks the health-check NodePort instead.
+        assert [port["port"] for port in service["ports"]] == [80, 443]
 
 
 @pytest.mark.parametrize("substrate", ["baremetal", "aws"])
@@ -256,19 +260,20 @@ def test_releases_install_base_then_istiod_then_the_gateways_in_their_namespaces
     assert all(r.atomic and r.timeout_seconds > 0 for r in result.releases)
 
 
-def test_every_chart_comes_from_config_charts():
+def test_every_chart_comes_from_config_charts_at_the_istio_release_pinned_for_the_kubernetes_minor():
     pinned = yaml.safe_load((CONFIG_DIR / "charts" / "istio.yaml").read_text(encoding="utf-8"))
     by_chart = {pin["chart"]: pin for pin in pinned.values()}
+    istio = pinned_minors()["1.33"]["istio"]
     for spec in plan().releases:
-        assert (spec.repo, spec.version) == (by_chart[spec.chart]["repo"], by_chart[spec.chart]["version"])
+        assert (spec.repo, spec.version) == (by_chart[spec.chart]["repo"], istio)
 
 
-def test_a_mix_of_istio_versions_is_refused(monkeypatch):
-    pins = {key: dict(pin) for key, pin in chart_pins().items()}
-    pins["istio-gateway"]["version"] = "1.29.6"
-    monkeypatch.setattr(gateways_module.charts, "chart_pins", lambda: pins)
+def test_a_mix_of_istio_versions_is_refused():
+    mixed = platform_versions("1.33")
+    mixed = replace(mixed, versions={**mixed.versions, "istio": "1.29.6"})
+    base = pinned_chart("istio-base", platform_versions("1.33"))
     with pytest.raises(GatewaysError, match="mix of Istio releases"):
-        plan()
+        check_one_istio_release(base, pinned_chart("istiod", mixed), pinned_chart("istio-gateway", mixed))
 
 
 def test_extension_providers_reach_istiods_mesh_config_in_name_order():
@@ -342,16 +347,26 @@ def test_the_dfsp_client_ca_is_delivered_to_the_external_gateways_namespace():
     assert need.name == CLIENT_CA and set(need.keys) == {"ca.crt"}
     delivery = plan_secret_delivery("qa1", "https://vault.example:8200", "mojaloop", result.secret_needs)
     (external,) = [m for m in delivery.manifests if m["kind"] == "ExternalSecret"]
-    assert external["metadata"] == {"name": CLIENT_CA, "namespace": EXTERNAL.namespace}
+    assert external["metadata"] == {
+        "name": CLIENT_CA,
+        "namespace": EXTERNAL.namespace,
+        "annotations": {"pulumi.com/waitFor": "condition=Ready"},
+    }
     assert [item["secretKey"] for item in external["spec"]["data"]] == ["ca.crt"]
     # A certificate is no password: the operator writes it to Vault, and the plan says where.
     assert len(delivery.operator_supplied) == 1 and CLIENT_CA in delivery.operator_supplied[0]
 
 
-def test_kubernetes_outside_istios_supported_range_is_a_warning():
-    assert plan(kubernetes_version="1.33").warnings == ()
-    (warning,) = plan(kubernetes_version="1.28").warnings
-    assert "Istio 1.30.3" in warning and "1.32 to 1.36" in warning and "1.28" in warning
+def test_the_istio_release_follows_the_kubernetes_version_and_older_ones_find_the_client_ca_by_name():
+    modern, older = plan(kubernetes_version="1.33"), plan(kubernetes_version="1.28")
+    assert {r.version for r in modern.releases} == {"1.30.3"}
+    assert {r.version for r in older.releases} == {"1.24.6"}
+    assert modern.warnings == older.warnings == ()
+    # Istio 1.24 has no caCertCredentialName: it reads `<credentialName>-cacert`, which is the Secret's name.
+    tls_new = gateway(modern, EXTERNAL.namespace)["spec"]["servers"][0]["tls"]
+    tls_old = gateway(older, EXTERNAL.namespace)["spec"]["servers"][0]["tls"]
+    assert tls_new["caCertCredentialName"] == CLIENT_CA == f"{tls_new['credentialName']}-cacert"
+    assert "caCertCredentialName" not in tls_old and f"{tls_old['credentialName']}-cacert" == CLIENT_CA
 
 
 @pytest.mark.parametrize(
@@ -364,6 +379,7 @@ def test_kubernetes_outside_istios_supported_range_is_a_warning():
         ({"kubernetes_version": "latest"}, "'latest' is not a Kubernetes version"),
         ({"client_ca_secret": "DFSP_CA"}, "client CA secret 'DFSP_CA'"),
         ({"client_ca_secret": "external-wildcard-tls"}, "cert-manager owns the TLS secret"),
+        ({"client_ca_secret": "dfsp-client-ca"}, "must be named 'external-wildcard-tls-cacert'"),
     ],
 )
 def test_invalid_input_is_refused_naming_what_to_change(changes, message):

@@ -135,7 +135,7 @@ def test_an_unreadable_stack_outputs_file_is_invalid_input(capsys, tmp_path):
 def test_a_stack_referencing_itself_is_refused(capsys, tmp_path):
     def itself(stack: dict) -> None:
         environment = stack["config"]["mojaloop:environment"]
-        environment.pop("vault")
+        environment.pop("vault", None)
         environment["controlCenterStack"] = "org/mojaloop/loop"
 
     stack = copy_stack("demo", tmp_path, "loop", itself)

@@ -96,7 +96,7 @@ def make_plan(**changes: Any) -> IdentityPlan:
 
 
 def by_kind(plan: IdentityPlan, kind: str) -> list[dict[str, Any]]:
-    return [m for m in plan.manifests if m["kind"] == kind]
+    return [m for m in (*plan.prerequisites, *plan.manifests) if m["kind"] == kind]
 
 
 def release(plan: IdentityPlan, name: str):
@@ -225,9 +225,36 @@ def test_only_the_dfsp_realms_openid_endpoints_face_the_external_gateway():
 # --- Istio ---------------------------------------------------------------------------------------
 
 
+def api_host(api: str) -> str:
+    """The tool host of config/mojaloop-values.yaml (the TTK UI is `ttk.`, the others are named as their id)."""
+    return f"{'ttk' if api == 'ttk-ui' else api}.{INTERNAL}"
+
+
+def test_every_host_the_gateways_serve_has_an_allow_rule_over_their_deny_by_default():
+    plan = make_plan()
+    allows = [p for p in by_kind(plan, "AuthorizationPolicy") if p["spec"].get("action") == "ALLOW"]
+    allowed = {
+        (p["metadata"]["namespace"], host, "requestPrincipals" in str(p["spec"]["rules"][0].get("from")))
+        for p in allows
+        for host in p["spec"]["rules"][0]["to"][0]["operation"]["hosts"]
+        if not host.endswith(":*")
+    }
+    internal, external = contract.INTERNAL_GATEWAY_NAMESPACE, contract.EXTERNAL_GATEWAY_NAMESPACE
+    assert (external, f"fspiop.{EXTERNAL}", True) in allowed  # a DFSP token is required
+    assert (internal, f"fspiop.{INTERNAL}", True) in allowed
+    assert (external, f"keycloak.{EXTERNAL}", False) in allowed  # the token endpoint itself
+    assert {(internal, f"keycloak.{INTERNAL}", False), (internal, f"auth.{INTERNAL}", False)} <= allowed
+    # The Testing Toolkit's UI and API are operators' tools: Oathkeeper decides first, as for the admin APIs.
+    for api in HUB_OPERATOR_API_IDS:
+        assert (internal, api_host(api), False) in allowed
+
+
 def test_request_authentication_targets_the_external_gateway_and_the_dfsps_realm():
     plan = make_plan()
-    (authn,) = by_kind(plan, "RequestAuthentication")
+    authns = {a["metadata"]["namespace"]: a for a in by_kind(plan, "RequestAuthentication")}
+    # The internal gateway serves the FSPIOP API too (fspiop.<internal domain>): the same token is required.
+    assert set(authns) == {contract.EXTERNAL_GATEWAY_NAMESPACE, contract.INTERNAL_GATEWAY_NAMESPACE}
+    authn = authns[contract.EXTERNAL_GATEWAY_NAMESPACE]
     assert authn["metadata"]["namespace"] == contract.EXTERNAL_GATEWAY_NAMESPACE
     assert authn["spec"]["selector"] == {"matchLabels": {"istio": contract.EXTERNAL_GATEWAY_NAME}}
     (rule,) = authn["spec"]["jwtRules"]
@@ -241,7 +268,7 @@ def test_fspiop_requests_without_a_dfsp_token_are_refused_at_the_external_gatewa
     (deny,) = [
         p
         for p in by_kind(plan, "AuthorizationPolicy")
-        if p["metadata"]["namespace"] == contract.EXTERNAL_GATEWAY_NAMESPACE
+        if p["metadata"]["namespace"] == contract.EXTERNAL_GATEWAY_NAMESPACE and p["spec"]["action"] == "DENY"
     ]
     assert deny["spec"]["action"] == "DENY"
     assert deny["spec"]["selector"] == {"matchLabels": {"istio": contract.EXTERNAL_GATEWAY_NAME}}
@@ -259,7 +286,7 @@ def test_hub_operator_apis_are_delegated_to_oathkeeper_by_name_of_the_extension_
     assert custom["metadata"]["namespace"] == contract.INTERNAL_GATEWAY_NAMESPACE
     assert custom["spec"]["selector"] == {"matchLabels": {"istio": contract.INTERNAL_GATEWAY_NAME}}
     hosts = custom["spec"]["rules"][0]["to"][0]["operation"]["hosts"]
-    assert hosts == [h for api in HUB_OPERATOR_API_IDS for h in (f"{api}.{INTERNAL}", f"{api}.{INTERNAL}:*")]
+    assert hosts == [h for api in HUB_OPERATOR_API_IDS for h in (api_host(api), f"{api_host(api)}:*")]
 
 
 def test_the_extension_provider_asks_oathkeepers_decisions_api_and_fails_closed():
@@ -278,15 +305,19 @@ def test_the_extension_provider_asks_oathkeepers_decisions_api_and_fails_closed(
 # --- Oathkeeper, Kratos, Keto --------------------------------------------------------------------
 
 
+def access_rules(plan) -> dict[str, dict]:
+    oathkeeper = release(plan, "oathkeeper").values["oathkeeper"]
+    return {rule["id"]: rule for rule in json.loads(oathkeeper["accessRules"])}
+
+
 def test_each_hub_operator_api_has_a_read_and_a_write_rule_checked_by_keto_for_the_kratos_session():
     plan = make_plan()
-    rules = {r["metadata"]["name"]: r for r in by_kind(plan, "Rule")}
+    rules = access_rules(plan)
     assert set(rules) == {f"{api}-{access}" for api in HUB_OPERATOR_API_IDS for access in ("read", "write")}
     keto = release(plan, "keto")
-    for name, rule in rules.items():
+    for name, spec in rules.items():
         api, _, access = name.rpartition("-")
-        spec = rule["spec"]
-        assert spec["match"]["url"] == f"<https|http>://{api}.{INTERNAL}/<.*>"
+        assert spec["match"]["url"] == f"<https|http>://{api_host(api)}/<.*>"
         assert set(spec["match"]["methods"]) == set(ory_module.ACCESS_METHODS[access])
         assert spec["authenticators"] == [{"handler": "cookie_session"}]
         authorizer = spec["authorizer"]
@@ -301,19 +332,23 @@ def test_each_hub_operator_api_has_a_read_and_a_write_rule_checked_by_keto_for_t
         assert payload["subject_id"] == "{{ print .Subject }}"
 
 
-def test_maester_accepts_exactly_the_handlers_oathkeeper_enables_and_the_rules_use():
-    oathkeeper = release(make_plan(), "oathkeeper").values
+def test_the_rules_use_exactly_the_handlers_oathkeeper_enables_and_the_chart_owns_them():
+    plan = make_plan()
+    oathkeeper = release(plan, "oathkeeper").values
     config = oathkeeper["oathkeeper"]["config"]
-    envs = {
-        e["name"]: set(e["value"].split(",")) for e in oathkeeper["oathkeeper-maester"]["deployment"]["envs"]
+    rules = access_rules(plan).values()
+    assert {a["handler"] for r in rules for a in r["authenticators"]} == {
+        k for k, v in config["authenticators"].items() if v["enabled"]
     }
-    assert envs["authenticatorsAvailable"] == {k for k, v in config["authenticators"].items() if v["enabled"]}
-    assert envs["authorizersAvailable"] == {k for k, v in config["authorizers"].items() if v["enabled"]}
-    assert envs["mutatorsAvailable"] == {k for k, v in config["mutators"].items() if v["enabled"]}
-    # Maester owns the rules ConfigMap; the chart refuses both at once.
-    assert (
-        oathkeeper["maester"]["enabled"] is True and oathkeeper["oathkeeper"]["managedAccessRules"] is False
-    )
+    assert {r["authorizer"]["handler"] for r in rules} == {k for k, v in config["authorizers"].items() if v["enabled"]}
+    assert {m["handler"] for r in rules for m in r["mutators"]} == {
+        k for k, v in config["mutators"].items() if v["enabled"]
+    }
+    # The chart writes the rules ConfigMap from the first install: no Maester (no Rule objects, no CRD, no
+    # cluster-wide role) and nothing the oathkeeper pods wait for that comes after the release.
+    assert oathkeeper["maester"]["enabled"] is False and oathkeeper["oathkeeper"]["managedAccessRules"] is True
+    assert "oathkeeper-maester" not in oathkeeper
+    assert not by_kind(plan, "Rule")
 
 
 def test_the_session_cookie_authenticator_asks_kratos_and_the_cookie_covers_the_api_hosts():
@@ -327,8 +362,8 @@ def test_the_session_cookie_authenticator_asks_kratos_and_the_cookie_covers_the_
     config = kratos.values["kratos"]["config"]
     assert config["session"]["cookie"]["domain"] == INTERNAL
     for api in HUB_OPERATOR_API_IDS:
-        assert f"{api}.{INTERNAL}".endswith(f".{config['session']['cookie']['domain']}")
-        assert f"https://{api}.{INTERNAL}/" in config["selfservice"]["allowed_return_urls"]
+        assert api_host(api).endswith(f".{config['session']['cookie']['domain']}")
+        assert f"https://{api_host(api)}/" in config["selfservice"]["allowed_return_urls"]
 
 
 def test_kratos_signs_in_only_through_keycloak_and_its_identity_schema_is_valid():
@@ -527,7 +562,6 @@ def test_scheduling_reaches_every_identity_pod_spec():
         assert values[name]["deployment"]["tolerations"] == tolerations
         assert values[name]["deployment"]["affinity"] == SCHEDULING.affinity
     assert values["oathkeeper"]["deployment"]["tolerations"] == tolerations
-    assert values["oathkeeper"]["oathkeeper-maester"]["deployment"]["tolerations"] == tolerations
 
 
 def test_a_registry_mirror_replaces_every_images_registry():

@@ -38,7 +38,7 @@ def test_production_layout_on_aws_gives_sized_dedicated_pools():
 
 def test_a_stack_overrides_a_platform_chart_version(tmp_path):
     stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
-    stack["config"]["mojaloop:environment"]["chartVersions"] = {"istiod": "1.29.4", "external-secrets": "2.8.0"}
+    stack["config"]["mojaloop:environment"]["chartVersions"] = {"istio": "1.24.5", "external-secrets": "0.10.7"}
     path = tmp_path / "Pulumi.overridden.yaml"
     path.write_text(yaml.safe_dump(stack))
     plan_stack(str(path), tmp_path / "bundle")
@@ -46,5 +46,7 @@ def test_a_stack_overrides_a_platform_chart_version(tmp_path):
         yaml.safe_load(p.read_text())["name"]: yaml.safe_load(p.read_text())["version"]
         for p in (tmp_path / "bundle" / "helm").glob("*/release.yaml")
     }
-    assert versions["istiod"] == "1.29.4" and versions["external-secrets"] == "2.8.0"
-    assert versions["istio-base"] == "1.30.3"  # only what was overridden changes
+    # One key moves every Istio chart: they run one release.
+    assert versions["istiod"] == versions["istio-base"] == versions["istio-internal-ingress-gw"] == "1.24.5"
+    assert versions["external-secrets"] == "0.10.7"
+    assert versions["cert-manager"] == "v1.16.5"  # only what was overridden changes

@@ -238,11 +238,14 @@ def test_toggled_services_are_scheduled_only_when_their_feature_is_on(release: s
 
 
 @pytest.mark.parametrize("release", RELEASES)
-def test_test_tooling_tolerates_dedicated_nodes_without_being_pinned(release: str) -> None:
+def test_test_tooling_tolerating_dedicated_nodes_is_pinned_to_the_api_adapters_class(release: str) -> None:
+    # Tolerating the Kafka and database nodes' taint without a class, it could land on them.
     values = plan(release).values
     for path in ("ml-testing-toolkit.ml-testing-toolkit-backend", "simulator", "mojaloop-simulator.defaults"):
         assert at(values, f"{path}.tolerations") == [DEDICATED_TOLERATION], path
-        assert at(values, f"{path}.affinity", None) is None, path
+        assert "workload-class.mojaloop.io/CORE-API-ADAPTERS" in json.dumps(at(values, f"{path}.affinity")), path
+    # The simulators' pull Secret (nothing creates it; the images are public) is no longer named.
+    assert at(values, "mojaloop-simulator.defaults.config.imagePullSecretName") == ""
 
 
 def test_keys_differ_between_release_lines_as_the_charts_do() -> None:

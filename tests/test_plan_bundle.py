@@ -208,8 +208,16 @@ def test_every_secret_key_the_values_reference_is_produced_by_an_external_secret
     assert referenced <= produced, referenced - produced
 
 
-def test_vault_resources_carry_paths_and_policy_names_only(demo_bundle):
-    resources = json.loads((demo_bundle / "plan.json").read_text())["resources"]
+def test_vault_resources_carry_paths_and_policy_names_only(tmp_path):
+    # The demo with a Vault of its own (no control center administering its access).
+    stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
+    env = stack["config"]["mojaloop:environment"]
+    env.pop("controlCenterStack")
+    env["vault"] = {"address": "https://vault.demo.mojaloop.example"}
+    stack_file = tmp_path / "Pulumi.demo.yaml"
+    stack_file.write_text(yaml.safe_dump(stack))
+    plan_stack(str(stack_file), tmp_path / "bundle")
+    resources = json.loads((tmp_path / "bundle" / "plan.json").read_text())["resources"]
     generated = [r for r in resources if r["type"].endswith("mojaloop-vault:GeneratedSecret")]
     paths = {r["inputs"]["path"] for r in generated}
     assert {f"environments/demo/mojaloop/{name}" for name in ("mysqldb", "cl-mongodb", "ttk-mongodb")} <= paths
@@ -350,12 +358,12 @@ def test_the_control_center_profiles(tmp_path):
     assert "cc-cert-manager-certificate-cert-manager-internal-ca" in {r.name for r in minimal.record.resources
                                                                        if r.urn in ca.dependencies}
     buckets = {r.inputs["bucket"] for r in minimal.record.resources if r.type.endswith("mojaloop-objectstore:Bucket")}
-    assert buckets == {"pulumi-state", "backups", "env-demo", "env-aws-dev"}
+    assert buckets == {"pulumi-state", "backups", "env-demo", "env-aws-dev", "env-qa-cluster"}
     # One ConsumerAccess per consumer, after its buckets and the secrets Vault generates; Vault paths only.
     def accesses(result):
         return {r.inputs["user"]: r for r in result.record.resources if r.type.endswith("objectstore:ConsumerAccess")}
 
-    assert set(accesses(minimal)) == {"pulumi", "control-center", "env-demo", "env-aws-dev"}
+    assert set(accesses(minimal)) == {"pulumi", "control-center", "env-demo", "env-aws-dev", "env-qa-cluster"}
     assert set(accesses(full)) == set(accesses(minimal)) | {"gitlab"}
     for result in (minimal, full):
         names = {r.urn: r.name for r in result.record.resources}
@@ -372,7 +380,7 @@ def test_the_control_center_profiles(tmp_path):
     assert {"cc-bucket-env-demo", "cc-bucket-backups"} <= {r.name for r in minimal.record.resources if r.urn in env_demo}
     # Each declared environment's Vault access is part of the bootstrap, and exported for its stack.
     bootstrap = next(r for r in minimal.record.resources if r.type.endswith("VaultBootstrap"))
-    assert [e["name"] for e in bootstrap.inputs["environments"]] == ["aws-dev", "demo"]
+    assert [e["name"] for e in bootstrap.inputs["environments"]] == ["aws-dev", "demo", "qa-cluster"]
     assert outputs["vaultEnvironments"]["aws-dev"] == {
         "kubernetesAuthMount": "kubernetes-aws-dev", "readerRole": "secrets-reader", "deployerTokenRole": "env-aws-dev-deployer",
     }
@@ -409,12 +417,14 @@ def full_profile(stack: dict) -> None:
     stack["config"]["mojaloop:controlCenter"]["profile"] = "full"
 
 
-def test_each_plan_starts_from_picklers_own_dict_batching():
-    """Pulumi's provider serialisation wraps pickle's _batch_setitems without undoing it; a process planning
-    many stacks would nest the wrappers until a RecursionError. The engine puts the original back."""
+def test_planning_leaves_the_pickle_module_as_it_found_it(tmp_path):
+    """pulumi.dynamic wraps pickle's _batch_setitems on every provider it serializes and never unwraps it;
+    left alone, a process that plans many stacks (this suite, `mojactl qa`) hits the recursion limit."""
     import pickle
 
-    from mojaloop_iac.plan import engine
+    from mojaloop_iac.plan.run import plan_stack
 
-    plan_stack("control-center", None)
-    assert pickle._Pickler._batch_setitems is engine._PICKLER_BATCH_SETITEMS
+    before = (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict)
+    plan_stack("demo", None)
+    plan_stack("demo", None)
+    assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before

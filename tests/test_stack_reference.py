@@ -17,7 +17,7 @@ from mojaloop_iac.plan.run import plan_stack
 def referencing_stack(tmp_path: Path, reference: str) -> str:
     stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
     env = stack["config"]["mojaloop:environment"]
-    env.pop("vault")
+    env.pop("vault", None)
     env["controlCenterStack"] = reference
     path = tmp_path / "Pulumi.connected.yaml"
     path.write_text(yaml.safe_dump(stack))
@@ -76,7 +76,7 @@ def test_a_missing_or_wrong_ca_file_is_refused_by_its_key(tmp_path, capsys):
     stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
     (tmp_path / "not-a-cert.pem").write_text("hello\n")
     for name, problem in (("missing.pem", "does not exist"), ("not-a-cert.pem", "is not a PEM certificate")):
-        stack["config"]["mojaloop:environment"]["vault"]["caCertFile"] = name
+        stack["config"]["mojaloop:environment"].setdefault("vault", {})["caCertFile"] = name
         path = tmp_path / "Pulumi.ca.yaml"
         path.write_text(yaml.safe_dump(stack))
         for command in ("validate", "plan"):

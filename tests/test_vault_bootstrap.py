@@ -42,6 +42,11 @@ from tests.support.token_review import run_token_review_server, service_account_
 
 OPERATORS = ("alice", "bob", "carol")
 INITIAL_PASSWORD = "initial-password-for-operators-7Qx"
+
+
+def initial_password(user: str) -> str:
+    """Each operator's own initial password (VAULT_OPERATOR_INITIAL_PASSWORD_<NAME>)."""
+    return f"{INITIAL_PASSWORD}-{user}"
 UNCHANGED = ("unchanged", "present", "not in use")
 
 
@@ -87,7 +92,7 @@ def bootstrap_props(server: RaftServer, plan: VaultBootstrapPlan) -> dict[str, A
 
 
 def admin_login(server: RaftServer, user: str = "alice") -> str:
-    return server.client().auth.userpass.login(user, INITIAL_PASSWORD)["auth"]["client_token"]
+    return server.client().auth.userpass.login(user, initial_password(user))["auth"]["client_token"]
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,8 @@ def bootstrapped(
         props = bootstrap_props(server, plan)
         root_token = keyrings["alice"].decrypt(init["encrypted_root_token"]["value"])
         env.setenv("VAULT_TOKEN", root_token)
-        env.setenv("VAULT_OPERATOR_INITIAL_PASSWORD", INITIAL_PASSWORD)
+        for user in OPERATORS:
+            env.setenv(f"VAULT_OPERATOR_INITIAL_PASSWORD_{user.upper()}", initial_password(user))
         with pytest.raises(VaultOperationError) as sealed:
             VaultBootstrapProvider().create(props)
         shares = init["key_shares"]
@@ -360,6 +366,21 @@ def test_operators_administer_vault_through_userpass_once_root_is_gone(bootstrap
 
 
 @pytest.mark.slow
+def test_each_operator_gets_their_own_initial_password_and_a_shared_one_is_refused(bootstrapped, monkeypatch):
+    # alice and bob were created from their own variables: neither logs in with the other's password.
+    for user, other in (("alice", "bob"), ("bob", "alice")):
+        with pytest.raises(hvac.exceptions.InvalidRequest):
+            bootstrapped.server.client().auth.userpass.login(user, initial_password(other))
+    monkeypatch.setenv("VAULT_TOKEN", admin_login(bootstrapped.server))
+    plan = plan_vault_bootstrap(environments(), ["alice", "bob", "dave"], bootstrapped.server.audit_device, True)
+    props = bootstrap_props(bootstrapped.server, plan)
+    monkeypatch.setenv("VAULT_OPERATOR_INITIAL_PASSWORD_DAVE", initial_password("alice"))
+    with pytest.raises(VaultOperationError, match=r"'dave' would get the same initial password as alice"):
+        VaultBootstrapProvider().update("x", bootstrapped.first_run, props)
+    assert "dave" not in bootstrapped.server.client(admin_login(bootstrapped.server)).auth.userpass.list_user()["data"]["keys"]
+
+
+@pytest.mark.slow
 def test_a_revoked_root_token_is_answered_with_how_operators_log_in(bootstrapped, monkeypatch):
     monkeypatch.setenv("VAULT_TOKEN", bootstrapped.root_token)
     with pytest.raises(VaultOperationError, match=r"not valid .* `bao login -method=userpass -path=userpass"):
@@ -577,7 +598,7 @@ def test_bootstrap_inputs_round_trip_so_an_unchanged_plan_is_no_diff():
 @pytest.mark.parametrize("provider_type", [VaultInitializationProvider, VaultBootstrapProvider])
 def test_providers_pickle_without_the_token_or_passwords(provider_type, monkeypatch):
     monkeypatch.setenv("VAULT_TOKEN", "s.root-token-that-must-not-be-pickled")
-    monkeypatch.setenv("VAULT_OPERATOR_INITIAL_PASSWORD", INITIAL_PASSWORD)
+    monkeypatch.setenv("VAULT_OPERATOR_INITIAL_PASSWORD_ALICE", INITIAL_PASSWORD)
     raw = base64.b64decode(serialize_provider(provider_type()))
     assert b"root-token-that-must-not-be-pickled" not in raw and INITIAL_PASSWORD.encode() not in raw
     assert type(dill.loads(raw)) is provider_type
@@ -615,8 +636,8 @@ def test_the_resources_register_their_plan_and_only_names_of_secrets(keyrings):
         inputs = {args.name: args.inputs for args in mocks.registered}
         assert inputs["vault-bootstrap"]["kv_mount"] == "mojaloop"
         assert (
-            inputs["vault-bootstrap"]["operator_auth"]["initial_password_env"]
-            == "VAULT_OPERATOR_INITIAL_PASSWORD"
+            inputs["vault-bootstrap"]["operator_auth"]["initial_password_env_prefix"]
+            == "VAULT_OPERATOR_INITIAL_PASSWORD_"
         )
         assert [o["name"] for o in inputs["vault-init"]["operators"]] == list(OPERATORS)
         for registered in inputs.values():

@@ -12,6 +12,7 @@ layout) and returns a `PlaybookResult`; the caller exits non-zero unless `result
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,18 @@ def kubeconfig_path(run_dir: Path) -> Path:
 
 
 def check(
-    inventory: Mapping[str, Any], run_dir: Path, *, event_handler: ProgressHandler | None = None
+    inventory: Mapping[str, Any],
+    run_dir: Path,
+    *,
+    limit: str | None = None,
+    event_handler: ProgressHandler | None = None,
+    verbosity: int = 0,
 ) -> PlaybookResult:
     """Validate the inventory and reach every host; nothing on the hosts changes."""
-    return run_playbook("site.yml", inventory, run_dir, tags=(VALIDATE_TAG,), event_handler=event_handler)
+    return run_playbook(
+        "site.yml", inventory, run_dir, limit=limit, tags=(VALIDATE_TAG,), event_handler=event_handler,
+        verbosity=verbosity,
+    )
 
 
 def apply(
@@ -48,12 +57,15 @@ def apply(
     run_dir: Path,
     *,
     limit: str | None = None,
+    tags: Iterable[str] = (),
     skip_tags: Iterable[str] = (),
     event_handler: ProgressHandler | None = None,
+    verbosity: int = 0,
 ) -> PlaybookResult:
     """Prepare the hosts and install k3s (site.yml); the kubeconfig lands at `kubeconfig_path(run_dir)`.
     A control center's inventory also has the WireGuard hub host: control-center-hosts.yml converges it next."""
-    cluster = _run_with_kubeconfig("site.yml", inventory, run_dir, limit, skip_tags, event_handler)
+    steps = RunOptions(limit, tuple(tags), tuple(skip_tags), event_handler, verbosity)
+    cluster = _run_with_kubeconfig("site.yml", inventory, run_dir, steps)
     if not cluster.succeeded or CONTROL_CENTER_GROUP not in inventory.get("all", {}).get("children", {}):
         return cluster
     hub = prepare_control_center_hosts(inventory, run_dir, limit=limit, event_handler=event_handler)
@@ -65,29 +77,40 @@ def upgrade(
     run_dir: Path,
     *,
     limit: str | None = None,
+    tags: Iterable[str] = (),
     skip_tags: Iterable[str] = (),
     event_handler: ProgressHandler | None = None,
+    verbosity: int = 0,
 ) -> PlaybookResult:
     """Roll the cluster to the inventory's k3s_version, one server and then one agent at a time."""
-    return _run_with_kubeconfig("upgrade.yml", inventory, run_dir, limit, skip_tags, event_handler)
+    steps = RunOptions(limit, tuple(tags), tuple(skip_tags), event_handler, verbosity)
+    return _run_with_kubeconfig("upgrade.yml", inventory, run_dir, steps)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Which hosts and steps a run covers, and how it reports."""
+
+    limit: str | None = None
+    tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
+    event_handler: ProgressHandler | None = None
+    verbosity: int = 0
 
 
 def _run_with_kubeconfig(
-    playbook: str,
-    inventory: Mapping[str, Any],
-    run_dir: Path,
-    limit: str | None,
-    skip_tags: Iterable[str],
-    event_handler: ProgressHandler | None,
+    playbook: str, inventory: Mapping[str, Any], run_dir: Path, steps: RunOptions
 ) -> PlaybookResult:
     return run_playbook(
         playbook,
         inventory,
         run_dir,
-        limit=limit,
-        skip_tags=skip_tags,
+        limit=steps.limit,
+        tags=steps.tags,
+        skip_tags=steps.skip_tags,
         extravars=_kubeconfig_vars(run_dir),
-        event_handler=event_handler,
+        event_handler=steps.event_handler,
+        verbosity=steps.verbosity,
     )
 
 
@@ -97,6 +120,7 @@ def reset(
     *,
     limit: str | None = None,
     event_handler: ProgressHandler | None = None,
+    verbosity: int = 0,
 ) -> PlaybookResult:
     """Remove k3s and everything the toolkit wrote on the hosts, and the fetched kubeconfig. Destructive:
     the caller asks for confirmation first."""
@@ -107,6 +131,7 @@ def reset(
         limit=limit,
         extravars=_kubeconfig_vars(run_dir),
         event_handler=event_handler,
+        verbosity=verbosity,
     )
 
 

@@ -7,8 +7,10 @@ update exactly when one of them changed, so a `pulumi up` with an unchanged inve
 does not touch the hosts. `create`/`update` run site.yml with the same runner as `mojactl baremetal
 apply` and output the fetched kubeconfig, which the resource marks secret.
 
-Deleting the resource leaves the hosts alone: tearing a cluster down is `mojactl baremetal STACK reset`,
-never a side effect of removing a resource from a program.
+Deleting the resource leaves the hosts alone (tearing a cluster down is `mojactl baremetal STACK reset`,
+never a side effect of removing a resource from a program), except for an ephemeral environment, whose
+resource is created with `reset_on_delete`: there `pulumi destroy` runs reset.yml, so the hosts go back to
+the pool clean.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ TRIGGERS = ("inventory_hash", "roles_version")
 
 
 def run_inputs(
-    inventory: Mapping[str, Any], run_dir: Path | str, *, skip_tags: Sequence[str] = ()
+    inventory: Mapping[str, Any], run_dir: Path | str, *, skip_tags: Sequence[str] = (), reset_on_delete: bool = False
 ) -> dict[str, Any]:
     """The provider's inputs for a plain-data inventory (the resource does the same through Outputs)."""
     return {
         "inventory": dict(inventory),
         "run_dir": str(run_dir),
         "skip_tags": list(skip_tags),
+        "reset_on_delete": reset_on_delete,
         "inventory_hash": inventory_hash(inventory, PLAYBOOKS_DIR),
         "roles_version": roles_digest(PLAYBOOKS_DIR),
     }
@@ -69,7 +72,7 @@ class AnsibleRunProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.DiffResult(
             changes=bool(changed),
             replaces=[],
-            stables=["run_dir"],
+            stables=["run_dir", "reset_on_delete"],
             delete_before_replace=False,
         )
 
@@ -82,8 +85,17 @@ class AnsibleRunProvider(pulumi.dynamic.ResourceProvider):
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
         return pulumi.dynamic.UpdateResult(outs=self._run(news))
 
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        # Intentionally nothing: see the module docstring.
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        # Nothing unless the environment is ephemeral: see the module docstring.
+        if not props.get("reset_on_delete"):
+            return None
+        run_dir = Path(props["run_dir"])
+        result = actions.reset(props["inventory"], run_dir)
+        if not result.succeeded:
+            raise BaremetalRunError(
+                f"reset.yml failed ({result.status}, rc {result.rc}): " + "; ".join(result.failed_messages)
+                + f". The hosts are not back in the pool; details: {result.artifact_dir}"
+            )
         return None
 
     def _run(self, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,6 +113,7 @@ class AnsibleRunProvider(pulumi.dynamic.ResourceProvider):
             "roles_version": props["roles_version"],
             "run_dir": str(run_dir),
             "skip_tags": skip_tags,
+            "reset_on_delete": bool(props.get("reset_on_delete", False)),
             "hosts": _host_summary(result),
             "wireguard_public_keys": dict(result.reported.get("wireguard_public_keys") or {}),
             "kubeconfig": _read_kubeconfig(run_dir, started=K3S_START_TAG not in skip_tags),
@@ -148,6 +161,7 @@ class AnsibleRun(pulumi.dynamic.Resource):
         run_dir: Path | str,
         *,
         skip_tags: Sequence[str] = (),
+        reset_on_delete: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         hashed = pulumi.Output.from_input(inventory).apply(lambda inv: inventory_hash(inv, PLAYBOOKS_DIR))
@@ -155,6 +169,7 @@ class AnsibleRun(pulumi.dynamic.Resource):
             "inventory": inventory,
             "run_dir": str(run_dir),
             "skip_tags": list(skip_tags),
+            "reset_on_delete": reset_on_delete,
             "inventory_hash": hashed,
             "roles_version": roles_digest(PLAYBOOKS_DIR),
             "kubeconfig": None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -113,6 +114,7 @@ def run_playbook(
     extravars: Mapping[str, Any] | None = None,
     event_handler: ProgressHandler | None = None,
     playbooks_dir: Path = PLAYBOOKS_DIR,
+    verbosity: int = 0,
 ) -> PlaybookResult:
     """Run `playbook` (a file in `playbooks_dir`) against `inventory` and return what happened.
 
@@ -134,6 +136,7 @@ def run_playbook(
     cmdline = ["--check"] if check else []
     progress = _ProgressStream(event_handler)
 
+    require_ansible()
     with _cancel_on_interrupt() as cancelled:
         # Imported here: planning a stack (which only hashes the inventory) must not need Ansible installed.
         import ansible_runner
@@ -156,6 +159,7 @@ def run_playbook(
             suppress_env_files=True,
             rotate_artifacts=0,
             cancel_callback=cancelled,
+            **({"verbosity": verbosity} if verbosity else {}),
         )
     artifact_dir = run_dir / "artifacts" / ident
     _redact_recorded_environment(artifact_dir)
@@ -274,13 +278,17 @@ def _ansible_environment(playbooks_dir: Path) -> dict[str, str]:
     }
 
 
+def require_ansible() -> None:
+    """Fail before starting anything, with the fix, when ansible-runner or ansible-playbook is missing."""
+    if importlib.util.find_spec("ansible_runner") is None:
+        raise BaremetalRunError("ansible-runner is not installed in this Python: run ./scripts/setup")
+    _require_ansible_playbook()
+
+
 def _require_ansible_playbook() -> None:
-    """Fail before starting anything, with the fix, when Ansible is missing."""
     beside_python = Path(sys.executable).parent / "ansible-playbook"
     if not beside_python.is_file() and shutil.which("ansible-playbook") is None:
-        raise BaremetalRunError(
-            "ansible-playbook is not installed: pip install ansible (the full package: Galaxy is unreachable)"
-        )
+        raise BaremetalRunError("ansible-playbook (ansible-core) is not installed: run ./scripts/setup")
 
 
 # Environment variables whose values are kept in the artifacts' record of the run; others (which may be

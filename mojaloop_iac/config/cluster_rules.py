@@ -109,10 +109,16 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
             extra = f"did you mean {hint!r}? " if hint else ""
             yield Issue(f"{base}.hosts[{index}].pool", f"unknown node pool {host.pool!r}; {extra}defined pools: {known}")
     servers = sum(1 for host in hosts if host.role == "server")
-    wanted = (3,) if cluster.baremetal.ha_embedded_etcd else (1, 3)
-    if servers not in wanted:
-        detail = "exactly 3 (haEmbeddedEtcd needs a quorum)" if cluster.baremetal.ha_embedded_etcd else "1 or 3"
-        yield Issue(f"{base}.hosts", f"has {servers} server host(s); needs {detail} so etcd keeps quorum")
+    if servers not in (1, 3):
+        yield Issue(f"{base}.hosts", f"has {servers} server host(s); needs 1, or 3 so etcd keeps quorum")
+    elif (servers == 3) != cluster.baremetal.ha_embedded_etcd:
+        # The validate_inventory role checks the same: several k3s servers share one datastore only through
+        # embedded etcd, and one server has no quorum to keep.
+        yield Issue(
+            f"{base}.haEmbeddedEtcd",
+            f"{servers} server host(s) need haEmbeddedEtcd: {str(servers == 3).lower()} (three servers share their "
+            "datastore through embedded etcd; a single server keeps it on its own)",
+        )
     if cluster.baremetal.ssh_user == "root":
         yield Issue(
             f"{base}.sshUser",
@@ -121,6 +127,15 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
         )
     if cluster.baremetal.k3s_binary_url and cluster.baremetal.k3s_binary_path:
         yield Issue(f"{base}.k3sBinaryPath", "set either k3sBinaryUrl or k3sBinaryPath, not both")
+    pinned_url = versions()["k3sInstaller"]["url"]
+    url = cluster.baremetal.k3s_install_script_url
+    own_script = cluster.baremetal.k3s_install_script_path or (url if url not in (None, pinned_url) else None)
+    if own_script and cluster.baremetal.k3s_install_script_sha256 is None:
+        yield Issue(
+            f"{base}.k3sInstallScriptSha256",
+            f"is required with the install script {own_script}: the playbooks run no installer whose sha256 they "
+            "were not given (e.g. the output of `sha256sum install.sh`)",
+        )
     populated = {host.pool for host in hosts}
     for pool_name in cluster.node_pools:
         if pool_name not in populated:
@@ -131,10 +146,15 @@ def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
 
 
 def downloads_are_https(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    if cluster.chart_mirror is not None:
+        yield from http_needs_the_flag(
+            {f"{prefix}.chartMirror": cluster.chart_mirror}, cluster.chart_mirror_insecure_http,
+            f"{prefix}.chartMirrorInsecureHttp", "every chart and manifest the cluster installs could be replaced on the way",
+        )
     baremetal = cluster.baremetal
     if baremetal is None:
         return
-    urls = {"k3sInstallScriptUrl": baremetal.k3s_install_script_url, "k3sBinaryUrl": baremetal.k3s_binary_url}
+    urls = {"k3sInstallScriptUrl": baremetal.k3s_install_script_url or "", "k3sBinaryUrl": baremetal.k3s_binary_url}
     if baremetal.k3s_install_script_path:
         urls.pop("k3sInstallScriptUrl")  # the file wins: the URL is never fetched
     yield from http_needs_the_flag(
@@ -317,3 +337,12 @@ def _secret_ref_names(ref: dict[str, Any]) -> bool:
     except ValueError:
         return False
     return True
+
+
+def platform_versions_are_supported(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    """Istio, cert-manager and External Secrets versions exist for the cluster's Kubernetes minor, and each
+    (pinned or overridden in chartVersions) supports it; Istio's components run one version."""
+    from mojaloop_iac.platform_versions import check_platform_versions
+
+    for issue in check_platform_versions(cluster.kubernetes.version, getattr(cluster, "chart_versions", None)):
+        yield Issue(f"{prefix}.{issue.key}", issue.message, severity=issue.severity)

@@ -1,4 +1,5 @@
-"""Rules of a control-center stack: whom it serves, who holds the unseal shares, the raft peers, the mesh."""
+"""Rules of a control-center stack: whom it serves, who holds the unseal shares, the raft peers, the mesh,
+QA access and chart versions."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from mojaloop_iac import contract
 from mojaloop_iac.config.cluster_rules import DERIVED_NAME_PREFIX, MAX_NAME_LENGTH, named_networks, repels
 from mojaloop_iac.config.issues import Issue, suggest
-from mojaloop_iac.config.models import ControlCenter, Substrate
+from mojaloop_iac.config.models import ControlCenter, ControlCenterProfile, Substrate
 from mojaloop_iac.planners.mesh import plan_hub_side
 from mojaloop_iac.wireguard import MeshPlanError
 
@@ -31,6 +33,7 @@ def control_center_rules(cc: ControlCenter, prefix: str, files_checked: bool = T
     yield from unseal_keys(cc, prefix, files_checked)
     yield from raft_fits_the_nodes(cc, prefix)
     yield from wireguard_mesh_plans(cc, f"{prefix}.wireguard")
+    yield from qa_access_is_complete(cc, f"{prefix}.qa")
 
 
 def unseal_keys(cc: ControlCenter, prefix: str, files_checked: bool) -> Iterator[Issue]:
@@ -131,3 +134,38 @@ def _mesh_member_path(path: str, message: str, cc: ControlCenter) -> str:
         if message.startswith(f"peer {name!r}"):
             return f"{path}.peers.{name}"
     return path
+
+
+def qa_access_is_complete(cc: ControlCenter, path: str) -> Iterator[Issue]:
+    if cc.qa is None:
+        return
+    for index, name in enumerate(cc.qa.shared_clusters):
+        if name not in cc.environments:
+            yield Issue(f"{path}.sharedClusters[{index}]", f"{name!r} is not in environments: declare the shared QA "
+                        "cluster's environment there first")
+    gitlab = cc.qa.gitlab
+    if gitlab is not None and gitlab.url is None and cc.profile != ControlCenterProfile.FULL:
+        yield Issue(f"{path}.gitlab.url", "is required unless profile is full (then the control center's own GitLab "
+                    "issues the CI tokens), e.g. https://gitlab.example.com")
+    if cc.qa.gitlab is None and cc.qa.github is None:
+        yield Issue(path, "names no CI login: set gitlab (GitLab CI id_tokens) or github (GitHub Actions OIDC), "
+                    "or both")
+
+
+# Pins of the identity services, which only environments install.
+_ENVIRONMENT_ONLY_PINS = frozenset({"keycloak-operator", "kratos", "keto", "oathkeeper", "kratos-mysql", "keto-mysql",
+                                    "keycloak-mysql", "istio-gateway"})
+
+
+def control_center_chart_versions(cc: ControlCenter, prefix: str) -> Iterator[Issue]:
+    if not cc.chart_versions:
+        return
+    from mojaloop_iac.config.defaults import chart_pins
+    from mojaloop_iac.platform_versions import PRODUCTS
+
+    known = (set(chart_pins()) - _ENVIRONMENT_ONLY_PINS) | {contract.INTERNAL_GATEWAY, *PRODUCTS}
+    for name in sorted(cc.chart_versions):
+        if name not in known:
+            hint = suggest(name, known)
+            yield Issue(f"{prefix}.chartVersions.{name}", "not a Helm release of a control center"
+                        + (f"; did you mean {hint!r}?" if hint else f"; releases: {', '.join(sorted(known))}"))

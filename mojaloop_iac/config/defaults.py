@@ -23,13 +23,17 @@ def versions() -> dict[str, Any]:
 
 @cache
 def chart_pins() -> dict[str, dict[str, Any]]:
-    """Pinned platform Helm charts (repo, version, namespace), from every file in config/charts/."""
+    """Pinned platform Helm charts (repo, version, namespace), from every file in config/charts/.
+
+    A pin with `product` takes its version from config/platform-versions.yaml (per Kubernetes minor)."""
     pins: dict[str, dict[str, Any]] = {}
     for path in sorted((CONFIG_DIR / "charts").glob("*.yaml")):
         for name, pin in (load_yaml(path.read_text(encoding="utf-8")) or {}).items():
             if name in pins:
                 raise ValueError(f"chart {name} is pinned twice (again in {path.name})")
-            missing = {"repo", "version", "namespace"} - set(pin)
+            missing = {"repo", "namespace"} - set(pin)
+            if "product" not in pin and "version" not in pin:
+                missing.add("version (or product)")
             if missing:
                 raise ValueError(f"{path.name}: chart {name} lacks {', '.join(sorted(missing))}")
             pins[name] = pin

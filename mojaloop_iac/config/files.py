@@ -12,6 +12,7 @@ expects; the checks read only as much as they need and never echo what they read
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -293,6 +294,40 @@ def load_operator_keys(key_files: Iterable[str]) -> dict[str, str]:
     """Operator name (the key file's name without its extension) -> armored PGP public key, for the unseal
     shares; the files as validation resolved them."""
     return {Path(name).stem: Path(name).read_text(encoding="utf-8") for name in key_files}
+
+
+# The keys that name files, per stack kind (a list for operatorPgpKeyFiles): what moves with a stack file.
+STACK_FILE_KEYS = {
+    "environment": (
+        "mojaloop.valuesFile", "mojaloop.backendValuesFile", "vault.caCertFile", "baremetal.sshPrivateKeyFile",
+        "baremetal.sshKnownHostsFile", "baremetal.k3sInstallScriptPath", "baremetal.k3sBinaryPath",
+    ),
+    "controlCenter": (
+        "secretsStore.unseal.operatorPgpKeyFiles", "baremetal.sshPrivateKeyFile", "baremetal.sshKnownHostsFile",
+        "baremetal.k3sInstallScriptPath", "baremetal.k3sBinaryPath",
+    ),
+}
+
+
+def rebase_file_paths(kind: str, settings: dict[str, Any], source: Path, target: Path) -> dict[str, Any]:
+    """`settings` (a stack kind's mapping) with its relative file paths rewritten from a stack file in `source`
+    to one in `target`, so a stack written elsewhere (a derived QA stack) names the same files."""
+    rebased = copy.deepcopy(settings)
+
+    def moved(value: Any) -> Any:
+        if not isinstance(value, str) or not value or value.startswith(("/", "~")):
+            return value
+        return os.path.relpath(os.path.normpath(source.resolve() / value), target.resolve())
+
+    for key in STACK_FILE_KEYS.get(kind, ()):
+        *parents, last = key.split(".")
+        node: Any = rebased
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and last in node:
+            value = node[last]
+            node[last] = [moved(item) for item in value] if isinstance(value, list) else moved(value)
+    return rebased
 
 
 def stack_file_of_program(stack: str) -> Path:

@@ -13,17 +13,22 @@ import ipaddress
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
 from mojaloop_iac.config.defaults import defaults, load_data_file
 from mojaloop_iac.config.syntax import (
+    AllowedIPv4Network,
+    AllowedNetwork,
+    ApiEndpoint,
     AwsRegion,
     CaCertificateFile,
     ChartVersion,
+    CommitId,
     DnsLabel,
     Domain,
+    Duration,
     Email,
     EnvironmentVariable,
     HostAddress,
@@ -44,8 +49,10 @@ from mojaloop_iac.config.syntax import (
     PosixUser,
     RegistryHost,
     ReleaseVersion,
+    Sha256,
     SshPrivateKeyFile,
     SshTarget,
+    StackName,
     StackReference,
     UsableNetwork,
     ValuesFile,
@@ -198,14 +205,16 @@ class BareMetal(Model):
     May lie outside the project, like the SSH key."""
     k3s_version: K3sVersion | None = Field(default=None, alias="k3sVersion")
     """k3s release to install; by default the one config/versions.yaml pins for `kubernetes.version`."""
-    k3s_install_script_url: HttpUrl = Field(
-        default=_DEFAULTS["baremetal"]["k3sInstallScriptUrl"], alias="k3sInstallScriptUrl"
-    )
-    """Where the playbooks fetch the k3s install script (https; http only with `insecureHttp`); point at a
-    mirror for air-gapped sites."""
+    k3s_install_script_url: HttpUrl | None = Field(default=None, alias="k3sInstallScriptUrl")
+    """Where the playbooks fetch the k3s install script (https; http only with `insecureHttp`); default: the
+    revision config/versions.yaml pins (`k3sInstaller`). Point at a mirror for air-gapped sites (with
+    `k3sInstallScriptSha256` if it differs)."""
     k3s_install_script_path: K3sInstallScriptFile | None = Field(default=None, alias="k3sInstallScriptPath")
     """The k3s install script (a `#!` script) as a file on the machine running mojactl (air-gapped sites); wins
     over the URL. May lie outside the project: a site's mirror (e.g. /srv/mirror/k3s) serves every stack."""
+    k3s_install_script_sha256: Sha256 | None = Field(default=None, alias="k3sInstallScriptSha256")
+    """sha256 the install script must have before it runs; default: the pinned installer's (config/versions.yaml).
+    Required for a script other than the pinned one, e.g. the output of `sha256sum install.sh`."""
     k3s_binary_url: OptionalHttpUrl = Field(default="", alias="k3sBinaryUrl")
     """Where to fetch the k3s binary (a mirror; https, http only with `insecureHttp`); empty lets the install
     script download it."""
@@ -213,13 +222,26 @@ class BareMetal(Model):
     """The k3s binary (x86-64) as a file on the machine running mojactl (air-gapped sites). May lie outside
     the project, like the install script."""
     ha_embedded_etcd: bool = False
-    """Run embedded etcd across three servers."""
+    """Run embedded etcd across three servers (required with three servers, refused with one)."""
+    api_endpoint: ApiEndpoint | None = None
+    """The Kubernetes API's address in front of the servers: a virtual IP or a load balancer forwarding TCP
+    6443 to them (HA), e.g. `192.0.2.10` or `api.demo.example.com`. Agents, the fetched kubeconfig and Vault use
+    it, and it is in the API certificate. Default: the first server's address."""
+    api_allowed_cidrs: tuple[AllowedNetwork, ...] = ()
+    """Networks besides the cluster's own nodes whose hosts may reach the Kubernetes API (TCP 6443): the
+    WireGuard mesh, operators' networks, the load balancer in `apiEndpoint`. The host firewall drops the rest;
+    not the whole address space (0.0.0.0/0 would open the API to everyone)."""
     registry_mirror: RegistryHost = ""
-    """Registry mirror the nodes pull through over https (the control center's mirror), `host[:port][/path]`
-    without a scheme, e.g. `mirror.int.cc.example.com`; empty for none."""
+    """Registry mirror the nodes pull through over https (the control center's `registryMirror`), a
+    `host[:port][/path]` or its https:// URL, e.g. `mirror.int.cc.example.com`; empty for none."""
     insecure_http: bool = False
     """Allow http:// in k3sInstallScriptUrl and k3sBinaryUrl (validation warns): the installer runs as root on
     every host, so anyone on the path could replace it. For a lab without TLS only."""
+
+    @property
+    def registry_mirror_host(self) -> str:
+        """The mirror as image references name it: no scheme, no trailing slash."""
+        return self.registry_mirror.split("://", 1)[-1].rstrip("/")
 
 
 class Aws(Model):
@@ -232,6 +254,10 @@ class Aws(Model):
     """CIDR of the environment's VPC, a /16 to a /24; subnets are carved from it, e.g. `10.20.0.0/16`."""
     availability_zones: int = Field(default=2, ge=2, le=6)
     """How many availability zones the VPC and node groups span."""
+    api_access_cidrs: tuple[AllowedIPv4Network, ...] = ()
+    """Networks allowed to reach the EKS API endpoint from outside the VPC (operators' and CI's egress
+    addresses); empty (the default): the endpoint is private, reached from inside the VPC only (the nodes,
+    operators over the WireGuard mesh or a VPN), and `pulumi up` must run from there."""
 
 
 class Kubernetes(Model):
@@ -329,6 +355,42 @@ class Tls(Model):
     credentials only as `...SecretRef`s."""
 
 
+class Lifecycle(StrEnum):
+    PERSISTENT = "persistent"
+    EPHEMERAL = "ephemeral"
+
+
+class Profile(StrEnum):
+    STANDARD = "standard"
+    QA = "qa"
+
+
+class SharedQaCluster(Model):
+    stack: StackReference
+    """The shared QA cluster's own stack (`org/project/stack`, or a stack name; a persistent environment with
+    `qaHost: true`): its `kubeconfig` output is the cluster this environment deploys into."""
+    environment: DnsLabel
+    """The shared QA cluster's environment name: its Kubernetes auth mount and QA read policy in Vault serve
+    this environment's namespaces, and its internal gateway routes this environment's hosts."""
+
+
+class QaOrigin(Model):
+    id: DnsLabel
+    """The QA environment's ID (DNS-safe, as `mojactl qa stack --id` made it), e.g. `pr-123`."""
+    template: StackName
+    """The environment stack this QA environment was derived from."""
+    source: HttpUrl | None = None
+    """The change under test: the merge or pull request's URL."""
+    commit: CommitId | None = None
+    """The commit under test."""
+    owner: str | None = Field(default=None, max_length=256)
+    """Who asked for it (the CI user or the person who ran `mojactl qa`)."""
+    shared_cluster: SharedQaCluster | None = None
+    """Deploy into a shared QA cluster instead of building a cluster of its own."""
+    host_slot: DnsLabel | None = None
+    """On bare metal: the host-pool slot (stacks/qa-host-pool.yaml) whose hosts this environment's cluster runs on."""
+
+
 class ClusterSettings(Model):
     """What every stack kind has: a cluster on a substrate."""
 
@@ -365,15 +427,25 @@ class ClusterSettings(Model):
     """AWS settings (substrate `aws`)."""
     tls: Tls = Tls()
     """Certificates for the gateways (cert-manager issuers)."""
+    chart_versions: dict[str, ChartVersion] = {}
+    """Per-stack overrides of platform chart versions, keyed by Helm release name or product: Istio,
+    cert-manager and External Secrets default to the versions config/platform-versions.yaml pins for the
+    Kubernetes minor (e.g. `istio: 1.24.5` moves every Istio chart; Istio charts must share one version),
+    others to config/charts; the Mojaloop charts' versions come from the release catalog."""
+    chart_mirror: HttpUrl | None = None
+    """An HTTP(S) Helm repository every chart is installed from instead of its own repository (air-gapped
+    hubs: the control center's mirror), e.g. `https://gitlab.int.cc.example.com/api/v4/projects/7/packages/helm/stable`;
+    it also holds the pinned upstream manifests under `manifests/<source>-<version>/`. `mojactl plan --render`
+    fetches from it too. https; http only with `chartMirrorInsecureHttp`."""
+    chart_mirror_insecure_http: bool = False
+    """Allow an http:// `chartMirror` (validation warns): every chart and manifest the cluster installs could be
+    replaced on the way. For a lab without TLS only."""
 
 
 class Environment(ClusterSettings):
-    layout: Literal["small", "production"] | None = None
+    layout: Literal["small", "production", "qa"] | None = None
     """Start from a node-pool layout of config/layouts.yaml instead of listing `nodePools` (on bare metal
     AWS sizing is dropped; on AWS it applies)."""
-    chart_versions: dict[str, ChartVersion] = {}
-    """Per-stack overrides of platform chart versions pinned in config/charts, keyed by Helm release name
-    (e.g. `istiod: 1.29.4`); the Mojaloop charts' versions come from the release catalog."""
     mojaloop: MojaloopSettings
     """The Mojaloop release and how it is installed."""
     vault: VaultAccess = VaultAccess()
@@ -385,6 +457,20 @@ class Environment(ClusterSettings):
     `env-<name>-deployer` role)."""
     placement: Placement = Placement()
     """Scheduling of Mojaloop workloads."""
+    lifecycle: Lifecycle = Lifecycle.PERSISTENT
+    """`persistent` keeps every protection (protected cluster and keys, cloud deletion protection, secrets
+    kept in Vault); `ephemeral` turns them all off so `pulumi destroy` removes everything (QA environments)."""
+    expires_at: AwareDatetime | None = None
+    """When an ephemeral environment may be destroyed by `mojactl qa reap` (required when ephemeral), e.g.
+    `"2025-06-01T18:00:00Z"` (quote it in YAML)."""
+    profile: Profile = Profile.STANDARD
+    """`standard`, or `qa`: no identity layer, single replicas, small requests and storage, only the internal
+    gateway, the test collections the features call for (config/qa-profile.yaml)."""
+    qa: QaOrigin | None = None
+    """Where a QA environment comes from (written by `mojactl qa stack`): its ID, template, change and owner."""
+    qa_host: bool = False
+    """This (persistent) environment's cluster hosts ephemeral QA environments side by side: its Vault access
+    gains the QA read policy and it exports its `kubeconfig` for them."""
 
 
 class ControlCenterProfile(StrEnum):
@@ -453,6 +539,39 @@ class WireGuardMesh(Model):
     never renumbers another."""
 
 
+class GitlabQaLogin(Model):
+    url: HttpsUrl | None = None
+    """GitLab's URL, the issuer of its CI `id_tokens`; default: the control center's own GitLab
+    (`https://gitlab.<internal domain>`, profile `full`)."""
+    projects: tuple[str, ...] = Field(min_length=1)
+    """Project paths whose pipelines may deploy QA environments, e.g. `mojaloop/hub-config`."""
+    refs: tuple[str, ...] = ("*",)
+    """Branches (globs) whose pipelines may log in; merge-request pipelines carry the source branch."""
+    audience: str = "mojaloop-qa"
+    """The `aud` the CI job's `id_tokens` entry asks for."""
+
+
+class GithubQaLogin(Model):
+    repositories: tuple[str, ...] = Field(min_length=1)
+    """`owner/repository` whose workflows may deploy QA environments."""
+    refs: tuple[str, ...] = ("refs/pull/*/merge", "refs/heads/*")
+    """Workflow refs (globs) that may log in: pull requests run on `refs/pull/<n>/merge`."""
+    audience: str = "mojaloop-qa"
+    """The audience the workflow requests its OIDC token for."""
+
+
+class QaAccess(Model):
+    shared_clusters: tuple[DnsLabel, ...] = ()
+    """Declared environments (of `environments`) whose clusters host QA environments: each gets the QA read
+    policy its QA tenants' namespaces log in with."""
+    gitlab: GitlabQaLogin | None = None
+    """GitLab CI logs in with its `id_tokens` (JWT, auth mount `gitlab-ci`) and receives QA deployer tokens."""
+    github: GithubQaLogin | None = None
+    """GitHub Actions logs in with its OIDC token (auth mount `github-actions`) and receives QA deployer tokens."""
+    token_ttl: Duration = "2h"
+    """Life of a QA deployer token (a QA run's up, test and down), e.g. `2h`."""
+
+
 class ControlCenter(ClusterSettings):
     profile: ControlCenterProfile = ControlCenterProfile.MINIMAL
     """`minimal` (secrets store, object storage, registry mirror, WireGuard hub) or `full` (adds GitLab)."""
@@ -466,6 +585,8 @@ class ControlCenter(ClusterSettings):
     """The WireGuard mesh joining operators, the control center and the environments."""
     backup_expiry_days: int = Field(default=30, ge=1, le=3650)
     """Backups older than this are expired by the `backups` bucket's lifecycle rule."""
+    qa: QaAccess | None = None
+    """Ephemeral QA environments from CI: which clusters host them and which CI pipelines may deploy them."""
 
 
 class StackConfig(Model):

@@ -43,32 +43,44 @@ def planner_issues(config: StackConfig, prefix: str, catalog: ReleaseCatalog) ->
 
 def plan_environment_offline(env: Environment, catalog: ReleaseCatalog) -> list[Mapping[str, Any]]:
     from mojaloop_iac.config.files import load_values_file
-    from mojaloop_iac.planners.environment_stack import plan_environment
+    from mojaloop_iac.planners.api_versions import served_api_versions
+    from mojaloop_iac.planners.environment_stack import environment_vault_plan, plan_environment
     from mojaloop_iac.planners.identity import with_templates
-    from mojaloop_iac.planners.platform import with_chart_versions
+    from mojaloop_iac.planners.lifecycle import lifecycle_policy
+    from mojaloop_iac.planners.platform import with_chart_sources, with_manifest_mirror
     from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
     from mojaloop_iac.planners.vault_access import external_secrets_release
 
-    release = catalog.get(env.mojaloop.release)
+    release = catalog.resolve(env.mojaloop.release)
     if release is None:
         raise ValueError(f"mojaloop.release {env.mojaloop.release} is not in the catalog")
-    _plan_cluster(env)
+    shared = env.qa is not None and env.qa.shared_cluster is not None
+    if not shared:  # a shared QA cluster is another stack's: reached, never built
+        _plan_cluster(env)
+    lifecycle = lifecycle_policy(env.lifecycle, retain_secrets=env.vault.retain_secrets_on_delete)
     planned = plan_environment(
         env,
         release,
         load_values_file(env.mojaloop.values_file) if env.mojaloop.values_file else None,
         load_values_file(env.mojaloop.backend_values_file) if env.mojaloop.backend_values_file else None,
     )
-    for layer in planned.platform.layers:
-        with_chart_versions(layer.releases, env.chart_versions)
-    with_chart_versions((external_secrets_release(),), env.chart_versions)
+    layers = planned.platform.layers if planned.platform is not None else ()
+    for layer in layers:
+        with_chart_sources(layer.releases, env.chart_versions, env.chart_mirror)
+        with_manifest_mirror(layer.sources, env.chart_mirror)
+    with_chart_sources((planned.specs.umbrella, planned.specs.backend), {}, env.chart_mirror)
+    if not shared:
+        with_chart_sources((external_secrets_release(planned.versions),), {}, env.chart_mirror)
+    vault_plan = environment_vault_plan(env, planned.secret_needs, ephemeral=lifecycle.ephemeral)
     delivery = plan_secret_delivery(
-        env.name, env.vault.address or VAULT_ADDRESS_STAND_IN, env.vault.kv_mount, planned.secret_needs
+        env.name, env.vault.address or VAULT_ADDRESS_STAND_IN, env.vault.kv_mount, planned.secret_needs,
+        vault=vault_plan,
     )
+    templates = planned.platform.external_secret_templates if planned.platform is not None else {}
     return [
-        *with_templates(delivery.manifests, planned.platform.external_secret_templates),
-        *(manifest for layer in planned.platform.layers for manifest in layer.manifests),
-        *planned.specs.virtual_services,
+        *served_api_versions(with_templates(delivery.manifests, templates), planned.versions),
+        *(manifest for layer in layers for manifest in layer.manifests),
+        *served_api_versions(planned.specs.virtual_services, planned.versions),
     ]
 
 
@@ -77,12 +89,17 @@ def plan_control_center_offline(cc: ControlCenter) -> list[Mapping[str, Any]]:
     from mojaloop_iac.planners.control_center.vault_unseal import AwsAccount
     from mojaloop_iac.planners.control_center_stack import plan_control_center
     from mojaloop_iac.planners.mesh import peer_configs
+    from mojaloop_iac.planners.platform import with_chart_sources
     from mojaloop_iac.planners.secret_delivery import plan_secret_delivery
     from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT
 
     storage_class = _plan_cluster(cc)
     account = AwsAccount(AWS_ACCOUNT_STAND_IN) if cc.substrate == Substrate.AWS else None
-    plan = plan_control_center(cc, storage_class, load_operator_keys(cc.secrets_store.unseal.operator_pgp_key_files), account)
+    plan = plan_control_center(cc, storage_class, load_operator_keys(cc.secrets_store.unseal.operator_pgp_key_files),
+                               account)
+    for layer in (plan.certificates, plan.ingress, plan.secrets_store):
+        with_chart_sources(layer.releases, cc.chart_versions, cc.chart_mirror)
+    with_chart_sources(plan.services.releases, cc.chart_versions, cc.chart_mirror)
     delivery = plan_secret_delivery(cc.name, plan.vault_address, DEFAULT_KV_MOUNT, plan.secret_needs)
     plan.services.outputs()
     peer_configs(cc.wireguard, cc.wireguard.hub.public_key or _HUB_KEY_STAND_IN)
@@ -91,6 +108,7 @@ def plan_control_center_offline(cc: ControlCenter) -> list[Mapping[str, Any]]:
         *plan.certificates.manifests,
         *plan.secrets_store.manifests,
         *plan.ingress.manifests,
+        *plan.policies.manifests,
         *plan.services.manifests,
         *(plan.wireguard_hub.manifests if plan.wireguard_hub is not None else ()),
     ]

@@ -13,10 +13,10 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from pydantic_core import PydanticUndefined
 
-from mojaloop_iac.catalog import ReleaseCatalog
+from mojaloop_iac.catalog import Release, ReleaseCatalog
 from mojaloop_iac.config import syntax
 from mojaloop_iac.config.models import StackConfig
 
@@ -71,6 +71,8 @@ def _type_name(annotation: Any) -> str:
     for alias, name in _NAMED_TYPES.items():
         if annotation == alias:
             return name
+    if annotation == AwareDatetime:
+        return "time (ISO 8601, with a zone)"
     if origin is typing.Annotated:
         return _type_name(args[0])
     if origin is typing.Literal:
@@ -107,6 +109,9 @@ _NAMED_TYPES = {
     syntax.KnownHostsFile: "file",
     syntax.K3sInstallScriptFile: "file",
     syntax.K3sBinaryFile: "file",
+    syntax.ApiEndpoint: "IP address or DNS name",
+    syntax.AllowedNetwork: "CIDR",
+    syntax.AllowedIPv4Network: "CIDR",
 }
 
 
@@ -117,6 +122,8 @@ def _default(value: Any) -> str:
         return ""
     if isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
         return "; ".join(f"`{item.model_dump(mode='json', by_alias=True, exclude_defaults=True)}`" for item in value)
+    if isinstance(value, tuple) and value and all(isinstance(item, str) for item in value):
+        return ", ".join(f"`{item}`" for item in value)
     if isinstance(value, enum.Enum):
         return f"`{value.value}`"
     if isinstance(value, bool):
@@ -151,18 +158,41 @@ def _one_line(text: str | None) -> str:
 
 def release_table(catalog: ReleaseCatalog) -> str:
     rows = [
-        "| Release | Umbrella chart | Backend chart | Kubernetes validated | Minimum | TTK test cases | Direct upgrade from | Breaking changes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Release | Released | Supported until | Umbrella chart | Backend chart | Kubernetes validated | Minimum | "
+        "TTK test cases | Direct upgrade from | Breaking changes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for release in catalog.releases.values():
-        breaking = "; ".join(release.breaking_changes) or "none"
+        window = catalog.support_window(release)
         rows.append(
-            f"| {release.version} | {release.umbrella.name} {release.umbrella.version} | "
-            f"{release.backend.name} {release.backend.version} | {release.kubernetes.validated} | "
-            f"{release.kubernetes.minimum} | {release.ttk_test_cases_tag} | {release.upgrade_from or '-'} | "
-            f"{_one_line(breaking)} |"
+            f"| {release.version} | {release.released} | {window.end if window else 'no policy'} | "
+            + _release_columns(release)
+        )
+    rows += [
+        "",
+        "Candidates (never a default; plannable and validatable, `mojactl release validate --candidate V`):",
+        "",
+        "| Candidate | Status | Base | Chart published | Umbrella chart | Backend chart | Kubernetes validated | "
+        "Minimum | TTK test cases | Direct upgrade from | Breaking changes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for candidate in catalog.candidates.values():
+        info = candidate.candidate
+        assert info is not None
+        rows.append(
+            f"| {candidate.version} | {info.status} | {info.base} | {'yes' if info.published else 'no'} | "
+            + _release_columns(candidate)
         )
     return "\n".join(rows)
+
+
+def _release_columns(release: Release) -> str:
+    breaking = "; ".join(release.breaking_changes) or "none"
+    return (
+        f"{release.umbrella.name} {release.umbrella.version} | {release.backend.name} {release.backend.version} | "
+        f"{release.kubernetes.validated} | {release.kubernetes.minimum} | {release.ttk_test_cases_tag} | "
+        f"{release.upgrade_from or '-'} | {_one_line(breaking)} |"
+    )
 
 
 def render_readme(text: str, sections: dict[str, str]) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 
 from mojaloop_iac import contract
-from mojaloop_iac.catalog import ReleaseCatalog, UpgradeRefused, plan_upgrade
+from mojaloop_iac.catalog import Release, ReleaseCatalog, UpgradeRefused, plan_upgrade
+from mojaloop_iac.clock import today
 from mojaloop_iac.config.cluster_rules import (
     acme_is_configured,
     aws_names_fit,
@@ -24,14 +25,15 @@ from mojaloop_iac.config.cluster_rules import (
     http_needs_the_flag,
     k3s_version_matches_kubernetes,
     name_fits_derived_names,
+    platform_versions_are_supported,
     some_pool_is_untainted,
     substrate_sections,
     taints_are_unique,
 )
-from mojaloop_iac.config.control_center_rules import control_center_rules
+from mojaloop_iac.config.control_center_rules import control_center_chart_versions, control_center_rules
 from mojaloop_iac.config.files import DEFAULT_LOCATION, StackLocation, referenced_stack_file
 from mojaloop_iac.config.issues import Issue, suggest
-from mojaloop_iac.config.models import ClusterSettings, Environment, StackConfig
+from mojaloop_iac.config.models import ClusterSettings, Environment, Lifecycle, StackConfig, Substrate
 
 # Kubernetes' own namespaces: a stack that created (and on destroy deleted) one would break the cluster.
 KUBERNETES_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -66,10 +68,12 @@ def check_stack(
         domains_differ,
         name_fits_derived_names,
         aws_names_fit,
+        platform_versions_are_supported,
     ]
     issues = [issue for rule in cluster_rules for issue in rule(config.cluster, prefix)]
     if config.control_center is not None:
         issues += control_center_rules(config.control_center, prefix, files_checked)
+        issues += control_center_chart_versions(config.control_center, prefix)
     if config.environment is not None:
         env = config.environment
         issues += release_is_installable(env, prefix, catalog)
@@ -78,7 +82,8 @@ def check_stack(
         issues += vault_reaches_the_cluster(env, prefix)
         issues += chart_versions_name_platform_releases(env, prefix)
         issues += namespace_is_mojaloops_own(env, prefix)
-        issues += control_center_stack_is_a_control_center(env, prefix, location, stack_name, references)
+        issues += referenced_stacks_answer(env, prefix, location, stack_name, references)
+        issues += lifecycle_is_consistent(env, prefix)
     if files_checked and not any(issue.severity == "error" for issue in issues):
         # Imported here: it pulls in every planner.
         from mojaloop_iac.config.plannable import planner_issues
@@ -106,13 +111,15 @@ def release_is_installable(env: Environment, prefix: str, catalog: ReleaseCatalo
     elif name == BACKEND_RELEASE_NAME:
         yield Issue(f"{base}.helmReleaseName", f"{name!r} is the backend chart's release in the same namespace; "
                     "choose another name (e.g. moja)")
-    release = catalog.get(env.mojaloop.release)
+    release = catalog.resolve(env.mojaloop.release)
     if release is None:
-        hint = suggest(env.mojaloop.release, catalog.versions())
+        hint = suggest(env.mojaloop.release, catalog.known_versions())
         extra = f"did you mean {hint!r}? " if hint else ""
+        candidates = f" (candidates: {', '.join(catalog.candidates)})" if catalog.candidates else ""
         yield Issue(
             f"{base}.release",
-            f"unknown release {env.mojaloop.release!r}; {extra}the catalog has {', '.join(catalog.versions())}",
+            f"unknown release {env.mojaloop.release!r}; {extra}the catalog has {', '.join(catalog.versions())}"
+            + candidates,
         )
         return
     installed = env.mojaloop.installed_release
@@ -121,6 +128,8 @@ def release_is_installable(env: Environment, prefix: str, catalog: ReleaseCatalo
             plan_upgrade(catalog, installed, release.version)
         except UpgradeRefused as refused:
             yield Issue(f"{base}.release", f"cannot upgrade from installedRelease {installed}: {refused}")
+    yield from release_is_plannable(release, f"{base}.release")
+    yield from release_support(catalog, release, f"{base}.release")
     support = release.kubernetes_support(env.kubernetes.version)
     limits = f"validated on {release.kubernetes.validated}, supported from {release.kubernetes.minimum}"
     if support == "unsupported":
@@ -135,6 +144,52 @@ def release_is_installable(env: Environment, prefix: str, catalog: ReleaseCatalo
             f"({limits}); it may work, but it is untested",
             severity="warning",
         )
+
+
+def release_is_plannable(release: Release, path: str) -> Iterator[Issue]:
+    """The toolkit can only write values for charts its data files describe."""
+    from mojaloop_iac.planners.backend_values import DEFAULT_DATA_PATH, load_backend_data
+
+    backend = load_backend_data()
+    if release.backend.version not in backend.chart_versions:
+        yield Issue(
+            path,
+            f"Mojaloop {release.version} installs {release.backend.name} {release.backend.version}, whose keys are "
+            f"not described in config/{DEFAULT_DATA_PATH.name} (described: {', '.join(backend.chart_versions)}); "
+            "the toolkit cannot write its values yet. Upgrade plans and support windows still work "
+            "(`mojactl upgrade-plan`, `mojactl releases`)",
+        )
+
+
+def release_support(catalog: ReleaseCatalog, release: Release, path: str) -> Iterator[Issue]:
+    """Warn about candidates and releases outside their support window (today: see mojaloop_iac/clock.py)."""
+    if release.candidate is not None:
+        published = "" if release.candidate.published else (
+            "; its chart is not in the public repository: serve it from a chart mirror that carries it"
+        )
+        yield Issue(
+            path,
+            f"{release.version} is a {release.candidate.status.replace('-', ' ')} of Mojaloop (based on "
+            f"{release.candidate.base}), not a published release: for validation environments, not production"
+            + published,
+            severity="warning",
+        )
+        return
+    day = today()
+    status = catalog.support_status(release, day)
+    if status in ("supported", "not-yet-released"):
+        return
+    newest = catalog.newest_supported(day)
+    advice = (f"; the newest supported release is {newest.version} (`mojactl upgrade-plan --from {release.version} "
+              f"--to {newest.version}`)") if newest is not None else ""
+    window = catalog.support_window(release)
+    if status == "ended" and window is not None:
+        message = (f"Mojaloop {release.version}'s support ended on {window.end} (supported for "
+                   f"{catalog.support_policy.months if catalog.support_policy else '?'} months from its release on "
+                   f"{window.start}){advice}")
+    else:
+        message = f"Mojaloop {release.version} was released before the support policy applies: it is unsupported{advice}"
+    yield Issue(path, message, severity="warning")
 
 
 def workload_classes_placed(env: Environment, prefix: str) -> Iterator[Issue]:
@@ -179,30 +234,29 @@ def vault_reaches_the_cluster(env: Environment, prefix: str) -> Iterator[Issue]:
                     f"({', '.join(VAULT_RESERVED_MOUNTS)}); choose another mount, e.g. mojaloop")
 
 
+def _substrate_section(env: Environment) -> bool:
+    """The planners need the substrate's own section (its absence is reported by substrate_sections)."""
+    return (env.aws if env.substrate == Substrate.AWS else env.baremetal) is not None
+
+
 def chart_versions_name_platform_releases(env: Environment, prefix: str) -> Iterator[Issue]:
-    if not env.chart_versions:
+    if not env.chart_versions or not _substrate_section(env):
         return
-    known = _platform_release_names(env)
-    if known is None:
-        return  # the platform cannot be planned: the planners' own issue says why
+    # Imported here: the platform planners are only needed when a stack overrides a version.
+    from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS
+    from mojaloop_iac.planners.platform import plan_platform, platform_release_names
+    from mojaloop_iac.platform_versions import PRODUCTS, PlatformVersionError, product_of
+
+    try:
+        planned = plan_platform(env.model_copy(update={"chart_versions": {}}), STORAGE_CLASS[env.substrate])
+    except PlatformVersionError:
+        return  # the Kubernetes version has no pins: reported by platform_versions_are_supported
+    known = platform_release_names(planned) | {"external-secrets", *PRODUCTS}
     for name in sorted(env.chart_versions):
-        if name not in known:
+        if name not in known and product_of(name) is None:
             hint = suggest(name, known)
             yield Issue(f"{prefix}.chartVersions.{name}", "not a platform Helm release"
                         + (f"; did you mean {hint!r}?" if hint else f"; releases: {', '.join(sorted(known))}"))
-
-
-def _platform_release_names(env: Environment) -> set[str] | None:
-    # Imported here: the platform planners are only needed when a stack names releases.
-    from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS
-    from mojaloop_iac.planners.platform import plan_platform, platform_release_names
-    from mojaloop_iac.planners.vault_access import external_secrets_release
-
-    try:
-        platform = plan_platform(env, STORAGE_CLASS[env.substrate])
-    except ValueError:
-        return None
-    return platform_release_names(platform) | {external_secrets_release().name}
 
 
 def namespace_is_mojaloops_own(env: Environment, prefix: str) -> Iterator[Issue]:
@@ -211,10 +265,12 @@ def namespace_is_mojaloops_own(env: Environment, prefix: str) -> Iterator[Issue]
     from mojaloop_iac.planners.platform import plan_platform
 
     namespace = env.mojaloop.namespace
-    try:
-        platform = {spec.name for spec in plan_platform(env, STORAGE_CLASS[env.substrate]).namespaces}
-    except ValueError:
-        platform = set()
+    platform: set[str] = set()
+    if _substrate_section(env):
+        try:
+            platform = {spec.name for spec in plan_platform(env, STORAGE_CLASS[env.substrate]).namespaces}
+        except ValueError:
+            pass  # the platform cannot be planned: the planners' own issue says why
     platform |= {EXTERNAL_SECRETS_NAMESPACE, contract.INTERNAL_GATEWAY_NAMESPACE,
                  contract.EXTERNAL_GATEWAY_NAMESPACE, contract.EGRESS_GATEWAY_NAMESPACE}
     if namespace in KUBERNETES_NAMESPACES:
@@ -225,49 +281,83 @@ def namespace_is_mojaloops_own(env: Environment, prefix: str) -> Iterator[Issue]
                     f"({', '.join(sorted(platform))}); Mojaloop needs a namespace of its own, e.g. mojaloop")
 
 
-def control_center_stack_is_a_control_center(
+def lifecycle_is_consistent(env: Environment, prefix: str) -> Iterator[Issue]:
+    """An ephemeral environment carries an expiry and keeps nothing; QA settings only on the right kind."""
+    ephemeral = env.lifecycle == Lifecycle.EPHEMERAL
+    if ephemeral and env.expires_at is None:
+        yield Issue(f"{prefix}.expiresAt", "is required when lifecycle is ephemeral: an ephemeral environment must "
+                    'carry an expiry, e.g. "2025-06-01T18:00:00Z" (mojactl qa stack sets it from --ttl)')
+    if not ephemeral and env.expires_at is not None:
+        yield Issue(f"{prefix}.expiresAt", "is set but lifecycle is persistent; remove it, or set lifecycle: ephemeral")
+    if ephemeral and env.vault.retain_secrets_on_delete and "retain_secrets_on_delete" in env.vault.model_fields_set:
+        yield Issue(f"{prefix}.vault.retainSecretsOnDelete", "must not be true when lifecycle is ephemeral: an "
+                    "ephemeral environment removes its secrets on destroy; remove the key")
+    if env.qa is not None and not ephemeral:
+        yield Issue(f"{prefix}.qa", "describes a QA environment, which is thrown away: set lifecycle: ephemeral")
+    if env.qa_host and ephemeral:
+        yield Issue(f"{prefix}.qaHost", "a cluster hosting QA environments outlives them: it must be persistent")
+    if env.qa is not None and env.qa.shared_cluster is not None and env.qa_host:
+        yield Issue(f"{prefix}.qaHost", "a QA environment on a shared cluster cannot host QA environments itself")
+
+
+def stack_references(env: Environment, prefix: str = "environment") -> list[tuple[str, str]]:
+    """The stacks an environment reads outputs of, each with the key that names it: its control center, and a
+    QA environment's shared QA cluster."""
+    references = [(f"{prefix}.controlCenterStack", env.control_center_stack)]
+    if env.qa is not None and env.qa.shared_cluster is not None:
+        references.append((f"{prefix}.qa.sharedCluster.stack", env.qa.shared_cluster.stack))
+    return [(key, reference) for key, reference in references if reference is not None]
+
+
+def referenced_stacks_answer(
     env: Environment, prefix: str, location: StackLocation, stack_name: str | None,
     references: Collection[str] | None = (),
 ) -> Iterator[Issue]:
-    """Offline, the reference is answered by `--stack-outputs` (`references`) or by planning the local stack
-    file of that name, which must then exist and be a valid control center (as `mojactl plan` needs it)."""
-    reference = env.control_center_stack
-    if reference is None:
-        return
-    path = f"{prefix}.controlCenterStack"
-    local = reference.rsplit("/", 1)[-1]
-    if stack_name is not None and local == stack_name:
-        yield Issue(path, f"{reference!r} names this stack itself; name the control center's stack")
-        return
-    if references is None or reference in references:
-        return  # answered by the engine, or by the outputs given
-    stack_file = referenced_stack_file(reference, location)
-    if stack_file is None:
-        yield Issue(path, f"{reference!r} has no local stack file (Pulumi.{local}.yaml next to this one or in stacks/) "
-                    "to answer it offline: add it, or give the control center's outputs with --stack-outputs FILE "
-                    "(pulumi up reads them from the state backend)")
-        return
+    """Offline, a reference is answered by `--stack-outputs` (`references`) or by planning the local stack
+    file of that name, which must then exist and be a valid stack of the right kind (as `mojactl plan` needs
+    it): a control center for controlCenterStack, a QA-hosting environment for qa.sharedCluster.stack."""
+    for path, reference in stack_references(env, prefix):
+        local = reference.rsplit("/", 1)[-1]
+        if stack_name is not None and local == stack_name:
+            yield Issue(path, f"{reference!r} names this stack itself; name the stack whose outputs this one reads")
+        elif references is not None and reference not in references:
+            yield from _local_stack_answers(env, path, reference, location)
+
+
+def _local_stack_answers(env: Environment, path: str, reference: str, location: StackLocation) -> Iterator[Issue]:
     # Imported here: loading a stack file is load.py's business, which imports these rules.
     from mojaloop_iac.config.issues import ConfigError
     from mojaloop_iac.config.load import read_stack_file, validate_stack_file
 
-    declared = None
+    wants_control_center = path.endswith(".controlCenterStack")
+    wanted = "a control center stack (mojaloop:controlCenter)" if wants_control_center else (
+        "an environment stack with qaHost: true")
+    local = reference.rsplit("/", 1)[-1]
+    stack_file = referenced_stack_file(reference, location)
+    if stack_file is None:
+        yield Issue(path, f"{reference!r} has no local stack file (Pulumi.{local}.yaml next to this one or in stacks/) "
+                    "to answer it offline: add it, or give its outputs with --stack-outputs FILE (pulumi up reads "
+                    "them from the state backend)")
+        return
     try:
         kinds = set(read_stack_file(str(stack_file)).namespace())
-        if "controlCenter" in kinds:
-            control_center = validate_stack_file(str(stack_file))[1].config.control_center
-            declared = control_center.environments if control_center is not None else None
+        kind = "controlCenter" if wants_control_center else "environment"
+        config = validate_stack_file(str(stack_file))[1].config if kind in kinds else None
     except ConfigError as error:
-        yield Issue(path, f"the control center's stack {stack_file} is invalid ({len(error.issues)} problem(s), "
-                    f"first: {error.issues[0]}); `mojactl validate {stack_file}` lists them")
+        yield Issue(path, f"the stack it names ({stack_file}) is invalid ({len(error.issues)} problem(s), first: "
+                    f"{error.issues[0]}); `mojactl validate {stack_file}` lists them")
         return
-    if "controlCenter" not in kinds:
-        what = "an environment" if "environment" in kinds else "not a control center"
-        yield Issue(path, f"{reference!r} names {stack_file.name}, which is {what} stack; name the control center's "
-                    "stack (the one with mojaloop:controlCenter)")
-    elif declared is not None and env.name not in declared:
-        yield Issue(path, f"the control center ({stack_file.name}) does not declare {env.name!r} in its environments "
-                    f"({', '.join(declared) or 'none'}): add it there, or this stack's Vault access does not exist",
-                    severity="warning")
+    if wants_control_center and config is not None and config.control_center is not None:
+        declared = config.control_center.environments
+        # An ephemeral environment is never declared: it writes (and removes) its own access.
+        if env.name not in declared and env.lifecycle != Lifecycle.EPHEMERAL:
+            yield Issue(path, f"the control center ({stack_file.name}) does not declare {env.name!r} in its "
+                        f"environments ({', '.join(declared) or 'none'}): add it there, or this stack's Vault access "
+                        "does not exist", severity="warning")
+    elif not wants_control_center and config is not None and config.environment is not None \
+            and config.environment.qa_host:
+        return
+    else:
+        yield Issue(path, f"{reference!r} names {stack_file.name}, which is not {wanted}; name that stack")
 
 

@@ -127,7 +127,11 @@ dns_label = matching(
     "63 characters (e.g. core-1)",
     63,
 )
-release_version = matching(r"\d+\.\d+\.\d+", "must be a release version such as 15.2.0")
+# A release, or a release candidate (a pre-release suffix); the catalog decides which exist.
+release_version = matching(
+    r"\d+\.\d+\.\d+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?",
+    "must be a release version such as 15.2.0 (or a catalogued candidate such as 16.0.0-rc.20240129)",
+)
 chart_version = matching(r"v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?", "must be a chart version such as 1.29.4 or v1.20.3")
 kubernetes_minor = matching(r"1\.\d{1,2}", 'must be a Kubernetes minor version such as "1.28" (quote it in YAML)')
 k3s_version = matching(r"v1\.\d+\.\d+\+k3s\d+", "must be a k3s release such as v1.28.15+k3s1")
@@ -143,6 +147,10 @@ posix_user = matching(
     f"{MAX_USER_NAME_LENGTH} characters (e.g. debian)",
     MAX_USER_NAME_LENGTH,
 )
+sha256 = matching(r"[0-9a-f]{64}", "must be a sha256: 64 lower-case hex digits, as `sha256sum FILE` prints them")
+stack_name = matching(r"[A-Za-z0-9_.-]{1,100}", "must be a stack name: letters, digits, '_', '.' and '-' (e.g. demo)")
+commit_id = matching(r"[0-9a-f]{7,64}", "must be a commit id: 7 to 64 lower-case hex digits (e.g. 3f2c1ab)")
+duration = matching(r"[1-9]\d{0,6}[smh]", "must be a duration: a whole number and s, m or h (e.g. 2h)")
 instance_type = matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "must be an EC2 instance type such as m6i.xlarge")
 
 
@@ -248,6 +256,24 @@ def usable_network(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
     return value
 
 
+def allowed_network(value: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Any:
+    """A network allowed to reach a service: not everyone, and a network hosts can be in."""
+    if value.prefixlen == 0:
+        raise ValueError(f"{value} is the whole address space: it would open the API to everyone; list the networks")
+    if value.is_multicast or value.is_unspecified or (value.is_loopback and value.version == 4):
+        raise ValueError(f"{value} is not a network of hosts (multicast, unspecified or loopback)")
+    return value
+
+
+def api_endpoint(value: Any) -> Any:
+    """The API's address in front of the servers: reachable from the nodes and the operators."""
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        reason = special_address(value)
+        if reason:
+            raise ValueError(f"{value} is {reason}; give the virtual IP or load balancer in front of the servers")
+    return value
+
+
 def url(value: str, *, what: str, allow_http: bool, allow_path: bool = True) -> str:
     """An http(s) URL that parses, with a host name or address, no user or password, no query."""
     example = "e.g. https://vault.int.cc.example.com:8200"
@@ -300,15 +326,16 @@ def vault_address(value: str) -> str:
 
 
 def registry_host(value: str) -> str:
-    """host[:port][/path], what containerd and the charts prefix image names with."""
+    """host[:port][/path], what containerd and the charts prefix image names with; or its https:// URL."""
     if not value:
         return value
-    if "://" in value:
+    scheme, separator, rest = value.partition("://")
+    if separator and scheme != "https":
         raise ValueError(
-            f"{value!r} must be the registry's host without a scheme, such as mirror.int.cc.example.com "
-            "(the nodes always pull over https)"
+            f"{value!r}: the nodes always pull over https; give the registry's host, such as "
+            "mirror.int.cc.example.com, or its https:// URL"
         )
-    host_port, _, path = value.partition("/")
+    host_port, _, path = (rest if separator else value).rstrip("/").partition("/")
     host, colon, port = host_port.partition(":")
     problems = "@" in value or any(character.isspace() for character in value)
     if colon and (not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535):
@@ -326,9 +353,9 @@ def registry_host(value: str) -> str:
         problems = True
     if problems:
         raise ValueError(
-            f"{value!r} must be a registry host[:port][/path]: a lower-case DNS name or IPv4 address, an "
-            "optional port 1-65535 and path of lower-case parts (e.g. mirror.int.cc.example.com or "
-            "mirror.example.com:5000/docker.io)"
+            f"{value!r} must be a registry host[:port][/path] (or its https:// URL): a lower-case DNS name or "
+            "IPv4 address, an optional port 1-65535 and path of lower-case parts (e.g. mirror.int.cc.example.com "
+            "or mirror.example.com:5000/docker.io)"
         )
     return value
 
@@ -337,7 +364,8 @@ def written_as_text(example: str) -> BeforeValidator:
     """Addresses and networks as text: pydantic would also take a number (or true) for one."""
 
     def check(value: Any) -> Any:
-        if not isinstance(value, (str, ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network)):
+        if not isinstance(value, (str, ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network,
+                                  ipaddress.IPv6Network)):
             raise ValueError(f"must be written as text, such as {example}")
         return value
 
@@ -380,6 +408,18 @@ SshTarget = Annotated[
     AfterValidator(ssh_target),
 ]
 UsableNetwork = Annotated[ipaddress.IPv4Network, written_as_text("10.42.0.0/16"), AfterValidator(usable_network)]
+AllowedNetwork = Annotated[
+    ipaddress.IPv4Network | ipaddress.IPv6Network, written_as_text("10.250.0.0/24"), AfterValidator(allowed_network)
+]
+AllowedIPv4Network = Annotated[ipaddress.IPv4Network, written_as_text("203.0.113.0/24"), AfterValidator(allowed_network)]
+ApiEndpoint = Annotated[
+    ipaddress.IPv4Address | ipaddress.IPv6Address | Hostname, written_as_text("192.0.2.10 or api.example.com"),
+    AfterValidator(api_endpoint),
+]
+Sha256 = Annotated[str, AfterValidator(sha256)]
+StackName = Annotated[str, AfterValidator(stack_name)]
+CommitId = Annotated[str, AfterValidator(commit_id)]
+Duration = Annotated[str, AfterValidator(duration)]
 HttpsUrl = Annotated[str, AfterValidator(https_url)]
 HttpUrl = Annotated[str, AfterValidator(http_or_https_url)]
 VaultAddress = Annotated[str, AfterValidator(vault_address)]

@@ -48,7 +48,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.runtime import rpc
 
 from mojaloop_iac.planners.certificates import CERT_MANAGER_PIN, INTERNAL_CA_SECRET
-from mojaloop_iac.planners.gateways.charts import pinned_chart
+from mojaloop_iac.config.defaults import chart_pins
 
 if TYPE_CHECKING:
     from kubernetes.client import CoreV1Api
@@ -133,7 +133,7 @@ class SecretKeyRef:
 def internal_ca_ref() -> SecretKeyRef:
     """The control center's internal CA (`CertificatesPlan.internal_ca_secret`, key `ca.crt`): the CA that
     signs the certificates of Vault, MinIO, zot and GitLab."""
-    return SecretKeyRef(pinned_chart(CERT_MANAGER_PIN).namespace, INTERNAL_CA_SECRET, DEFAULT_KEY)
+    return SecretKeyRef(chart_pins()[CERT_MANAGER_PIN]["namespace"], INTERNAL_CA_SECRET, DEFAULT_KEY)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
     manifests/<namespace>/<kind>-<name>.yaml  Kubernetes objects the stack creates directly
     manifests/_cluster/<kind>-<name>.yaml     cluster-scoped objects
     helm/<release>/release.yaml, values.yaml  Helm releases and their values
+    rendered/<release>/...                    with --render: the objects each release installs
     summary.md                                counts, releases, warnings, component tree
 """
 
@@ -22,7 +23,7 @@ from mojaloop_iac.plan.engine import PlanRecord, RecordedResource
 
 HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 CLUSTER_DIR = "_cluster"
-BUNDLE_ENTRIES = ("plan.json", "summary.md", "manifests", "helm")
+BUNDLE_ENTRIES = ("plan.json", "summary.md", "manifests", "helm", "rendered")
 
 # Kinds without a namespace; anything else without one lands in `default`, as kubectl would put it.
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -130,6 +131,22 @@ def plan_document(record: PlanRecord, extra: dict[str, Any]) -> dict[str, Any]:
         "warnings": record.warnings,
         "resources": resources,
     }
+
+
+def read_plan(path: Path) -> PlanRecord:
+    """A bundle's plan.json back as a PlanRecord (to model a plan written earlier, e.g. by another version)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    record = PlanRecord(project=document["project"], stack=document["stack"], outputs=document.get("outputs") or {})
+    record.resources = [
+        RecordedResource(
+            urn=item["urn"], type=item["type"], name=item["name"], parent=item.get("parent"),
+            custom=bool(item.get("custom")), provider=item.get("provider"),
+            dependencies=tuple(item.get("dependencies") or ()), inputs=item.get("inputs") or {},
+            options=item.get("options") or {},
+        )
+        for item in document["resources"]
+    ]
+    return record
 
 
 def write_bundle(out_dir: Path, record: PlanRecord, summary: str, extra: dict[str, Any]) -> list[Path]:

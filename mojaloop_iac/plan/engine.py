@@ -12,6 +12,8 @@ import logging
 import pickle
 import runpy
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 from mojaloop_iac.paths import PROGRAM, REPO_ROOT
 from mojaloop_iac.plan.fakes import fake_call, fake_id, fake_outputs
 
-# Pulumi's serialize_provider (each dynamic resource's provider) wraps pickle's _batch_setitems to sort dicts
-# and never puts the original back, so every provider serialised nests one more wrapper: a process that plans
-# many stacks (the test suite, a stack with hundreds of dynamic resources) ends in a RecursionError. Each plan
-# starts from the original.
-_PICKLER_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+
 SECRET_PLACEHOLDER = "[secret]"
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
@@ -130,6 +128,24 @@ class _WarningCollector(logging.Handler):
         self.record.warnings.append(entry.getMessage())
 
 
+@contextmanager
+def _pickler_restored() -> Iterator[None]:
+    """Undo what pulumi.dynamic.serialize_provider leaves behind in the pickle module.
+
+    Each dynamic resource's provider is serialized by wrapping pickle._Pickler._batch_setitems (and
+    replacing save_dict) without restoring them, so every serialization nests one more wrapper. In one
+    `pulumi up` that is harmless; a process that plans many stacks (the tests, `mojactl qa`, a plan that
+    answers a stack reference) eventually exceeds the recursion limit. Restoring after each run keeps
+    every run identical to the first.
+    """
+    saved = {name: pickle._Pickler.__dict__[name] for name in ("_batch_setitems", "save_dict")}  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(pickle._Pickler, name, function)  # type: ignore[attr-defined]
+
+
 def run_program(
     project: str,
     stack: str,
@@ -152,14 +168,13 @@ def run_program(
     mocks.set_mocks(monitor.mocks, project, stack, preview=False, logger=logger, monitor=monitor)
     # set_mocks made a root stack for unit tests; the program gets its own, as under the engine.
     settings.ROOT.set(None)
-    pickle._Pickler._batch_setitems = _PICKLER_BATCH_SETITEMS  # type: ignore[attr-defined]
     try:
-        _sync_await(runtime_stack.run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+        with _pickler_restored():
+            _sync_await(runtime_stack.run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
     except pulumi.RunError as error:
         raise ProgramError(str(error)) from None
     finally:
         settings.ROOT.set(None)
-        pickle._Pickler._batch_setitems = _PICKLER_BATCH_SETITEMS  # type: ignore[attr-defined]
     return record
 
 

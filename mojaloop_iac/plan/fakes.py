@@ -15,6 +15,7 @@ FAKE_REGION = "eu-west-1"
 DYNAMIC_RESOURCE_TYPE = "pulumi-python:dynamic:Resource"
 WIREGUARD_KEY_TYPE = "pulumi-python:dynamic/mojaloop-wireguard:WireGuardKeyInVault"
 CLUSTER_CA_TYPE = "pulumi-python:dynamic/mojaloop-kubeapi:ClusterCaCertificate"
+PINNED_MANIFEST_TYPE = "pulumi-python:dynamic/mojaloop-manifests:PinnedManifest"
 # What kubeapi.ca_certificate.ClusterCaCertificate hands back in the offline plan: a real self-signed ECDSA
 # P-256 CA certificate (like cert-manager's internal CA), generated once with `cryptography` and kept here
 # so every plan is byte-identical. Its private key was thrown away: nothing can be signed with it.
@@ -72,6 +73,9 @@ def fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
         # A key pair generated into Vault (wireguard.vault_key) hands back its public key: 32 bytes, base64.
         digest = hashlib.sha256(f"wireguard-public-key::{name}".encode()).digest()
         outputs["public_key"] = base64.b64encode(digest).decode("ascii")
+    if type_ == PINNED_MANIFEST_TYPE:
+        # pulumi up fetches and checks the file; the plan names it (`mojactl plan --render` fetches it).
+        outputs["content"] = f"# {inputs.get('url')} (sha256 {inputs.get('sha256')}), fetched by pulumi up\n"
     if type_ == CLUSTER_CA_TYPE:
         # The CA certificate read from its Secret; like the real provider, no kubeconfig among the outputs.
         outputs.pop("kubeconfig", None)

@@ -7,16 +7,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mojaloop_iac.catalog import load_catalog, plan_upgrade
 from mojaloop_iac.config.files import STACK_FILE_ENV, referenced_stack_file
 from mojaloop_iac.config.issues import ConfigError, Issue
 from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, StackFile, ValidatedStack, validate_stack_file
+from mojaloop_iac.config.rules import stack_references
 from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.plan.bundle import helm_releases, manifests, write_bundle
 from mojaloop_iac.plan.engine import PlanRecord, config_for_engine, run_program
 from mojaloop_iac.plan.summary import render_summary
+from mojaloop_iac.plan.timing import TimeToReady, as_json, time_to_ready, time_to_ready_section
 from mojaloop_iac.yamlio import load_yaml
+
+if TYPE_CHECKING:  # rendering needs Helm and the render extra; a plain plan never imports it
+    from mojaloop_iac.render.run import RenderOptions, RenderReport
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,8 @@ class PlanResult:
     warnings: tuple[str, ...]
     summary: str
     files: tuple[Path, ...]
+    timing: TimeToReady
+    render: RenderReport | None = None
 
 
 def project_name() -> str:
@@ -78,27 +86,36 @@ def upgrade_sections(validated: ValidatedStack) -> list[tuple[str, str]]:
 def referenced_outputs(
     stack_file: StackFile, validated: ValidatedStack, given: dict[str, dict] | None
 ) -> dict[str, dict]:
-    """Outputs for the stacks this one references: given (a fixture), or planned from the local stack file
-    named like the reference's last segment (see `referenced_stack_file`)."""
+    """Outputs for the stacks this one references (its control center; a QA environment's shared QA
+    cluster): given (a fixture), or planned from the local stack file named like the reference's last segment
+    (see `referenced_stack_file`)."""
     env = validated.config.environment
-    if env is None or env.control_center_stack is None:
+    if env is None:
         return {}
-    reference = env.control_center_stack
-    if given and reference in given:
-        return {reference: given[reference]}
-    local = reference.rsplit("/", 1)[-1]
-    found = referenced_stack_file(reference, stack_file.location)
-    try:
-        planned = plan_stack(str(found) if found is not None else local, None)
-    except ConfigError as error:
-        raise ConfigError(
-            [Issue("environment.controlCenterStack", f"cannot answer the stack reference {reference!r} offline: "
-                   f"plan a local stack {local!r} or pass --stack-outputs ({issue})") for issue in error.issues]
-        ) from None
-    return {reference: planned.record.outputs}
+    answered: dict[str, dict] = {}
+    for key, reference in stack_references(env):
+        if given and reference in given:
+            answered[reference] = given[reference]
+            continue
+        local = reference.rsplit("/", 1)[-1]
+        found = referenced_stack_file(reference, stack_file.location)
+        try:
+            planned = plan_stack(str(found) if found is not None else local, None)
+        except ConfigError as error:
+            raise ConfigError(
+                [Issue(key, f"cannot answer the stack reference {reference!r} offline: plan a local stack "
+                       f"{local!r} or pass --stack-outputs ({issue})") for issue in error.issues]
+            ) from None
+        answered[reference] = planned.record.outputs
+    return answered
 
 
-def plan_stack(stack: str, out_dir: Path | None, stack_outputs: dict[str, dict] | None = None) -> PlanResult:
+def plan_stack(
+    stack: str,
+    out_dir: Path | None,
+    stack_outputs: dict[str, dict] | None = None,
+    render: RenderOptions | None = None,
+) -> PlanResult:
     stack_file, validated = validate_stack_file(stack, references=tuple(stack_outputs or ()))
     cluster = validated.config.cluster
     config, secret_keys, notes = engine_config(stack_file.config)
@@ -111,10 +128,23 @@ def plan_stack(stack: str, out_dir: Path | None, stack_outputs: dict[str, dict] 
              f"Kubernetes {cluster.kubernetes.version}"]
     if validated.config.environment is not None:
         facts.insert(1, f"Mojaloop {validated.config.environment.mojaloop.release}")
-    summary = render_summary(record, stack_file.name, facts, releases, warnings, upgrade_sections(validated))
+    timing = time_to_ready(record, with_tests=validated.config.environment is not None)
+    sections = [*upgrade_sections(validated), ("Time to ready", time_to_ready_section(timing))]
+    report = None
+    if render is not None:
+        from mojaloop_iac.render.run import render_and_check, summary_section
+
+        report = render_and_check(record, validated.config, render)
+        sections.append(summary_section(report))
+    summary = render_summary(record, stack_file.name, facts, releases, warnings, sections)
     manifests(record)  # fails early on two resources writing the same object
     files: tuple[Path, ...] = ()
     if out_dir is not None:
-        extra = {"kind": validated.config.kind}
-        files = tuple(write_bundle(out_dir, record, summary, extra))
-    return PlanResult(stack_file.name, record, validated, warnings, summary, files)
+        extra = {"kind": validated.config.kind, "timeToReady": as_json(timing)}
+        written = write_bundle(out_dir, record, summary, extra)
+        if report is not None:
+            from mojaloop_iac.render.run import write_rendered
+
+            written += write_rendered(out_dir, report)
+        files = tuple(written)
+    return PlanResult(stack_file.name, record, validated, warnings, summary, files, timing, report)

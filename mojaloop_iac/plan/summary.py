@@ -33,7 +33,7 @@ def render_summary(
     for heading, body in sections:
         lines += ["", f"## {heading}", "", body]
     lines += ["", "## Warnings", ""]
-    lines += [f"- {warning}" for warning in warnings] or ["None."]
+    lines += [f"- {markdown_text(warning)}" for warning in warnings] or ["None."]
     lines += ["", "## Component tree", "", "```mermaid", *component_tree(record), "```", ""]
     return "\n".join(lines)
 
@@ -51,6 +51,12 @@ def component_tree(record: PlanRecord) -> list[str]:
         lines.append(f'  {ids[component.urn]}["{_label(component.name)}<br/>{_label(kind)}{detail}"]')
         lines.append(f"  {ids.get(component.parent or '', 'stack')} --> {ids[component.urn]}")
     return lines
+
+
+def markdown_text(text: str) -> str:
+    """Plain text as Markdown shows it: `<placeholder>` would otherwise be taken for an HTML tag and vanish
+    (in a terminal's rendering and on GitHub alike)."""
+    return re.sub(r"([<>])", r"\\\1", text)
 
 
 def _label(text: str) -> str:

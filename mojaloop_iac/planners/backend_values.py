@@ -140,6 +140,8 @@ class EndpointsSpec(_Model):
 
 class ChartVersionSpec(_Model):
     source: str
+    verifies_images: bool = False
+    """Its Bitnami sub-charts refuse substituted images unless `global.security.allowInsecureImages`."""
     subcharts: dict[str, str]
     components: dict[str, ComponentSpec]
     endpoints: EndpointsSpec
@@ -204,6 +206,8 @@ class BackendValuesInput:
     image_registry: str | None  # e.g. "mirror.cc.example.com"; None keeps the chart's images
     secrets: Mapping[str, str]  # component id (MYSQL, MONGODB_BULK, ...) -> Secret name
     overrides: Mapping[str, Any] = field(default_factory=dict)  # merged last
+    persistence_size: str | None = None  # e.g. "2Gi" for every volume (the QA profile); None: the charts'
+    pod_resources: Mapping[str, Any] | None = None  # `resources` of every pod group (the QA profile)
 
 
 @dataclass(frozen=True)
@@ -248,9 +252,10 @@ def plan_backend_values(inp: BackendValuesInput, data: BackendChartData | None =
     if inp.image_registry is not None:
         # Bitnami charts take the registry from `global.imageRegistry` for every image. Those whose
         # common library verifies images refuse substituted ones unless told otherwise; the older ones
-        # ignore this key.
+        # have no such key (rendering them showed it unknown), so it is set only where it exists.
         put(values, ("global", "imageRegistry"), inp.image_registry)
-        put(values, ("global", "security", "allowInsecureImages"), True)
+        if spec.verifies_images:
+            put(values, ("global", "security", "allowInsecureImages"), True)
     for component_id, component in sorted(spec.components.items()):
         _add_component(values, inp, data, component_id, component)
 
@@ -277,10 +282,19 @@ def _add_component(
     for path in layout.persistence:
         put(values, base + split_path(path) + ("enabled",), True)
         put(values, base + split_path(path) + ("storageClass",), inp.storage_class)
+        if inp.persistence_size is not None:
+            put(values, base + split_path(path) + ("size",), inp.persistence_size)
     for group in layout.placement:
+        if inp.pod_resources is not None:
+            put(values, base + split_path(group.path) + ("resources",), plain(inp.pod_resources))
         scheduling = _scheduling_for(inp, data.roles[group.role], component.alias, group.path)
         if group.affinity:
             put(values, base + split_path(group.path) + ("affinity",), plain(scheduling.affinity))
+        else:
+            # The chart takes no affinity here; a node selector on the class's label places it just as firmly
+            # (tolerating the dedicated nodes' taint without either, it could land on any of them).
+            selector = {contract.workload_class_label(data.roles[group.role]): contract.WORKLOAD_CLASS_LABEL_VALUE}
+            put(values, base + split_path(group.path) + ("nodeSelector",), selector)
         put(values, base + split_path(group.path) + ("tolerations",), plain(list(scheduling.tolerations)))
     for path, value in layout.fixed.items():
         put(values, base + split_path(path), copy.deepcopy(value))

@@ -25,6 +25,7 @@ from typing import Any, Final, Literal
 
 from mojaloop_iac import contract
 from mojaloop_iac.planners.gateways.charts import minor_version, pinned_chart
+from mojaloop_iac.platform_versions import CERT_MANAGER, PlatformVersions, platform_versions
 from mojaloop_iac.planners.gateways.names import check_distinct_domains, check_domain, plain
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.namespaces import NamespaceSpec
@@ -73,7 +74,7 @@ _SECRET_LOOKING: Final = ("secret", "password", "token", "apikey", "privatekey")
 class CertificatesInput:
     internal_domain: str  # e.g. "int.qa1.example.com"; its gateway gets "*.int.qa1.example.com"
     external_domain: str  # e.g. "qa1.example.com"
-    kubernetes_version: str  # checked against the cert-manager release's supported range
+    kubernetes_version: str  # picks the cert-manager release (config/platform-versions.yaml)
     internal_issuer: IssuerChoice = "internal-ca"  # "acme" when the internal domain is public DNS
     external_issuer: IssuerChoice = "acme"
     acme_email: str | None = None  # the ACME account's contact (expiry and policy notices)
@@ -85,6 +86,9 @@ class CertificatesInput:
     # gateways (its one gateway passes TLS through to services holding their own certificates): False
     # plans cert-manager and the issuers only.
     gateway_certificates: bool = True
+    # The versions chosen for the cluster (a stack's chartVersions applied); default: the pins for
+    # kubernetes_version.
+    versions: PlatformVersions | None = None
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,8 @@ def plan_certificates(inp: CertificatesInput) -> CertificatesPlan:
         _check(inp)
     except ValueError as wrong:
         raise CertificatesError(f"cannot plan the certificates: {wrong}") from None
-    pin = pinned_chart(CERT_MANAGER_PIN)
-    namespace = pin.namespace
+    versions = inp.versions or platform_versions(inp.kubernetes_version)
+    namespace = pinned_chart(CERT_MANAGER_PIN, versions).namespace
     manifests: list[dict[str, Any]] = [
         _cluster_issuer(INTERNAL_CA_BOOTSTRAP_ISSUER, {"selfSigned": {}}),
         internal_ca_certificate(namespace, (inp.internal_domain, inp.external_domain)),
@@ -141,9 +145,8 @@ def plan_certificates(inp: CertificatesInput) -> CertificatesPlan:
                 inp.external_issuer,
             ),
         ]
-    warning = pin.support_warning(inp.kubernetes_version, "cert-manager")
     return CertificatesPlan(
-        release=cert_manager_release(),
+        release=cert_manager_release(versions),
         # `restricted`: the chart runs every cert-manager pod non-root, with all capabilities dropped, no
         # privilege escalation and the RuntimeDefault seccomp profile. ACME solver pods (HTTP-01 only)
         # would run elsewhere; DNS-01 starts none.
@@ -155,12 +158,20 @@ def plan_certificates(inp: CertificatesInput) -> CertificatesPlan:
         external_tls_secret=EXTERNAL_TLS_SECRET,
         internal_ca_secret=f"{namespace}/{INTERNAL_CA_SECRET}",
         secret_needs=secret_needs,
-        warnings=(warning,) if warning else (),
+        warnings=(),
     )
 
 
-def cert_manager_release() -> HelmReleaseSpec:
-    pin = pinned_chart(CERT_MANAGER_PIN)
+def cert_manager_release(versions: PlatformVersions) -> HelmReleaseSpec:
+    pin = pinned_chart(CERT_MANAGER_PIN, versions)
+    # The chart installs and upgrades its CRDs; `keep` leaves them when the release goes, since deleting
+    # the CRDs would delete every Certificate and Issuer with them. Before 1.15 the chart only knew
+    # `installCRDs` (and always kept them).
+    crds: dict[str, Any] = (
+        {"crds": {"enabled": True, "keep": True}}
+        if versions.supports(CERT_MANAGER, "crdsValues")
+        else {"installCRDs": True}
+    )
     return HelmReleaseSpec(
         name="cert-manager",
         chart=pin.chart,
@@ -168,9 +179,7 @@ def cert_manager_release() -> HelmReleaseSpec:
         version=pin.version,
         namespace=pin.namespace,
         values={
-            # The chart installs and upgrades its CRDs; `keep` leaves them when the release goes, since
-            # deleting the CRDs would delete every Certificate and Issuer with them.
-            "crds": {"enabled": True, "keep": True},
+            **crds,
             # Leader election in cert-manager's own namespace instead of kube-system: its permissions
             # stay inside the namespace it runs in.
             "global": {"leaderElection": {"namespace": pin.namespace}},

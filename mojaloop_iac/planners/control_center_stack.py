@@ -25,8 +25,13 @@ from mojaloop_iac.planners.control_center import (
     TlsSettings,
     plan_control_center_services,
 )
+from mojaloop_iac.planners.control_center.object_storage import state_backend_secret_path
+
+from mojaloop_iac.config.defaults import chart_pins
+from mojaloop_iac.planners.api_versions import served_api_versions
 from mojaloop_iac.planners.control_center.ingress import (
     ControlCenterIngressInput,
+    ControlCenterIngressPlan,
     control_center_routes,
     plan_control_center_ingress,
 )
@@ -42,10 +47,12 @@ from mojaloop_iac.planners.control_center.wireguard_hub import (
     WireGuardHubPlan,
     plan_wireguard_hub,
 )
+from mojaloop_iac.planners.default_deny import ControlCenterTraffic, Port, plan_control_center_default_deny
+from mojaloop_iac.planners.gateways import INTERNAL
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.mesh import plan_hub_side
-from mojaloop_iac.planners.namespaces import NamespaceSpec
-from mojaloop_iac.planners.platform import merge_namespaces
+from mojaloop_iac.planners.namespaces import EXTERNAL_SECRETS, EXTERNAL_SECRETS_NAMESPACE, NamespaceSpec
+from mojaloop_iac.planners.platform import cluster_networks, merge_namespaces
 from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.planners.vault_server import (
     FULLNAME,
@@ -54,9 +61,22 @@ from mojaloop_iac.planners.vault_server import (
     plan_vault_server,
     vault_certificate,
 )
+from mojaloop_iac.vault.bootstrap_plan import (
+    DEFAULT_QA_TOKEN_TTL_SECONDS,
+    QA_DEPLOYER_ROLE,
+    CiLogin,
+    VaultBootstrapPlan,
+    plan_vault_bootstrap,
+)
+
+from mojaloop_iac.platform_versions import platform_versions
 from mojaloop_iac.vault.bootstrap_plan import VaultBootstrapPlan, plan_vault_bootstrap
 
 INTERNAL_ISSUER = "internal-ca"
+# CI systems' token issuers (GitHub's is fixed; GitLab's is the GitLab instance).
+GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com"
+GITLAB_CI_MOUNT = "gitlab-ci"
+GITHUB_ACTIONS_MOUNT = "github-actions"
 VAULT_TLS_SECRET = "vault-tls"
 # Hub operators who administer Vault through GitLab (profile full) are the members of this group.
 VAULT_OPERATORS_GROUP = "mojaloop-operators"
@@ -87,6 +107,8 @@ class ControlCenterPlan:
     """AWS: the KMS key and IRSA role the Vault servers auto-unseal with (components.aws_control_center)."""
     wireguard_hub: WireGuardHubPlan | None = None
     """AWS: the WireGuard hub as a pod of this cluster (on bare metal a control-center host runs it)."""
+    policies: Layer = Layer((), ())
+    """Deny by default in every namespace, and the allows its traffic needs (after Istio's CRDs)."""
 
     @property
     def secret_needs(self) -> dict[str, tuple[SecretNeed, ...]]:
@@ -173,6 +195,11 @@ def plan_control_center(
         sorted(operator_keys),
         server.audit_device,
         server.audit_declared_in_server_config,
+        qa_shared_clusters=cc.qa.shared_clusters if cc.qa is not None else (),
+        ci_logins=plan_ci_logins(cc),
+        qa_token_ttl_seconds=_seconds(cc.qa.token_ttl) if cc.qa is not None else DEFAULT_QA_TOKEN_TTL_SECONDS,
+        # QA stacks keep their state in the control center's object storage, as the `pulumi` consumer.
+        state_backend_secret=state_backend_secret_path(cc.name),
     )
     issuer = IssuerRef(INTERNAL_ISSUER)
     services = plan_control_center_services(
@@ -212,14 +239,19 @@ def plan_control_center(
             cc.substrate.value, cc.kubernetes.version, control_center_routes(server, services)
         )
     )
+    namespaces = merge_namespaces(
+        certificates.namespaces,
+        ingress.namespaces,
+        (server.namespace,),
+        services.namespaces,
+        (wireguard_hub.namespace,) if wireguard_hub is not None else (),
+        (EXTERNAL_SECRETS,),
+    )
+    policies = plan_control_center_default_deny(
+        control_center_traffic(cc, [spec.name for spec in namespaces], server, ingress, wireguard_hub)
+    )
     return ControlCenterPlan(
-        namespaces=merge_namespaces(
-            certificates.namespaces,
-            ingress.namespaces,
-            (server.namespace,),
-            services.namespaces,
-            (wireguard_hub.namespace,) if wireguard_hub is not None else (),
-        ),
+        namespaces=namespaces,
         certificates=Layer((certificates.release,), certificates.manifests),
         secrets_store=Layer((server.release,), (vault_certificate(server, INTERNAL_ISSUER),)),
         ingress=Layer(ingress.releases, ingress.manifests),
@@ -235,4 +267,90 @@ def plan_control_center(
         warnings=certificates.warnings + ingress.warnings + services.warnings,
         vault_unseal=vault_unseal,
         wireguard_hub=wireguard_hub,
+        policies=Layer((), served_api_versions(policies.manifests, platform_versions(cc.kubernetes.version))),
     )
+
+
+def control_center_traffic(
+    cc: ControlCenter,
+    namespaces: list[str],
+    server: VaultServerPlan,
+    ingress: ControlCenterIngressPlan,
+    wireguard_hub: WireGuardHubPlan | None,
+) -> ControlCenterTraffic:
+    """Who talks to whom in the control center, from its plans (see planners/default_deny.py)."""
+    pins = chart_pins()
+    owned = sorted({*namespaces, EXTERNAL_SECRETS_NAMESPACE})
+    istio, cert_manager = pins["istiod"]["namespace"], pins["cert-manager"]["namespace"]
+    runner = pins["gitlab-runner"]["namespace"]
+    https = (("TCP", 443),)
+    outside: dict[str, tuple[Port, ...]] = {
+        cert_manager: (*https, ("UDP", 53), ("TCP", 53)),  # ACME and DNS-01 checks
+        EXTERNAL_SECRETS_NAMESPACE: https,  # Vault at vault.<domain>, through the gateway's load balancer
+        # Vault reviews environments' service-account tokens at their API servers; on AWS it reaches KMS.
+        server.namespace.name: (*https, ("TCP", 6443)),
+        pins["zot"]["namespace"]: https,  # the upstream registries it mirrors
+    }
+    if runner in owned:
+        outside[runner] = ()  # CI jobs reach whatever their pipelines need
+        outside[pins["gitlab"]["namespace"]] = https
+    inbound: dict[str, tuple[Port, ...]] = {}
+    if wireguard_hub is not None:
+        outside[wireguard_hub.namespace.name] = ()  # the tunnels' traffic to the peers' networks
+        inbound[wireguard_hub.namespace.name] = (("UDP", wireguard_hub.listen_port),)
+    return ControlCenterTraffic(
+        namespaces=tuple(owned),
+        networks=cluster_networks(cc),
+        istio=istio,
+        gateway=INTERNAL.namespace,
+        routed=tuple(sorted({route.namespace for route in ingress.routes})),
+        controllers=tuple(sorted({cert_manager, EXTERNAL_SECRETS_NAMESPACE, istio, server.namespace.name}
+                                 | ({runner} & set(owned)))),
+        webhooks={istio: (("TCP", 15017),), cert_manager: (("TCP", 10250),), EXTERNAL_SECRETS_NAMESPACE: (("TCP", 10250),)},
+        outside={namespace: ports for namespace, ports in outside.items() if namespace in owned},
+        inbound=inbound,
+    )
+
+
+def plan_ci_logins(cc: ControlCenter) -> tuple[CiLogin, ...]:
+    """The JWT logins of controlCenter.qa: GitLab CI's `id_tokens` and GitHub Actions' OIDC tokens, each
+    bound to the configured projects (repositories) and refs, each issuing only QA deployer tokens."""
+    if cc.qa is None:
+        return ()
+    logins = []
+    if cc.qa.gitlab is not None:
+        gitlab = cc.qa.gitlab
+        url = (gitlab.url or f"https://gitlab.{cc.domains.internal}").rstrip("/")
+        logins.append(
+            CiLogin(
+                mount=GITLAB_CI_MOUNT,
+                description=f"GitLab CI jobs of {url} (id_tokens): QA environments",
+                jwks_url=f"{url}/oauth/discovery/keys",
+                bound_issuer=url,
+                role=QA_DEPLOYER_ROLE,
+                bound_audiences=(gitlab.audience,),
+                bound_claims=(("project_path", tuple(sorted(gitlab.projects))), ("ref", tuple(sorted(gitlab.refs)))),
+                user_claim="user_login",
+            )
+        )
+    if cc.qa.github is not None:
+        github = cc.qa.github
+        logins.append(
+            CiLogin(
+                mount=GITHUB_ACTIONS_MOUNT,
+                description="GitHub Actions workflows (OIDC): QA environments",
+                jwks_url=f"{GITHUB_ACTIONS_ISSUER}/.well-known/jwks",
+                bound_issuer=GITHUB_ACTIONS_ISSUER,
+                role=QA_DEPLOYER_ROLE,
+                bound_audiences=(github.audience,),
+                bound_claims=(("ref", tuple(sorted(github.refs))), ("repository", tuple(sorted(github.repositories)))),
+                user_claim="actor",
+            )
+        )
+    return tuple(logins)
+
+
+def _seconds(duration: str) -> int:
+    """`90m`, `2h`, `45s` (the model's pattern) as seconds."""
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+

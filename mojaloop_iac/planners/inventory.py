@@ -12,6 +12,7 @@ from mojaloop_iac.config.defaults import versions
 from mojaloop_iac.config.models import BareMetal, ClusterSettings, ControlCenter, Host
 from mojaloop_iac.planners.mesh import HUB_GROUP, hub_host_vars
 from mojaloop_iac.planners.placement import node_labels, node_taints
+from mojaloop_iac.planners.sidecars import SIDECAR_CONTAINERS_GATE, plan_sidecars
 
 SERVER_GROUP = "k3s_servers"
 AGENT_GROUP = "k3s_agents"
@@ -22,10 +23,12 @@ BAREMETAL_STORAGE_CLASS = "local-path"
 
 
 def baremetal_api_endpoint(cluster: ClusterSettings) -> str:
-    """The API server of a bare-metal cluster: the first k3s server."""
+    """The API server of a bare-metal cluster: `apiEndpoint` (a VIP or load balancer), else the first server."""
     assert cluster.baremetal is not None
-    server = next(host for host in cluster.baremetal.hosts if host.role == "server")
-    address = f"[{server.address}]" if server.address.version == 6 else str(server.address)
+    endpoint = cluster.baremetal.api_endpoint
+    if endpoint is None:
+        endpoint = next(host for host in cluster.baremetal.hosts if host.role == "server").address
+    address = f"[{endpoint}]" if ":" in str(endpoint) else str(endpoint)
     return f"https://{address}:{KUBERNETES_API_PORT}"
 
 
@@ -56,9 +59,13 @@ def host_connection_vars(host: Host) -> dict[str, Any]:
 
 
 def k3s_source_vars(baremetal: BareMetal) -> dict[str, str]:
-    """Where the installer and binary come from: a local file (air-gapped) wins over a URL."""
+    """Where the installer and binary come from (a local file, for air-gapped sites, wins over a URL) and the
+    installer's checksum: the pinned installer's unless the stack names another script and its sha256."""
+    installer = versions()["k3sInstaller"]
+    url = baremetal.k3s_install_script_url or installer["url"]
     source = {
-        "k3s_install_script_url": "" if baremetal.k3s_install_script_path else baremetal.k3s_install_script_url,
+        "k3s_install_script_url": "" if baremetal.k3s_install_script_path else url,
+        "k3s_install_script_sha256": baremetal.k3s_install_script_sha256 or installer["sha256"],
         "k3s_binary_url": baremetal.k3s_binary_url,
     }
     if baremetal.k3s_install_script_path:
@@ -66,6 +73,20 @@ def k3s_source_vars(baremetal: BareMetal) -> dict[str, str]:
     if baremetal.k3s_binary_path:
         source["k3s_binary_path"] = baremetal.k3s_binary_path
     return source
+
+
+def api_vars(baremetal: BareMetal) -> dict[str, Any]:
+    """The API endpoint agents and kubeconfigs use (when not the first server), and who else may reach it."""
+    api: dict[str, Any] = {"k3s_api_allowed_cidrs": [str(network) for network in baremetal.api_allowed_cidrs]}
+    if baremetal.api_endpoint is not None:
+        api["k3s_api_endpoint"] = str(baremetal.api_endpoint)
+    return api
+
+
+def feature_gates(cluster: ClusterSettings) -> list[str]:
+    """Kubernetes feature gates the k3s servers and agents turn on (native sidecars on 1.28)."""
+    sidecars = plan_sidecars(cluster.kubernetes.version, cluster.substrate.value, k3s_version(cluster))
+    return [SIDECAR_CONTAINERS_GATE] if sidecars is not None and sidecars.feature_gate else []
 
 
 def plan_inventory(cluster: ClusterSettings) -> dict[str, Any]:
@@ -95,6 +116,8 @@ def plan_inventory(cluster: ClusterSettings) -> dict[str, Any]:
                 "k3s_version": k3s_version(cluster),
                 **k3s_source_vars(baremetal),
                 "k3s_ha_embedded_etcd": baremetal.ha_embedded_etcd,
+                **api_vars(baremetal),
+                "k3s_feature_gates": feature_gates(cluster),
                 "k3s_extra_config": {},
                 "registry_mirror": baremetal.registry_mirror,
                 "cluster_cidr": str(cluster.network.pod_cidr),

@@ -21,7 +21,7 @@ from typing import Any
 
 from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.vault.environment import EnvironmentVaultPlan, plan_environment_vault
-from mojaloop_iac.vault.paths import READER_SERVICE_ACCOUNT, password_policy_name, secret_path
+from mojaloop_iac.vault.paths import READER_SERVICE_ACCOUNT, password_policy_name
 
 SECRET_STORE_NAME = "vault"
 EXTERNAL_SECRETS_API = "external-secrets.io/v1"
@@ -58,12 +58,17 @@ def plan_secret_delivery(
     kv_mount: str,
     needs_by_namespace: Mapping[str, Iterable[SecretNeed]],
     vault_ca_bundle_b64: str | None = None,
+    *,
+    vault: EnvironmentVaultPlan | None = None,
 ) -> SecretDeliveryPlan:
+    """`vault` says where the secrets live and who reads them (default: the environment's own auth mount,
+    read policy and role, secrets under `environments/<environment>/`)."""
     needs = {
         namespace: sorted({need.name: need for need in items}.values(), key=lambda need: need.name)
         for namespace, items in needs_by_namespace.items()
     }
-    vault = plan_environment_vault(environment, kv_mount=kv_mount)
+    if vault is None:
+        vault = plan_environment_vault(environment, kv_mount=kv_mount)
     policy_consumers = {spec.consumer for spec in vault.password_policies}
     generated, manifests, operator_supplied = [], [], []
     for namespace, items in sorted(needs.items()):
@@ -73,7 +78,7 @@ def plan_secret_delivery(
                          vault_ca_bundle_b64)
         )
         for need in items:
-            path = secret_path(environment, namespace, need.name)
+            path = vault.secret_path(namespace, need.name)
             by_policy = {key: password_policy_name(kind) for key, kind in need.keys.items() if kind in policy_consumers}
             if by_policy:
                 generated.append(GeneratedSecretSpec(namespace, need.name, path, dict(sorted(by_policy.items()))))
@@ -134,11 +139,17 @@ def secret_store(
     }
 
 
+# Pulumi creates an ExternalSecret only once External Secrets reports it Ready, i.e. once its Secret exists:
+# whatever is installed after it finds the Secret in place. A chart that generates a Secret when it is
+# missing (GitLab's shared-secrets job) would otherwise race External Secrets for the same name.
+WAIT_UNTIL_SYNCED = {"pulumi.com/waitFor": "condition=Ready"}
+
+
 def external_secret(namespace: str, need: SecretNeed, path: str) -> dict[str, Any]:
     return {
         "apiVersion": EXTERNAL_SECRETS_API,
         "kind": "ExternalSecret",
-        "metadata": {"name": need.name, "namespace": namespace},
+        "metadata": {"name": need.name, "namespace": namespace, "annotations": dict(WAIT_UNTIL_SYNCED)},
         "spec": {
             "refreshInterval": REFRESH_INTERVAL,
             "secretStoreRef": {"name": SECRET_STORE_NAME, "kind": "SecretStore"},

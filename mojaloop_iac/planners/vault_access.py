@@ -7,8 +7,9 @@ from typing import Any
 
 import yaml
 
-from mojaloop_iac.config.defaults import chart_pins
+from mojaloop_iac.planners.gateways.charts import pinned_chart
 from mojaloop_iac.planners.helm import HelmReleaseSpec
+from mojaloop_iac.platform_versions import EXTERNAL_SECRETS, PlatformVersions
 from mojaloop_iac.yamlio import load_yaml
 
 
@@ -21,7 +22,7 @@ def kubeconfig_ca_pem(kubeconfig: str | None) -> str | None:
     except yaml.YAMLError:
         return None
     if not isinstance(document, dict):
-        return None  # not a kubeconfig (e.g. the offline plan's placeholder for an encrypted one)
+        return None  # not a kubeconfig (e.g. the plan's placeholder for an encrypted one or a stack reference)
     context_name = document.get("current-context")
     contexts = {c.get("name"): c.get("context") or {} for c in _entries(document, "contexts")}
     context = contexts.get(context_name)
@@ -38,14 +39,14 @@ def _entries(document: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
 
 
-def external_secrets_release() -> HelmReleaseSpec:
-    chart = chart_pins()["external-secrets"]
+def external_secrets_release(versions: PlatformVersions) -> HelmReleaseSpec:
+    chart = pinned_chart(EXTERNAL_SECRETS, versions)
     return HelmReleaseSpec(
         name="external-secrets",
-        chart="external-secrets",
-        repo=chart["repo"],
-        version=chart["version"],
-        namespace=chart["namespace"],
+        chart=chart.chart,
+        repo=chart.repo,
+        version=chart.version,
+        namespace=chart.namespace,
         values={"installCRDs": True},
         timeout_seconds=600,
     )

@@ -8,7 +8,8 @@ VaultBootstrap converges Vault on a `VaultBootstrapPlan` (mojaloop_iac.vault.boo
 3. the file audit device, so everything that follows is audited;
 4. the KV v2 mount and the password policies; the administrators' policy;
 5. per environment: its Kubernetes auth mount, its templated read policy and reader role, and the deploy
-   policy and token role its stack works with;
+   policy and token role its stack works with (a cluster hosting QA environments also their read policy);
+   then CI's JWT logins (GitLab id_tokens, GitHub OIDC) and the QA deployer policy they lead to;
 6. the operator auth method (userpass) with one administrator account per operator;
 7. last, revoking the root token, if that is what the run used: `auth/token/revoke-self`.
 
@@ -266,7 +267,10 @@ class _Run:
                 # The templated policy and the role need the mount: all of them come with it.
                 self.record(Outcome(f"policies and roles of environment '{environment.name}'", "would be created"))
                 continue
-            for policy, accessor_of in ((environment.read_policy, mount), (environment.deploy_policy, None)):
+            policies = [(environment.read_policy, mount), (environment.deploy_policy, None)]
+            if environment.qa_read_policy is not None:
+                policies.append((environment.qa_read_policy, mount))
+            for policy, accessor_of in policies:
                 self.converge(
                     f"ACL policy '{policy.name}'",
                     AclPolicyProvider(),
@@ -296,6 +300,102 @@ class _Run:
                     "max_ttl": environment.token_max_ttl_seconds,
                 },
             )
+
+    def qa_logins(self, vault: VaultSession) -> None:
+        """CI's JWT logins and the QA deployer role and policy they lead to (controlCenter.qa)."""
+        qa = self.plan.qa
+        if qa is None:
+            return
+        policy = qa.deployer_policy
+        self.converge(
+            f"ACL policy '{policy.name}'", AclPolicyProvider(), NamedPolicyInputs, {"name": policy.name, "policy": policy.text}
+        )
+        self.transit_key(vault, qa.transit_mount, qa.transit_key)
+        for login in qa.logins:
+            existed = self.auth_mount(
+                vault, login.mount, "jwt", login.description, f"JWT auth mount '{login.mount}/' ({login.description})"
+            )
+            if not existed and not self.apply:
+                self.record(Outcome(f"configuration and role '{login.role}' of '{login.mount}/'", "would be created"))
+                continue
+            self.settings(
+                vault,
+                f"auth/{login.mount}/config",
+                {"jwks_url": login.jwks_url, "bound_issuer": login.bound_issuer},
+                f"JWT auth mount '{login.mount}/' trusting {login.bound_issuer}",
+            )
+            self.settings(
+                vault,
+                f"auth/{login.mount}/role/{login.role}",
+                {
+                    "role_type": "jwt",
+                    "user_claim": login.user_claim,
+                    "bound_audiences": sorted(login.bound_audiences),
+                    "bound_claims": {claim: sorted(values) for claim, values in login.bound_claims},
+                    "bound_claims_type": "glob",
+                    "token_policies": [policy.name],
+                    "token_ttl": qa.token_ttl_seconds,
+                    # Renewable up to the run's length and no further: a token that leaks stops working soon.
+                    "token_max_ttl": qa.token_ttl_seconds,
+                },
+                f"JWT role '{login.mount}/{login.role}' (policy {policy.name})",
+            )
+
+    def transit_key(self, vault: VaultSession, mount: str, key: str) -> None:
+        """The transit engine at `mount` and its key `key` (QA stacks' secrets provider), created if missing;
+        an existing key is never changed or rotated here."""
+        engine = vault.call_or_none(
+            ("read", "sudo"), f"sys/mounts/{mount}", lambda: vault.client.adapter.get(f"/v1/sys/mounts/{mount}"),
+            absent_if=is_missing_mount,
+        )
+        subject = f"transit engine '{mount}/'"
+        if engine is None:
+            if self.apply:
+                vault.call(
+                    ("create", "update", "sudo"), f"sys/mounts/{mount}",
+                    lambda: vault.client.sys.enable_secrets_engine("transit", path=mount,
+                                                                   description="Pulumi secrets providers"),
+                )
+            self.record(Outcome(subject, "enabled" if self.apply else "would be enabled"))
+        else:
+            kind = (engine.get("data") or engine).get("type")
+            if kind != "transit":
+                raise VaultOperationError(
+                    f"Vault at {self.address} has a {kind} secrets engine at '{mount}/', not transit: refusing to "
+                    "change it",
+                    address=self.address, path=f"sys/mounts/{mount}",
+                )
+            self.record(Outcome(subject, "unchanged"))
+        path = f"{mount}/keys/{key}"
+        existing = None
+        if engine is not None:
+            existing = vault.call_or_none(
+                ("read",), path, lambda: vault.client.adapter.get(f"/v1/{path}"), absent_if=is_missing_object
+            )
+        if existing is not None:
+            self.record(Outcome(f"transit key '{path}'", "unchanged"))
+        elif self.apply:
+            vault.call(("create", "update"), path, lambda: vault.client.adapter.post(f"/v1/{path}", json={}))
+            self.record(Outcome(f"transit key '{path}'", "created"))
+        else:
+            self.record(Outcome(f"transit key '{path}'", "would be created"))
+
+    def settings(self, vault: VaultSession, path: str, desired: Mapping[str, Any], subject: str) -> None:
+        """Write `desired` at `path` unless Vault already holds exactly those values there."""
+        live = vault.call_or_none(
+            ("read",), path, lambda: vault.client.adapter.get(f"/v1/{path}"), absent_if=is_missing_object
+        )
+        data = (live or {}).get("data") or {}
+        current = {key: _comparable(data.get(key)) for key in desired}
+        if live is not None and current == {key: _comparable(value) for key, value in desired.items()}:
+            self.record(Outcome(subject, "unchanged"))
+            return
+        result = "created" if live is None else "updated"
+        if self.apply:
+            vault.call(("create", "update"), path, lambda: vault.client.adapter.post(f"/v1/{path}", json=dict(desired)))
+            self.record(Outcome(subject, result))
+        else:
+            self.record(Outcome(subject, f"would be {result}"))
 
     def operator_auth(self, vault: VaultSession) -> None:
         auth: OperatorAuth = self.plan.operator_auth
@@ -338,13 +438,24 @@ class _Run:
         if not self.apply:
             self.record(Outcome(subject, "would be created"))
             return
-        password = os.environ.get(auth.initial_password_env, "")
+        variable = auth.password_env(user)
+        password = os.environ.get(variable, "")
         if len(password) < MIN_INITIAL_PASSWORD_LENGTH:
             raise VaultOperationError(
                 f"operator account '{user}' does not exist yet at Vault {self.address}: export its initial "
-                f"password ({MIN_INITIAL_PASSWORD_LENGTH}+ characters) in {auth.initial_password_env} and re-run. "
+                f"password ({MIN_INITIAL_PASSWORD_LENGTH}+ characters) in {variable} and re-run. "
                 f"The operator replaces it at first login (`{self.inputs.cli} write auth/{auth.mount}/users/{user}/"
                 "password password=...`); it is never stored by the toolkit",
+                address=self.address,
+                path=path,
+            )
+        sharing = [other for other in auth.users if other != user and os.environ.get(auth.password_env(other)) == password]
+        if sharing:
+            # Until the first login, whoever knows one account's password could log in as the other.
+            raise VaultOperationError(
+                f"operator account '{user}' would get the same initial password as {', '.join(sharing)}: give each "
+                f"operator a password of their own ({variable}, "
+                f"{', '.join(auth.password_env(other) for other in sharing)})",
                 address=self.address,
                 path=path,
             )
@@ -353,7 +464,7 @@ class _Run:
             path,
             lambda: vault.client.adapter.post(f"/v1/{path}", json={**settings, "password": password}),
         )
-        self.record(Outcome(subject, "created", f"initial password from ${auth.initial_password_env}"))
+        self.record(Outcome(subject, "created", f"initial password from ${variable}"))
 
     def root_token(self, vault: VaultSession, token_is_root: bool) -> bool:
         """Revoke the run's token if it is a root token; True when it was revoked."""
@@ -387,6 +498,15 @@ class _Run:
             address=self.address,
             path="auth/token/revoke-self",
         )
+
+
+def _comparable(value: Any) -> Any:
+    """Vault answers lists sorted or not and mappings of lists: compare them as sorted data."""
+    if isinstance(value, Mapping):
+        return {str(key): _comparable(item) for key, item in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return sorted(_comparable(item) for item in value)
+    return value
 
 
 def _token_or_none(vault: VaultSession) -> Mapping[str, Any] | None:
@@ -431,6 +551,7 @@ def run_bootstrap(inputs: BootstrapInputs, apply: bool) -> tuple[list[Outcome], 
     run.kv_and_policies()
     with open_session(inputs.connection) as vault:
         run.environments(vault)
+        run.qa_logins(vault)
         run.operator_auth(vault)
         # Last: once revoked, the token can do nothing more.
         revoked = run.root_token(vault, token_is_root)

@@ -27,11 +27,24 @@ from mojaloop_iac.planners.vault_server import AuditFileDevice
 from mojaloop_iac.vault.environment import DEFAULT_ROLE_TTL_SECONDS, plan_environment_vault
 from mojaloop_iac.vault.errors import InvalidInput
 from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT, require_dns_label, require_vault_name
-from mojaloop_iac.vault.policies import AUTH_ACCESSOR_PLACEHOLDER, PasswordPolicySpec, load_password_policies
+from mojaloop_iac.vault.policies import (
+    AUTH_ACCESSOR_PLACEHOLDER,
+    PasswordPolicySpec,
+    load_password_policies,
+    qa_deployer_policy,
+)
 
 ADMIN_POLICY_NAME: Final = "operator-admin"
+QA_DEPLOYER_POLICY_NAME: Final = "qa-deployer"
+QA_DEPLOYER_ROLE: Final = "qa-deployer"
+QA_TRANSIT_MOUNT: Final = "transit"
+QA_TRANSIT_KEY: Final = "qa-stacks"
+# A QA run (up, tests, down) fits in two hours; a token that leaks from a CI log is useless soon after.
+DEFAULT_QA_TOKEN_TTL_SECONDS: Final = 2 * 3600
 DEFAULT_OPERATOR_AUTH_MOUNT: Final = "userpass"
-DEFAULT_INITIAL_PASSWORD_ENV: Final = "VAULT_OPERATOR_INITIAL_PASSWORD"
+# Each operator's initial password comes from a variable of their own: this prefix and the operator's name
+# in upper case, e.g. VAULT_OPERATOR_INITIAL_PASSWORD_ALICE.
+DEFAULT_INITIAL_PASSWORD_ENV_PREFIX: Final = "VAULT_OPERATOR_INITIAL_PASSWORD_"
 # Operator sessions: a working day at most, renewed hourly.
 OPERATOR_TOKEN_TTL_SECONDS: Final = 3600
 OPERATOR_TOKEN_MAX_TTL_SECONDS: Final = 8 * 3600
@@ -60,16 +73,50 @@ class EnvironmentAccess:
     deploy_policy: NamedText
     token_role: str
     token_max_ttl_seconds: int
+    qa_read_policy: NamedText | None = None
+    """A cluster hosting QA environments: their templated read policy (on `auth_mount`'s accessor)."""
+
+
+@dataclass(frozen=True)
+class CiLogin:
+    """A JWT/OIDC auth mount trusting one CI system's job tokens, with the role that issues QA deployer tokens."""
+
+    mount: str
+    description: str
+    jwks_url: str
+    bound_issuer: str
+    role: str
+    bound_audiences: tuple[str, ...]
+    bound_claims: tuple[tuple[str, tuple[str, ...]], ...]
+    """Claim -> accepted values (globs); every claim must match (the projects/repositories and refs)."""
+    user_claim: str
+    """The claim naming the job in Vault's audit log and entity aliases."""
+
+
+@dataclass(frozen=True)
+class QaLogins:
+    """How CI gets tokens to deploy ephemeral QA environments, and what those tokens may do."""
+
+    deployer_policy: NamedText
+    logins: tuple[CiLogin, ...]
+    token_ttl_seconds: int
+    transit_mount: str = QA_TRANSIT_MOUNT
+    transit_key: str = QA_TRANSIT_KEY
+    """The transit key QA stacks' secrets provider encrypts with (`hashivault://<key>`)."""
 
 
 @dataclass(frozen=True)
 class OperatorAuth:
     mount: str
     users: tuple[str, ...]
-    initial_password_env: str
-    """Variable holding the initial password of accounts created in this run (never stored)."""
+    initial_password_env_prefix: str
+    """Prefix of the variables holding each account's initial password, one per operator (never stored)."""
     token_ttl_seconds: int = OPERATOR_TOKEN_TTL_SECONDS
     token_max_ttl_seconds: int = OPERATOR_TOKEN_MAX_TTL_SECONDS
+
+    def password_env(self, user: str) -> str:
+        """The variable holding `user`'s initial password: the prefix and the name, upper case."""
+        return self.initial_password_env_prefix + re.sub(r"[^A-Za-z0-9]", "_", user).upper()
 
 
 @dataclass(frozen=True)
@@ -87,6 +134,7 @@ class VaultBootstrapPlan:
     environments: tuple[EnvironmentAccess, ...]
     operator_auth: OperatorAuth
     revoke_root_token: bool = True
+    qa: QaLogins | None = None
 
     def to_props(self) -> dict[str, Any]:
         return {
@@ -103,11 +151,12 @@ class VaultBootstrapPlan:
             "operator_auth": {
                 "mount": self.operator_auth.mount,
                 "users": list(self.operator_auth.users),
-                "initial_password_env": self.operator_auth.initial_password_env,
+                "initial_password_env_prefix": self.operator_auth.initial_password_env_prefix,
                 "token_ttl": self.operator_auth.token_ttl_seconds,
                 "token_max_ttl": self.operator_auth.token_max_ttl_seconds,
             },
             "revoke_root_token": self.revoke_root_token,
+            "qa": _qa_props(self.qa) if self.qa is not None else None,
         }
 
     @classmethod
@@ -136,11 +185,12 @@ class VaultBootstrapPlan:
             operator_auth=OperatorAuth(
                 mount=_text(operator_auth, "mount", "operator_auth"),
                 users=tuple(str(user) for user in operator_auth.get("users") or []),
-                initial_password_env=_text(operator_auth, "initial_password_env", "operator_auth"),
+                initial_password_env_prefix=_text(operator_auth, "initial_password_env_prefix", "operator_auth"),
                 token_ttl_seconds=_number(operator_auth, "token_ttl", "operator_auth"),
                 token_max_ttl_seconds=_number(operator_auth, "token_max_ttl", "operator_auth"),
             ),
             revoke_root_token=bool(props.get("revoke_root_token", True)),
+            qa=_qa_from_props(props["qa"]) if props.get("qa") else None,
         )
         _validate(plan)
         return plan
@@ -160,7 +210,62 @@ def _environment_props(environment: EnvironmentAccess) -> dict[str, Any]:
         "deploy_policy": environment.deploy_policy.text,
         "token_role": environment.token_role,
         "token_max_ttl": environment.token_max_ttl_seconds,
+        **(
+            {"qa_read_policy_name": environment.qa_read_policy.name, "qa_read_policy": environment.qa_read_policy.text}
+            if environment.qa_read_policy is not None
+            else {}
+        ),
     }
+
+
+def _qa_props(qa: QaLogins) -> dict[str, Any]:
+    return {
+        "deployer_policy": {"name": qa.deployer_policy.name, "policy": qa.deployer_policy.text},
+        "token_ttl": qa.token_ttl_seconds,
+        "transit_mount": qa.transit_mount,
+        "transit_key": qa.transit_key,
+        "logins": [
+            {
+                "mount": login.mount,
+                "description": login.description,
+                "jwks_url": login.jwks_url,
+                "bound_issuer": login.bound_issuer,
+                "role": login.role,
+                "bound_audiences": list(login.bound_audiences),
+                "bound_claims": {claim: list(values) for claim, values in login.bound_claims},
+                "user_claim": login.user_claim,
+            }
+            for login in qa.logins
+        ],
+    }
+
+
+def _qa_from_props(props: Mapping[str, Any]) -> QaLogins:
+    policy = _mapping(props, "deployer_policy")
+    logins = []
+    for entry in _list(props, "logins"):
+        claims = entry.get("bound_claims")
+        if not isinstance(claims, Mapping) or not claims:
+            raise InvalidInput("qa", "qa: every CI login needs bound_claims (who may log in)")
+        logins.append(
+            CiLogin(
+                mount=_text(entry, "mount", "qa"),
+                description=str(entry.get("description") or ""),
+                jwks_url=_text(entry, "jwks_url", "qa"),
+                bound_issuer=_text(entry, "bound_issuer", "qa"),
+                role=_text(entry, "role", "qa"),
+                bound_audiences=tuple(str(value) for value in entry.get("bound_audiences") or []),
+                bound_claims=tuple((str(claim), tuple(str(v) for v in values)) for claim, values in sorted(claims.items())),
+                user_claim=_text(entry, "user_claim", "qa"),
+            )
+        )
+    return QaLogins(
+        deployer_policy=NamedText(_text(policy, "name", "qa"), _text(policy, "policy", "qa")),
+        logins=tuple(logins),
+        token_ttl_seconds=_number(props, "token_ttl", "qa"),
+        transit_mount=_text(props, "transit_mount", "qa"),
+        transit_key=_text(props, "transit_key", "qa"),
+    )
 
 
 def _environment_from_props(entry: Mapping[str, Any]) -> EnvironmentAccess:
@@ -185,6 +290,11 @@ def _environment_from_props(entry: Mapping[str, Any]) -> EnvironmentAccess:
         ),
         token_role=_text(entry, "token_role", "environments"),
         token_max_ttl_seconds=_number(entry, "token_max_ttl", "environments"),
+        qa_read_policy=(
+            NamedText(_text(entry, "qa_read_policy_name", "environments"), _text(entry, "qa_read_policy", "environments"))
+            if entry.get("qa_read_policy")
+            else None
+        ),
     )
 
 
@@ -242,8 +352,9 @@ def _validate(plan: VaultBootstrapPlan) -> None:
     )
     check(
         "operator_auth",
-        bool(_ENV_NAME.match(plan.operator_auth.initial_password_env)),
-        f"initial_password_env {plan.operator_auth.initial_password_env!r} is not an environment variable name",
+        bool(_ENV_NAME.match(plan.operator_auth.initial_password_env_prefix)),
+        f"initial_password_env_prefix {plan.operator_auth.initial_password_env_prefix!r} does not start an "
+        "environment variable name",
     )
     check(
         "operator_auth",
@@ -316,9 +427,13 @@ def plan_vault_bootstrap(
     kv_mount: str = DEFAULT_KV_MOUNT,
     password_policies: Mapping[str, PasswordPolicySpec] | None = None,
     operator_auth_mount: str = DEFAULT_OPERATOR_AUTH_MOUNT,
-    initial_password_env: str = DEFAULT_INITIAL_PASSWORD_ENV,
+    initial_password_env_prefix: str = DEFAULT_INITIAL_PASSWORD_ENV_PREFIX,
     role_ttl_seconds: int = DEFAULT_ROLE_TTL_SECONDS,
     revoke_root_token: bool = True,
+    qa_shared_clusters: Sequence[str] = (),
+    ci_logins: Sequence[CiLogin] = (),
+    qa_token_ttl_seconds: int = DEFAULT_QA_TOKEN_TTL_SECONDS,
+    state_backend_secret: str | None = None,
 ) -> VaultBootstrapPlan:
     """Everything VaultBootstrap converges on for the declared environments (by name) and operators;
     `audit_*` come from the server plan (planners.vault_server)."""
@@ -327,9 +442,12 @@ def plan_vault_bootstrap(
     accesses = []
     for name in sorted(set(environments)):
         environment = plan_environment_vault(
-            name, kv_mount=kv_mount, password_policies=policies, role_ttl_seconds=role_ttl_seconds
+            name, kv_mount=kv_mount, password_policies=policies, role_ttl_seconds=role_ttl_seconds,
+            qa_host=name in qa_shared_clusters,
         )
-        reader, token_role = environment.reader_role, environment.deployer_token_role
+        reader, token_role, deploy = environment.reader_role, environment.deployer_token_role, environment.deploy_policy
+        assert token_role is not None and deploy is not None, "a declared environment has its deployer role"
+        qa_read = environment.qa_read_policy
         accesses.append(
             EnvironmentAccess(
                 name=environment.environment,
@@ -339,10 +457,24 @@ def plan_vault_bootstrap(
                 reader_service_accounts=reader.service_accounts,
                 reader_namespaces=reader.namespaces,
                 reader_ttl_seconds=reader.ttl_seconds,
-                deploy_policy=NamedText(environment.deploy_policy.name, environment.deploy_policy.hcl),
+                deploy_policy=NamedText(deploy.name, deploy.hcl),
                 token_role=token_role.name,
                 token_max_ttl_seconds=token_role.max_ttl_seconds,
+                qa_read_policy=NamedText(qa_read.name, qa_read.hcl) if qa_read is not None else None,
             )
+        )
+    qa = None
+    if ci_logins:
+        qa = QaLogins(
+            deployer_policy=NamedText(
+                QA_DEPLOYER_POLICY_NAME,
+                qa_deployer_policy(
+                    tuple(sorted(qa_shared_clusters)), kv_mount, state_backend_secret=state_backend_secret,
+                    transit_mount=QA_TRANSIT_MOUNT, transit_key=QA_TRANSIT_KEY,
+                ),
+            ),
+            logins=tuple(ci_logins),
+            token_ttl_seconds=qa_token_ttl_seconds,
         )
     plan = VaultBootstrapPlan(
         audit=AuditPlan(audit_device, audit_declared_in_server_config),
@@ -355,9 +487,10 @@ def plan_vault_bootstrap(
         operator_auth=OperatorAuth(
             mount=operator_auth_mount,
             users=tuple(sorted(operators)),
-            initial_password_env=initial_password_env,
+            initial_password_env_prefix=initial_password_env_prefix,
         ),
         revoke_root_token=revoke_root_token,
+        qa=qa,
     )
     # The same checks the provider applies, so a bad plan fails at plan time with the same message.
     VaultBootstrapPlan.from_props(plan.to_props())

@@ -8,6 +8,7 @@ capability the call needed, so a failure says what to fix instead of "permission
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,11 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ADDRESS = re.compile(r"^https?://[^/\s]+/?$")
 
 T = TypeVar("T")
+
+# A KV mount enabled (or moved to version 2) a moment ago upgrades its storage in the background and
+# refuses requests meanwhile with this message; it resumes by itself within seconds.
+_KV_UPGRADING = "Upgrading from non-versioned to versioned data"
+KV_UPGRADE_WAIT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,22 @@ def _ca_bundle(ca_cert: str | None) -> Iterator[str | bool]:
         raise InvalidInput("ca_cert", str(error)) from None
 
 
+def _waiting_out_kv_upgrade(operation: Callable[[], T]) -> T:
+    """`operation()`, repeated while a fresh KV version 2 mount is still upgrading its storage."""
+    deadline = time.monotonic() + KV_UPGRADE_WAIT_SECONDS
+    pause = 0.1
+    while True:
+        try:
+            return operation()
+        except hvac.exceptions.InvalidRequest as error:
+            if not any(_KV_UPGRADING in str(message) for message in (error.errors or [])):
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+
 class VaultSession:
     """An hvac client bound to one address; `call` turns every failure into a VaultOperationError."""
 
@@ -140,7 +162,7 @@ class VaultSession:
         absent_if: Callable[[hvac.exceptions.VaultError], bool] | None,
     ) -> T | None:
         try:
-            return operation()
+            return _waiting_out_kv_upgrade(operation)
         except hvac.exceptions.VaultError as error:
             if absent_if is not None and absent_if(error):
                 return None

@@ -10,6 +10,9 @@ from typing import Final
 
 DEFAULT_KV_MOUNT: Final = "mojaloop"
 ENVIRONMENTS_PREFIX: Final = "environments"
+# Ephemeral (QA) environments keep their secrets apart from persistent ones, so the tokens CI gets for QA
+# environments can be confined to this prefix and never reach a persistent environment's secrets.
+EPHEMERAL_PREFIX: Final = "ephemeral"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_LABEL_MAX = 63
@@ -66,21 +69,24 @@ def require_relative_path(value: object, what: str = "path") -> str:
     return value
 
 
-def environment_prefix(environment: str) -> str:
-    """KV path (relative to the mount) under which all secrets of one environment live."""
-    return f"{ENVIRONMENTS_PREFIX}/{require_dns_label(environment, 'environment')}"
+def environment_prefix(environment: str, *, ephemeral: bool = False) -> str:
+    """KV path (relative to the mount) under which all secrets of one environment live:
+    `environments/<env>`, or `ephemeral/<cluster>` for the ephemeral environments on a cluster."""
+    root = EPHEMERAL_PREFIX if ephemeral else ENVIRONMENTS_PREFIX
+    return f"{root}/{require_dns_label(environment, 'environment')}"
 
 
-def namespace_prefix(environment: str, namespace: str) -> str:
+def namespace_prefix(environment: str, namespace: str, *, ephemeral: bool = False) -> str:
     """KV path (relative to the mount) under which all secrets of one namespace live, without trailing '/'."""
     require_dns_label(namespace, "namespace")
-    return f"{environment_prefix(environment)}/{namespace}"
+    return f"{environment_prefix(environment, ephemeral=ephemeral)}/{namespace}"
 
 
-def secret_path(environment: str, namespace: str, secret_name: str) -> str:
-    """KV path of one secret relative to the mount: `environments/<env>/<namespace>/<secret-name>`."""
+def secret_path(environment: str, namespace: str, secret_name: str, *, ephemeral: bool = False) -> str:
+    """KV path of one secret relative to the mount: `environments/<env>/<namespace>/<secret-name>`
+    (`ephemeral/<cluster>/<namespace>/<secret-name>` for an ephemeral environment)."""
     require_dns_label(secret_name, "secret name")
-    return f"{namespace_prefix(environment, namespace)}/{secret_name}"
+    return f"{namespace_prefix(environment, namespace, ephemeral=ephemeral)}/{secret_name}"
 
 
 def kv_data_path(mount: str, path: str) -> str:
@@ -106,6 +112,16 @@ def environment_deploy_policy_name(environment: str) -> str:
 def deployer_token_role_name(environment: str) -> str:
     """Token role minting tokens for one environment's stack (`vault token create -role=...`)."""
     return f"env-{require_dns_label(environment, 'environment')}-deployer"
+
+
+def qa_read_policy_name(cluster: str) -> str:
+    """The templated ACL policy the namespaces of QA environments on a shared cluster read their secrets with."""
+    return f"env-{require_dns_label(cluster, 'environment')}-qa-read"
+
+
+def qa_reader_role_name(environment: str) -> str:
+    """The Kubernetes auth role of one QA environment on a shared cluster (on that cluster's auth mount)."""
+    return f"qa-{require_dns_label(environment, 'environment')}"
 
 
 def kubernetes_auth_mount(environment: str) -> str:

@@ -13,8 +13,12 @@ from typing import Any, Final
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.vault.paths import (
     DEFAULT_KV_MOUNT,
+    EPHEMERAL_PREFIX,
+    READER_SERVICE_ACCOUNT,
     environment_prefix,
+    kubernetes_auth_mount,
     password_policy_name,
+    qa_read_policy_name,
     require_dns_label,
 )
 from mojaloop_iac.yamlio import load_yaml
@@ -46,7 +50,7 @@ _LOGIN_NAMESPACE: Final = (
 )
 
 
-def environment_read_policy(environment: str, mount: str = DEFAULT_KV_MOUNT) -> str:
+def environment_read_policy(environment: str, mount: str = DEFAULT_KV_MOUNT, *, ephemeral: bool = False) -> str:
     """The templated ACL policy letting each namespace of an environment read its own secrets only.
 
     Vault fills in the namespace of the service account that logged in through the environment's
@@ -56,9 +60,10 @@ def environment_read_policy(environment: str, mount: str = DEFAULT_KV_MOUNT) -> 
     `ns-a` from matching `ns-ab`.
     """
     require_dns_label(mount, "KV mount")
-    prefix = f"{environment_prefix(environment)}/{_LOGIN_NAMESPACE}"
+    prefix = f"{environment_prefix(environment, ephemeral=ephemeral)}/{_LOGIN_NAMESPACE}"
+    whose = f"an ephemeral environment on cluster '{environment}'" if ephemeral else f"environment '{environment}'"
     return (
-        f"# Managed by mojaloop-iac: a workload of environment '{environment}' reads the secrets of its own\n"
+        f"# Managed by mojaloop-iac: a workload of {whose} reads the secrets of its own\n"
         "# namespace and nothing else (Vault fills in the namespace of the service account that logged in).\n"
         f'path "{mount}/data/{prefix}/*" {{\n'
         '  capabilities = ["read"]\n'
@@ -70,7 +75,9 @@ def environment_read_policy(environment: str, mount: str = DEFAULT_KV_MOUNT) -> 
     )
 
 
-def environment_deploy_policy(environment: str, auth_mount: str, mount: str = DEFAULT_KV_MOUNT) -> str:
+def environment_deploy_policy(
+    environment: str, auth_mount: str, mount: str = DEFAULT_KV_MOUNT, *, ephemeral: bool = False
+) -> str:
     """The ACL policy of one environment's stack when the control center administers Vault.
 
     It generates, reads and (for ephemeral environments) deletes the environment's own secrets and points
@@ -79,7 +86,7 @@ def environment_deploy_policy(environment: str, auth_mount: str, mount: str = DE
     """
     require_dns_label(mount, "KV mount")
     require_dns_label(auth_mount, "auth mount")
-    prefix = environment_prefix(environment)
+    prefix = environment_prefix(environment, ephemeral=ephemeral)
     return (
         f"# Managed by mojaloop-iac: the stack of environment '{environment}' generates its own secrets and\n"
         "# configures its own Kubernetes auth mount; policies and roles stay with the administrators.\n"
@@ -99,6 +106,72 @@ def environment_deploy_policy(environment: str, auth_mount: str, mount: str = DE
         '  capabilities = ["create", "read", "update"]\n'
         "}\n"
     )
+
+
+def qa_deployer_policy(
+    shared_clusters: tuple[str, ...],
+    mount: str = DEFAULT_KV_MOUNT,
+    *,
+    state_backend_secret: str | None = None,
+    transit_mount: str = "transit",
+    transit_key: str = "qa-stacks",
+) -> str:
+    """The ACL policy of the tokens CI gets (through its JWT login) to deploy ephemeral QA environments.
+
+    It generates, reads and deletes the secrets of ephemeral environments only (`ephemeral/`), never a
+    persistent environment's. On each shared QA cluster's auth mount it manages roles named `qa-*` whose
+    only policy can be that cluster's QA read policy and whose only service account is the secrets reader:
+    Vault checks the parameters of every write (`allowed_parameters`), so a token cannot mint a role with
+    more. It writes no policy and enables no mount: whoever can do that can grant themselves anything.
+
+    For Pulumi itself it may read the state backend's credentials (`state_backend_secret`, the `pulumi`
+    object-store consumer's key) and encrypt and decrypt with the transit key the QA stacks' secrets
+    provider uses (`hashivault://<transit_key>`), so no long-lived secret sits in a CI variable.
+    """
+    require_dns_label(mount, "KV mount")
+    blocks = [
+        "# Managed by mojaloop-iac: CI deploys, tests and tears down ephemeral QA environments with these tokens.\n"
+        f'path "{mount}/data/{EPHEMERAL_PREFIX}/*" {{\n'
+        '  capabilities = ["create", "read", "update", "delete"]\n'
+        "}\n",
+        f'path "{mount}/metadata/{EPHEMERAL_PREFIX}/*" {{\n'
+        '  capabilities = ["read", "list", "delete"]\n'
+        "}\n",
+        'path "sys/policies/password/+/generate" {\n'
+        '  capabilities = ["read"]\n'
+        "}\n",
+        f'path "{transit_mount}/encrypt/{transit_key}" {{\n'
+        '  capabilities = ["update"]\n'
+        "}\n",
+        f'path "{transit_mount}/decrypt/{transit_key}" {{\n'
+        '  capabilities = ["update"]\n'
+        "}\n",
+    ]
+    if state_backend_secret is not None:
+        blocks.append(
+            f'path "{mount}/data/{state_backend_secret}" {{\n'
+            '  capabilities = ["read"]\n'
+            "}\n"
+        )
+    for cluster in shared_clusters:
+        read_policy = qa_read_policy_name(cluster)
+        blocks.append(
+            f'path "auth/{kubernetes_auth_mount(cluster)}/role/qa-*" {{\n'
+            '  capabilities = ["create", "read", "update", "delete"]\n'
+            # Vault compares a parameter's whole value with each allowed value: a list inside the list is
+            # the only list accepted (a role may carry this policy and nothing else); parameters not named
+            # here (token_policies, ...) are refused.
+            "  allowed_parameters = {\n"
+            f'    "policies" = [["{read_policy}"]]\n'
+            f'    "bound_service_account_names" = [["{READER_SERVICE_ACCOUNT}"]]\n'
+            '    "bound_service_account_namespaces" = []\n'
+            '    "ttl" = []\n'
+            '    "max_ttl" = []\n'
+            '    "audience" = []\n'
+            "  }\n"
+            "}\n"
+        )
+    return "\n".join(blocks)
 
 
 def render_auth_accessor(policy: str, accessor: str) -> str:

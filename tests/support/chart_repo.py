@@ -20,6 +20,8 @@ import pytest
 from mojaloop_iac.paths import REPO_ROOT
 
 SHARED_CHARTS = REPO_ROOT.parent / "shared" / "charts" / "repo"
+# The pinned upstream manifests (no chart), served under manifests/ as a chart mirror keeps them.
+SHARED_MANIFESTS = REPO_ROOT.parent / "shared" / "charts" / "manifests"
 HELM = REPO_ROOT / ".tools" / "bin" / "helm"
 
 
@@ -32,6 +34,15 @@ class ChartRepository:
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
         pass
+
+    def translate_path(self, path: str) -> str:
+        # manifests/<source>-<version>/<file> comes from the shared manifests, the rest from the repository.
+        if path.startswith("/manifests/") and SHARED_MANIFESTS.is_dir():
+            relative = path[len("/manifests/") :].split("?", 1)[0]
+            target = (SHARED_MANIFESTS / relative).resolve()
+            if SHARED_MANIFESTS.resolve() in target.parents:
+                return str(target)
+        return super().translate_path(path)
 
 
 @contextmanager

@@ -82,7 +82,8 @@ def plan_aws_cluster(
         region=aws.region,
         partition=partition,
         control_plane=plan_control_plane(
-            settings.name, settings.kubernetes.version, settings.network.service_cidr, aws.vpc_cidr
+            settings.name, settings.kubernetes.version, settings.network.service_cidr, aws.vpc_cidr,
+            aws.api_access_cidrs,
         ),
         network=plan_network(settings.name, aws.vpc_cidr, zones),
         roles=cluster_roles(),

@@ -36,8 +36,13 @@ class ControlPlaneSpec:
     authentication_mode: str = AUTHENTICATION_MODE
     endpoint_private_access: bool = True
     """Nodes reach the API server inside the VPC."""
-    endpoint_public_access: bool = True
-    """`pulumi up` and operators reach it from outside the VPC (authenticated by IAM)."""
+    public_access_cidrs: tuple[str, ...] = ()
+    """Networks that reach the API server from outside the VPC (still authenticated by IAM); none: the
+    endpoint is private, reached from the VPC only (nodes; operators over the WireGuard mesh or a VPN)."""
+
+    @property
+    def endpoint_public_access(self) -> bool:
+        return bool(self.public_access_cidrs)
 
     @property
     def log_group_name(self) -> str:
@@ -77,7 +82,16 @@ def check_service_cidr(service_cidr: ipaddress.IPv4Network, vpc_cidr: ipaddress.
 
 
 def plan_control_plane(
-    name: str, kubernetes_version: str, service_cidr: ipaddress.IPv4Network, vpc_cidr: ipaddress.IPv4Network
+    name: str,
+    kubernetes_version: str,
+    service_cidr: ipaddress.IPv4Network,
+    vpc_cidr: ipaddress.IPv4Network,
+    public_access_cidrs: tuple[ipaddress.IPv4Network, ...] = (),
 ) -> ControlPlaneSpec:
     check_service_cidr(service_cidr, vpc_cidr)
-    return ControlPlaneSpec(name=name, kubernetes_version=kubernetes_version, service_cidr=service_cidr)
+    return ControlPlaneSpec(
+        name=name,
+        kubernetes_version=kubernetes_version,
+        service_cidr=service_cidr,
+        public_access_cidrs=tuple(str(cidr) for cidr in public_access_cidrs),
+    )

@@ -31,6 +31,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from mojaloop_iac import contract
+from mojaloop_iac.planners.api_versions import served_api_versions
 from mojaloop_iac.planners.control_center import gitlab, object_storage, registry_mirror
 from mojaloop_iac.planners.control_center.common import ControlCenterPlanError, require_hostname
 from mojaloop_iac.planners.control_center.services import ControlCenterServicesPlan
@@ -55,6 +56,7 @@ from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.vault_server import API_PORT as VAULT_API_PORT
 from mojaloop_iac.planners.vault_server import FULLNAME as VAULT_SERVICE
 from mojaloop_iac.planners.vault_server import VaultServerPlan
+from mojaloop_iac.platform_versions import ISTIO, platform_versions
 from mojaloop_iac.vault.paths import require_dns_label
 
 # The one port the gateway serves: the https port of the gateway chart's Service (NodePort 31443).
@@ -87,7 +89,7 @@ class PassthroughRoute:
 class ControlCenterIngressInput:
     substrate: Substrate
     kubernetes_version: str
-    """Checked against the range the pinned Istio release supports (a warning outside it)."""
+    """Picks the Istio release (config/platform-versions.yaml per Kubernetes minor)."""
     routes: tuple[PassthroughRoute, ...]
     scheduling: Scheduling | None = None
     """Where the gateway pods run; None: anywhere."""
@@ -159,14 +161,14 @@ def control_center_routes(
 
 def plan_control_center_ingress(inp: ControlCenterIngressInput) -> ControlCenterIngressPlan:
     _check(inp)
-    base, istiod, gateway = (pinned_chart(key) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
+    versions = platform_versions(inp.kubernetes_version)
+    base, istiod, gateway = (pinned_chart(key, versions) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
     check_one_istio_release(base, istiod, gateway)
-    warning = istiod.support_warning(inp.kubernetes_version, "Istio")
     return ControlCenterIngressPlan(
         releases=(
             istio_base_release(base),
             # No extension providers: nothing in the control center authorises requests at the gateway.
-            istiod_release(istiod, []),
+            istiod_release(istiod, [], flat_values=versions.supports(ISTIO, "flatIstiodValues")),
             ingress_gateway_release(gateway, INTERNAL, inp.substrate, inp.scheduling),
         ),
         namespaces=(
@@ -179,9 +181,11 @@ def plan_control_center_ingress(inp: ControlCenterIngressInput) -> ControlCenter
                 "Ingress gateway: TLS passthrough to the control center's services",
             ),
         ),
-        manifests=(passthrough_gateway(inp.routes), *(virtual_service(route) for route in inp.routes)),
+        manifests=served_api_versions(
+            (passthrough_gateway(inp.routes), *(virtual_service(route) for route in inp.routes)), versions
+        ),
         routes=inp.routes,
-        warnings=(warning,) if warning else (),
+        warnings=(),
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mojaloop_iac.objectstore.client import S3Connection
-from mojaloop_iac.objectstore.plan import BucketSpec, DefaultRetention, plan_buckets
+from mojaloop_iac.objectstore.plan import PULUMI_CONSUMER, BucketSpec, DefaultRetention, plan_buckets
 from mojaloop_iac.objectstore.policies import consumers, render_consumer_policy
 from mojaloop_iac.planners.control_center.common import (
     ControlCenterPlanError,
@@ -66,6 +66,12 @@ def consumer_need(consumer: str) -> SecretNeed:
         {CONSUMER_SECRET_KEY: "generic"},
         f"Secret key of the object store consumer {consumer!r} (MinIO user {consumer!r})",
     )
+
+
+def state_backend_secret_path(control_center: str) -> str:
+    """KV path (relative to the mount) of the `pulumi` consumer's secret key: the state backend's credential
+    environment and QA stacks run Pulumi with (docs/state-backend.md)."""
+    return secret_path(control_center, pinned_chart(CHART).namespace, consumer_need(PULUMI_CONSUMER).name)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,16 @@
-"""Platform charts pinned in config/charts/, with the Kubernetes versions their project supports them on.
+"""Platform charts pinned in config/charts/, at the version chosen for the cluster.
 
-The pins (repo, chart, version, namespace, `kubernetes: {minimum, maximum}`) are data; this module only
-reads them and says when a cluster's Kubernetes version lies outside what the chart's project supports,
-so the plan can warn before an install fails in ways no test here can show.
+A pin (repo, chart, namespace) whose `product` is Istio, cert-manager or External Secrets takes its version
+from the cluster's PlatformVersions (config/platform-versions.yaml per Kubernetes minor, or the stack's
+chartVersions); validation has already said whether that version supports the cluster.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from mojaloop_iac.config.defaults import chart_pins
-
-_MINOR_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
+from mojaloop_iac.platform_versions import PlatformVersions, minor
 
 
 class ChartPinError(ValueError):
@@ -28,54 +26,34 @@ class PinnedChart:
     """The chart's name in its repository."""
     version: str
     namespace: str
-    kubernetes_minimum: str
-    kubernetes_maximum: str
-
-    def supports(self, kubernetes_version: str) -> bool:
-        version = minor_version(kubernetes_version)
-        return minor_version(self.kubernetes_minimum) <= version <= minor_version(self.kubernetes_maximum)
-
-    def support_warning(self, kubernetes_version: str, product: str) -> str | None:
-        """A plan warning when the cluster's Kubernetes version is outside the range `product` (what the
-        chart installs, e.g. "Istio") supports at the pinned version."""
-        if self.supports(kubernetes_version):
-            return None
-        return (
-            f"{product} {self.version} is supported on Kubernetes {self.kubernetes_minimum} to "
-            f"{self.kubernetes_maximum}, the cluster runs {kubernetes_version}: install it on a supported "
-            f"Kubernetes version, or pin a release that supports {kubernetes_version} "
-            f"(config/charts, entry {self.key})"
-        )
 
 
 def minor_version(version: str) -> tuple[int, int]:
     """(major, minor) of a Kubernetes version such as "1.28", "1.28.3" or "v1.28"."""
-    match = _MINOR_VERSION.match(version.strip())
-    if match is None:
-        raise ValueError(f'{version!r} is not a Kubernetes version such as "1.28"')
-    return int(match.group(1)), int(match.group(2))
+    try:
+        return minor(version)
+    except ValueError:
+        raise ValueError(f'{version!r} is not a Kubernetes version such as "1.28"') from None
 
 
-def pinned_chart(key: str) -> PinnedChart:
+def pinned_chart(key: str, versions: PlatformVersions | None = None) -> PinnedChart:
+    """The pin `key`; a product's chart needs `versions` (the cluster's PlatformVersions)."""
     pin = chart_pins().get(key)
     if pin is None:
         raise ChartPinError(f"no chart {key!r} is pinned in config/charts/*.yaml")
-    missing = sorted({"chart", "kubernetes"} - set(pin))
-    supported = pin.get("kubernetes") or {}
-    missing += [f"kubernetes.{bound}" for bound in ("minimum", "maximum") if bound not in supported]
-    if missing:
-        raise ChartPinError(f"config/charts: chart {key} lacks {', '.join(missing)}")
-    for bound in ("minimum", "maximum"):
-        try:
-            minor_version(str(supported[bound]))
-        except ValueError as wrong:
-            raise ChartPinError(f"config/charts: chart {key} kubernetes.{bound}: {wrong}") from None
+    if "chart" not in pin:
+        raise ChartPinError(f"config/charts: chart {key} lacks chart")
+    product = pin.get("product")
+    if product is None:
+        version = str(pin["version"])
+    elif versions is None:
+        raise ChartPinError(f"chart {key} takes its {product} version from the cluster's Kubernetes version")
+    else:
+        version = versions.version(str(product))
     return PinnedChart(
         key=key,
         repo=str(pin["repo"]),
         chart=str(pin["chart"]),
-        version=str(pin["version"]),
+        version=version,
         namespace=str(pin["namespace"]),
-        kubernetes_minimum=str(supported["minimum"]),
-        kubernetes_maximum=str(supported["maximum"]),
     )

@@ -15,6 +15,8 @@ from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.secrets import SecretNeed
+from mojaloop_iac.planners.sidecars import Sidecars
+from mojaloop_iac.platform_versions import PlatformVersions
 
 Substrate = Literal["baremetal", "aws"]
 SUBSTRATES: Final = ("baremetal", "aws")
@@ -62,7 +64,7 @@ class GatewaysInput:
     substrate: Substrate
     internal_domain: str  # e.g. "int.qa1.example.com": the internal Gateway serves "*.int.qa1.example.com"
     external_domain: str  # e.g. "qa1.example.com": the external (FSPIOP interop) Gateway
-    kubernetes_version: str  # e.g. "1.32": checked against the Istio release's supported range
+    kubernetes_version: str  # e.g. "1.32": picks the Istio release (config/platform-versions.yaml)
     internal_tls_secret: str  # credentialName: the Secret cert-manager writes (CertificatesPlan)
     external_tls_secret: str  # likewise for the external gateway
     client_ca_secret: str  # Secret (key `ca.crt`) in the external gateway's namespace: the CA signing DFSPs
@@ -70,13 +72,23 @@ class GatewaysInput:
     # meshConfig.extensionProviders entries from other planners (e.g. Oathkeeper as ext-authz), each a
     # mapping with `name` and one provider kind such as `envoyExtAuthzHttp`.
     extension_providers: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    # Which gateways to install (the QA profile keeps the internal one only); both ingresses and the egress
+    # gateway by default, as the environment contract names them.
+    ingress: tuple[Literal["internal", "external"], ...] = ("internal", "external")
+    egress: bool = True
+
+    # The versions chosen for the cluster (a stack's chartVersions applied); default: the pins for
+    # kubernetes_version.
+    versions: PlatformVersions | None = None
+    # Sidecar injection (istio-cni, native sidecars); None: no application pod gets a proxy.
+    sidecars: Sidecars | None = None
 
 
 @dataclass(frozen=True)
 class GatewaysPlan:
     releases: tuple[HelmReleaseSpec, ...]
-    """Install order: istio base (CRDs), istiod, then the internal, external and egress gateways. Each
-    must wait for the one before: gateway pods get their proxy image injected by istiod."""
+    """Install order: istio base (CRDs), istiod, istio-cni (with sidecars), then the internal, external and
+    egress gateways. Each must wait for the one before: gateway pods get their proxy image injected by istiod."""
     namespaces: tuple[NamespaceSpec, ...]
     manifests: tuple[dict[str, Any], ...]
     """PeerAuthentication and Gateways; they need istio base's CRDs (and the Gateways their namespaces)."""

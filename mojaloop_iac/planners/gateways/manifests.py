@@ -35,15 +35,22 @@ def internal_gateway(gateway: IngressGateway, domain: str, tls_secret: str) -> d
 
 
 def external_gateway(
-    gateway: IngressGateway, domain: str, tls_secret: str, client_ca_secret: str
+    gateway: IngressGateway,
+    domain: str,
+    tls_secret: str,
+    client_ca_secret: str,
+    *,
+    explicit_ca_credential: bool = True,
 ) -> dict[str, Any]:
     """The FSPIOP interop API: every DFSP presents a client certificate signed by the client CA.
 
-    `caCertCredentialName` (Istio 1.28 and later) names the client CA Secret explicitly: without it Istio
-    takes the client CA from the server certificate's Secret (`ca.crt`) or from `<credentialName>-cacert`,
-    and cert-manager writes the server certificate's issuer into that `ca.crt`, not the CA that signs DFSPs.
+    The client CA Secret is `<credentialName>-cacert`, which every Istio release reads before the server
+    certificate's own `ca.crt` (cert-manager writes the server certificate's issuer there, not the CA that
+    signs DFSPs). `caCertCredentialName` (Istio 1.28 and later, `explicit_ca_credential`) also names it.
     """
-    tls = {"mode": "MUTUAL", "credentialName": tls_secret, "caCertCredentialName": client_ca_secret}
+    tls = {"mode": "MUTUAL", "credentialName": tls_secret}
+    if explicit_ca_credential:
+        tls["caCertCredentialName"] = client_ca_secret
     return _ingress_gateway(gateway, domain, tls)
 
 
@@ -70,7 +77,15 @@ def egress_gateway() -> dict[str, Any]:
     )
 
 
-def _ingress_gateway(gateway: IngressGateway, domain: str, tls: dict[str, Any]) -> dict[str, Any]:
+def tenant_gateway(name: str, gateway: IngressGateway, domain: str, tls_secret: str) -> dict[str, Any]:
+    """A Gateway of its own for an environment sharing `gateway`'s pods (a QA environment on a shared QA
+    cluster): its hosts, its certificate, in the gateway's namespace where the pods read Secrets."""
+    return _ingress_gateway(gateway, domain, {"mode": "SIMPLE", "credentialName": tls_secret}, name=name)
+
+
+def _ingress_gateway(
+    gateway: IngressGateway, domain: str, tls: dict[str, Any], *, name: str | None = None
+) -> dict[str, Any]:
     hosts = [f"*.{domain}"]
     servers = [
         {
@@ -85,14 +100,14 @@ def _ingress_gateway(gateway: IngressGateway, domain: str, tls: dict[str, Any]) 
             "tls": {"httpsRedirect": True},
         },
     ]
-    return _gateway(gateway.name, gateway.namespace, servers)
+    return _gateway(name or gateway.name, gateway.namespace, servers, selector=gateway.name)
 
 
-def _gateway(name: str, namespace: str, servers: list[dict[str, Any]]) -> dict[str, Any]:
+def _gateway(name: str, namespace: str, servers: list[dict[str, Any]], *, selector: str | None = None) -> dict[str, Any]:
     return {
         "apiVersion": NETWORKING_API,
         "kind": "Gateway",
         "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY)},
         # The gateway chart labels its pods `istio: <release name>` (planners/gateways/releases.py).
-        "spec": {"selector": {"istio": name}, "servers": servers},
+        "spec": {"selector": {"istio": selector or name}, "servers": servers},
     }

@@ -31,18 +31,22 @@ from mojaloop_iac.planners.gateways.releases import (
     egress_gateway_release,
     ingress_gateway_release,
     istio_base_release,
+    istio_cni_release,
     istiod_release,
 )
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.secrets import SecretNeed
+from mojaloop_iac.platform_versions import ISTIO, platform_versions
 
 # Pins in config/charts/istio.yaml.
 ISTIO_BASE = "istio-base"
 ISTIOD = "istiod"
 ISTIO_GATEWAY = "istio-gateway"
+ISTIO_CNI = "istio-cni"
 
 # Key of the client CA Secret; Istio reads `ca.crt` (or `cacert`) from a CA credential.
 CLIENT_CA_KEY = "ca.crt"
+CLIENT_CA_SUFFIX = "-cacert"
 # Not a password: the operator (or the DFSP onboarding) writes the CA certificate to Vault.
 CLIENT_CA_KIND = "x509-ca-certificate"
 
@@ -53,20 +57,40 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
         providers = extension_providers(inp.extension_providers)
     except ValueError as wrong:
         raise GatewaysError(f"cannot plan the Istio gateways: {wrong}") from None
-    base, istiod, gateway = (pinned_chart(key) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
+    versions = inp.versions or platform_versions(inp.kubernetes_version)
+    base, istiod, gateway = (pinned_chart(key, versions) for key in (ISTIO_BASE, ISTIOD, ISTIO_GATEWAY))
     check_one_istio_release(base, istiod, gateway)
+    flat = versions.supports(ISTIO, "flatIstiodValues")
+    node_agent = ()
+    if inp.sidecars is not None:
+        cni = pinned_chart(ISTIO_CNI, versions)
+        node_agent = (istio_cni_release(cni, inp.sidecars.istio_cni_values(), flat),)
+    internal, external = "internal" in inp.ingress, "external" in inp.ingress
     releases = (
         istio_base_release(base),
-        istiod_release(istiod, providers),
-        ingress_gateway_release(gateway, INTERNAL, inp.substrate, inp.scheduling),
-        ingress_gateway_release(gateway, EXTERNAL, inp.substrate, inp.scheduling),
-        egress_gateway_release(gateway, inp),
+        istiod_release(istiod, providers, sidecars=inp.sidecars is not None, flat_values=flat),
+        *node_agent,
+        *((ingress_gateway_release(gateway, INTERNAL, inp.substrate, inp.scheduling),) if internal else ()),
+        *((ingress_gateway_release(gateway, EXTERNAL, inp.substrate, inp.scheduling),) if external else ()),
+        *((egress_gateway_release(gateway, inp),) if inp.egress else ()),
     )
     manifests = (
         mesh_wide_strict_mtls(istiod.namespace),
-        internal_gateway(INTERNAL, inp.internal_domain, inp.internal_tls_secret),
-        external_gateway(EXTERNAL, inp.external_domain, inp.external_tls_secret, inp.client_ca_secret),
-        egress_gateway(),
+        *((internal_gateway(INTERNAL, inp.internal_domain, inp.internal_tls_secret),) if internal else ()),
+        *(
+            (
+                external_gateway(
+                    EXTERNAL,
+                    inp.external_domain,
+                    inp.external_tls_secret,
+                    inp.client_ca_secret,
+                    explicit_ca_credential=versions.supports(ISTIO, "caCertCredentialName"),
+                ),
+            )
+            if external
+            else ()
+        ),
+        *((egress_gateway(),) if inp.egress else ()),
     )
     client_ca = SecretNeed(
         inp.client_ca_secret,
@@ -74,13 +98,16 @@ def plan_gateways(inp: GatewaysInput) -> GatewaysPlan:
         "CA certificate(s) that sign DFSP client certificates; the external gateway accepts only clients "
         "presenting a certificate they signed",
     )
-    warning = istiod.support_warning(inp.kubernetes_version, "Istio")
+    installed = {istiod.namespace} | {g.namespace for g, on in ((INTERNAL, internal), (EXTERNAL, external)) if on}
+    if inp.egress:
+        installed.add(contract.EGRESS_GATEWAY_NAMESPACE)
     return GatewaysPlan(
         releases=releases,
-        namespaces=gateway_namespaces(istiod.namespace),
+        namespaces=tuple(spec for spec in gateway_namespaces(istiod.namespace) if spec.name in installed)
+        + ((node_agent_namespace(node_agent[0].namespace),) if node_agent else ()),
         manifests=manifests,
-        secret_needs={EXTERNAL.namespace: (client_ca,)},
-        warnings=(warning,) if warning else (),
+        secret_needs={EXTERNAL.namespace: (client_ca,)} if external else {},
+        warnings=(),
     )
 
 
@@ -99,6 +126,12 @@ def gateway_namespaces(istio_namespace: str) -> tuple[NamespaceSpec, ...]:
             contract.EGRESS_GATEWAY_NAMESPACE, "restricted", "Egress gateway for callbacks to DFSPs"
         ),
     )
+
+
+def node_agent_namespace(namespace: str) -> NamespaceSpec:
+    """istio-cni's DaemonSet runs privileged (it edits each node's CNI configuration and pods' network
+    namespaces): the one `privileged` namespace, holding nothing else."""
+    return NamespaceSpec(namespace, "privileged", "istio-cni node agent: sets up meshed pods' traffic redirection")
 
 
 def extension_providers(entries: tuple[Mapping[str, Any], ...]) -> list[dict[str, Any]]:
@@ -137,16 +170,27 @@ def _check(inp: GatewaysInput) -> None:
             f"the client CA secret and the external TLS secret are both {inp.client_ca_secret!r}: "
             "cert-manager owns the TLS secret and would replace the client CA; name a Secret of its own"
         )
+    if inp.client_ca_secret != client_ca_secret_name(inp.external_tls_secret):
+        raise ValueError(
+            f"the client CA secret must be named {client_ca_secret_name(inp.external_tls_secret)!r}, after the "
+            f"external TLS secret: Istio releases before 1.28 read a gateway's client CA only from "
+            f"'<credentialName>-cacert' (cert-manager owns the TLS secret itself and its ca.crt)"
+        )
+
+
+def client_ca_secret_name(tls_secret: str) -> str:
+    """Where every Istio release finds a MUTUAL gateway's client CA: `<credentialName>-cacert` (1.28 and
+    later are also told so explicitly, with caCertCredentialName)."""
+    return f"{tls_secret}{CLIENT_CA_SUFFIX}"
 
 
 def check_one_istio_release(*pins: PinnedChart) -> None:
-    """The pins of istio-base, istiod and the gateway chart (in that order) are one Istio release."""
+    """The pins of istio-base, istiod and the gateway chart (in that order) are one Istio release in one
+    root namespace (validation refuses a stack's chartVersions that mix Istio versions)."""
     versions = {pin.key: pin.version for pin in pins}
     if len(set(versions.values())) != 1:
         listed = ", ".join(f"{key} {version}" for key, version in versions.items())
-        raise GatewaysError(
-            f"config/charts/istio.yaml pins a mix of Istio releases ({listed}): pin one version"
-        )
+        raise GatewaysError(f"a mix of Istio releases ({listed}): every Istio chart runs one version")
     if pins[0].namespace != pins[1].namespace:
         raise GatewaysError(
             f"config/charts/istio.yaml: istio-base ({pins[0].namespace}) and istiod ({pins[1].namespace}) "

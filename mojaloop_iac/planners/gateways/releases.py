@@ -13,6 +13,7 @@ from mojaloop_iac import contract
 from mojaloop_iac.planners.gateways.charts import PinnedChart
 from mojaloop_iac.planners.gateways.inputs import (
     SERVICE_PORTS,
+    STATUS_PORT,
     GatewaysInput,
     IngressGateway,
     Substrate,
@@ -54,15 +55,40 @@ def istio_base_release(pin: PinnedChart) -> HelmReleaseSpec:
     return _release(pin, "istio-base", pin.namespace, {}, BASE_TIMEOUT_SECONDS)
 
 
-def istiod_release(pin: PinnedChart, extension_providers: list[dict[str, Any]]) -> HelmReleaseSpec:
+def istiod_release(
+    pin: PinnedChart,
+    extension_providers: list[dict[str, Any]],
+    *,
+    sidecars: bool = False,
+    flat_values: bool = True,
+) -> HelmReleaseSpec:
+    """`sidecars`: the injector works with istio-cni and injects the proxy as a native sidecar.
+    `flat_values`: the chart takes istiod's settings at the top level (Istio 1.24 and later), not under
+    `pilot`."""
+    pilot: dict[str, Any] = {
+        # Pod Security `restricted` asks every container for a seccomp profile; istiod's chart sets none
+        # unless asked.
+        "seccompProfile": RUNTIME_DEFAULT_SECCOMP,
+    }
+    if sidecars:
+        pilot["cni"] = {"enabled": True}
+        # The proxy as an init container with restartPolicy Always: it starts first, and Jobs and Helm test
+        # pods finish when their own containers do.
+        pilot["env"] = {"ENABLE_NATIVE_SIDECARS": "true"}
     values = {
         "meshConfig": {"extensionProviders": extension_providers},
-        # Pod Security `restricted` asks every container for a seccomp profile; istiod's chart sets none
-        # unless asked. The same for the sidecars istiod injects into application pods.
-        "seccompProfile": RUNTIME_DEFAULT_SECCOMP,
+        # The same for the sidecars istiod injects into application pods.
         "global": {"proxy": {"seccompProfile": RUNTIME_DEFAULT_SECCOMP}},
+        **(pilot if flat_values else {"pilot": pilot}),
     }
     return _release(pin, "istiod", pin.namespace, values, ISTIOD_TIMEOUT_SECONDS)
+
+
+def istio_cni_release(pin: PinnedChart, cni_values: Mapping[str, Any], flat_values: bool = True) -> HelmReleaseSpec:
+    """The istio-cni node agent (a privileged DaemonSet in its own namespace): it redirects each meshed
+    pod's traffic when the pod's network is set up, instead of a NET_ADMIN init container in the pod."""
+    values = {**cni_values, "seccompProfile": RUNTIME_DEFAULT_SECCOMP}
+    return _release(pin, "istio-cni", pin.namespace, values if flat_values else {"cni": values}, ISTIOD_TIMEOUT_SECONDS)
 
 
 def ingress_gateway_release(
@@ -119,7 +145,9 @@ def _aws_service(gateway: IngressGateway) -> dict[str, Any]:
         annotations[f"{AWS_LB}-internal"] = "true"
     return {
         "type": "LoadBalancer",
-        "ports": _service_ports(),
+        # No status port: the load balancer checks health on the Service's health-check NodePort (kube-proxy,
+        # with the Local policy), so 15021 (Envoy's readiness, the proxy's build and state) stays off it.
+        "ports": [port for port in _service_ports() if port["name"] != STATUS_PORT[0]],
         "externalTrafficPolicy": "Local",
         "annotations": annotations,
     }

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mojaloop_iac.charts.repository import PinnedFile
+
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.placement import Scheduling
@@ -109,7 +111,13 @@ class ManifestSource:
     name: str
     namespace: str  # namespaced objects in them carry none: apply them into this namespace
     version: str
-    urls: tuple[str, ...]  # in order: CRDs first
+    files: tuple[PinnedFile, ...]  # in order: CRDs first
+    mirror: str | None = None
+    """A chart mirror holding the files (air-gapped hubs); None fetches them from upstream."""
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return tuple(file.location(self.mirror) for file in self.files)
 
 
 @dataclass(frozen=True)
@@ -130,8 +138,10 @@ class IdentityPlan:
     """Release name -> releases that must be installed first (a database before its service)."""
     manifests: tuple[dict[str, Any], ...]
     """Keycloak and realm imports (after the operator manifests and the `keycloak-mysql` release), Istio
-    routes and policies (need Istio's CRDs), Oathkeeper Rules (after the oathkeeper release, whose Maester
-    sub-chart brings the CRD), and the objects copying the Kratos client secret (need External Secrets)."""
+    routes and policies (need Istio's CRDs)."""
+    prerequisites: tuple[dict[str, Any], ...]
+    """Objects the releases read, created before them: those copying the Kratos client secret into the
+    Secret holding Kratos' OIDC provider list (they need External Secrets, an earlier layer)."""
     mesh_extension_providers: tuple[dict[str, Any], ...]
     """Entries for istiod's `meshConfig.extensionProviders`."""
     secret_needs: Mapping[str, tuple[SecretNeed, ...]]

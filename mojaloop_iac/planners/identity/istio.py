@@ -27,36 +27,52 @@ def _host_patterns(hosts: tuple[str, ...]) -> list[str]:
     return [pattern for host in hosts for pattern in (host, f"{host}:*")]
 
 
-def dfsp_jwt_authentication(issuer: str, jwks_uri: str) -> dict[str, Any]:
-    """Validate DFSP tokens from the `dfsps` realm at the external gateway (the interop API)."""
+# The gateways by name: (namespace, gateway pods' `istio` label).
+GATEWAYS: Final = {
+    "external": (contract.EXTERNAL_GATEWAY_NAMESPACE, contract.EXTERNAL_GATEWAY_NAME),
+    "internal": (contract.INTERNAL_GATEWAY_NAMESPACE, contract.INTERNAL_GATEWAY_NAME),
+}
+
+
+def dfsp_jwt_authentication(issuer: str, jwks_uri: str, gateway: str = "external") -> dict[str, Any]:
+    """Validate DFSP tokens from the `dfsps` realm at a gateway serving the FSPIOP API."""
+    namespace, name = GATEWAYS[gateway]
     return {
         "apiVersion": SECURITY_API,
         "kind": "RequestAuthentication",
-        "metadata": {
-            "name": "dfsp-jwt",
-            "namespace": contract.EXTERNAL_GATEWAY_NAMESPACE,
-            "labels": dict(MANAGED_BY),
-        },
+        "metadata": {"name": "dfsp-jwt", "namespace": namespace, "labels": dict(MANAGED_BY)},
         "spec": {
-            "selector": gateway_selector(contract.EXTERNAL_GATEWAY_NAME),
+            "selector": gateway_selector(name),
             "jwtRules": [{"issuer": issuer, "jwksUri": jwks_uri}],
         },
     }
 
 
-def dfsp_jwt_required(issuer: str, fspiop_hosts: tuple[str, ...]) -> dict[str, Any]:
-    """A RequestAuthentication alone lets requests without a token through: refuse those on the FSPIOP
-    hosts (the Keycloak token endpoint on the same gateway stays reachable, or DFSPs could not get one)."""
+def gateway_allow(gateway: str, name: str, hosts: tuple[str, ...], issuer: str | None = None) -> dict[str, Any]:
+    """What a gateway lets through, host by host, over its namespace's deny-by-default: every request to
+    `hosts`, or (with `issuer`) only those carrying a valid token from it."""
+    namespace, selector = GATEWAYS[gateway]
+    rule: dict[str, Any] = {"to": [{"operation": {"hosts": _host_patterns(hosts)}}]}
+    if issuer is not None:
+        rule["from"] = [{"source": {"requestPrincipals": [f"{issuer}/*"]}}]
     return {
         "apiVersion": SECURITY_API,
         "kind": "AuthorizationPolicy",
-        "metadata": {
-            "name": "dfsp-jwt-required",
-            "namespace": contract.EXTERNAL_GATEWAY_NAMESPACE,
-            "labels": dict(MANAGED_BY),
-        },
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY)},
+        "spec": {"selector": gateway_selector(selector), "action": "ALLOW", "rules": [rule]},
+    }
+
+
+def dfsp_jwt_required(issuer: str, fspiop_hosts: tuple[str, ...], gateway: str = "external") -> dict[str, Any]:
+    """A RequestAuthentication alone lets requests without a token through: refuse those on the FSPIOP
+    hosts (the Keycloak token endpoint on the same gateway stays reachable, or DFSPs could not get one)."""
+    namespace, name = GATEWAYS[gateway]
+    return {
+        "apiVersion": SECURITY_API,
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": "dfsp-jwt-required", "namespace": namespace, "labels": dict(MANAGED_BY)},
         "spec": {
-            "selector": gateway_selector(contract.EXTERNAL_GATEWAY_NAME),
+            "selector": gateway_selector(name),
             "action": "DENY",
             "rules": [
                 {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mojaloop_iac import contract
+from mojaloop_iac.charts.repository import PinnedFile
 from mojaloop_iac.planners.identity.credentials import DatabaseAccount, IdentitySecret
 from mojaloop_iac.planners.identity.inputs import (
     DFSP_REALM,
@@ -34,14 +35,20 @@ ACCESS_TOKEN_LIFESPAN_SECONDS: Final = 300
 HUB_OPERATOR_PASSWORD_POLICY: Final = "length(14) and notUsername and notEmail and passwordHistory(5)"
 
 
+OPERATOR_SOURCE: Final = "keycloak-operator"
+
+
 def operator_source(pin: dict[str, Any]) -> ManifestSource:
-    base = pin["repo"].rstrip("/")
-    return ManifestSource(
-        name="keycloak-operator",
-        namespace=pin["namespace"],
-        version=pin["version"],
-        urls=tuple(f"{base}/{pin['version']}/{path}" for path in pin["files"]),
+    base, version = pin["repo"].rstrip("/"), pin["version"]
+    files = tuple(
+        PinnedFile(
+            url=f"{base}/{version}/{file['path']}",
+            sha256=file["sha256"],
+            mirror_path=f"manifests/{OPERATOR_SOURCE}-{version}/{file['path'].rsplit('/', 1)[-1]}",
+        )
+        for file in pin["files"]
     )
+    return ManifestSource(name=OPERATOR_SOURCE, namespace=pin["namespace"], version=version, files=files)
 
 
 def service_host(namespace: str) -> str:

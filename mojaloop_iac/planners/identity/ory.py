@@ -2,8 +2,12 @@
 realm), Keto their permissions, and Oathkeeper decides, as Istio's external authorizer, whether a request
 to a hub-operator API may pass: Kratos session cookie -> Keto check -> `X-User` header upstream.
 
-Every request to a hub-operator host goes to Oathkeeper; one that matches no Rule is refused, so a new
-API path is closed until a Rule opens it. Permissions are Keto relation tuples
+Every request to a hub-operator host goes to Oathkeeper; one that matches no access rule is refused, so a
+new API path is closed until a rule opens it. The rules are plan data: the chart writes them into its own
+rules ConfigMap (`managedAccessRules`), which Oathkeeper watches. Not Maester, which would copy `Rule`
+objects into that ConfigMap: Oathkeeper's pods mount it, Maester makes it only once a Rule exists, and the
+Rules need the chart's CRD, so a first install waited for a ConfigMap that could only come after it (and
+Maester's chart grants itself every ConfigMap of the cluster). Permissions are Keto relation tuples
 `hub-operator-apis:<api id>#<read|write>@<Kratos identity id>`, granted by an administrator through
 Keto's write API (not planned here: they are data, not infrastructure).
 """
@@ -22,7 +26,6 @@ from mojaloop_iac.planners.identity.inputs import HUB_OPERATOR_REALM, KETO, KRAT
 from mojaloop_iac.planners.identity.keycloak import KRATOS_CLIENT_ID, MANAGED_BY, realm_issuer
 from mojaloop_iac.planners.placement import Scheduling
 
-OATHKEEPER_API: Final = "oathkeeper.ory.sh/v1alpha1"
 EXTERNAL_SECRETS_API: Final = "external-secrets.io/v1"
 
 KRATOS_PUBLIC_SERVICE: Final = f"{KRATOS}-public"
@@ -40,7 +43,7 @@ KETO_API_NAMESPACE: Final = "hub-operator-apis"
 ACCESS_METHODS: Final = {"read": ("GET", "HEAD"), "write": ("POST", "PUT", "PATCH", "DELETE")}
 USER_HEADER: Final = "X-User"
 
-# Oathkeeper's config enables exactly these handlers, and Maester refuses Rules naming any other.
+# Oathkeeper's config enables exactly these handlers, the only ones the access rules name.
 AUTHENTICATORS: Final = ("cookie_session",)
 AUTHORIZERS: Final = ("remote_json",)
 MUTATORS: Final = ("header",)
@@ -258,7 +261,12 @@ def _keto_payload(object_id: str, relation: str) -> str:
 
 
 def oathkeeper_values(
-    *, namespace: str, auth_url: str, scheduling: Scheduling | None, registry: str | None
+    *,
+    namespace: str,
+    auth_url: str,
+    access_rules: list[dict[str, Any]],
+    scheduling: Scheduling | None,
+    registry: str | None,
 ) -> dict[str, Any]:
     affinity, tolerations = _scheduling_values(scheduling)
     handler_config = {
@@ -290,8 +298,9 @@ def oathkeeper_values(
     return {
         **_registry_values(registry),
         "oathkeeper": {
-            # Maester writes the Rules into the rules ConfigMap; Helm must not own it as well.
-            "managedAccessRules": False,
+            # The chart owns the rules ConfigMap, with the planned rules: it exists from the first install.
+            "managedAccessRules": True,
+            "accessRules": json.dumps(access_rules, indent=2, sort_keys=True),
             "config": {
                 "log": {"level": "info", "format": "json"},
                 "access_rules": {
@@ -326,51 +335,28 @@ def oathkeeper_values(
                 },
             },
         },
-        "maester": {"enabled": True},
-        "oathkeeper-maester": {
-            # Rules are read from the Ory namespace only.
-            "singleNamespaceMode": True,
-            "deployment": {
-                "tolerations": tolerations,
-                "envs": [
-                    {"name": "authenticatorsAvailable", "value": ",".join(AUTHENTICATORS)},
-                    {"name": "authorizersAvailable", "value": ",".join(AUTHORIZERS)},
-                    {"name": "mutatorsAvailable", "value": ",".join(MUTATORS)},
-                ],
-            },
-            "affinity": affinity,
-        },
+        "maester": {"enabled": False},
         "deployment": {"tolerations": tolerations},
         "affinity": affinity,
     }
 
 
-def oathkeeper_rules(namespace: str, apis: tuple[HubOperatorApi, ...]) -> list[dict[str, Any]]:
+def oathkeeper_access_rules(namespace: str, apis: tuple[HubOperatorApi, ...]) -> list[dict[str, Any]]:
+    """One rule per API and kind of access (Oathkeeper's access rule format)."""
     rules = []
     for api in apis:
         for relation, methods in ACCESS_METHODS.items():
             rules.append(
                 {
-                    "apiVersion": OATHKEEPER_API,
-                    "kind": "Rule",
-                    "metadata": {
-                        "name": f"{api.id}-{relation}",
-                        "namespace": namespace,
-                        "labels": dict(MANAGED_BY),
+                    "id": f"{api.id}-{relation}",
+                    # Regexp strategy: only the parts in <> are patterns, the host is literal.
+                    "match": {"url": f"<https|http>://{api.host}/<.*>", "methods": list(methods)},
+                    "authenticators": [{"handler": "cookie_session"}],
+                    "authorizer": {
+                        "handler": "remote_json",
+                        "config": {"remote": keto_check_url(namespace), "payload": _keto_payload(api.id, relation)},
                     },
-                    "spec": {
-                        # Regexp strategy: only the parts in <> are patterns, the host is literal.
-                        "match": {"url": f"<https|http>://{api.host}/<.*>", "methods": list(methods)},
-                        "authenticators": [{"handler": "cookie_session"}],
-                        "authorizer": {
-                            "handler": "remote_json",
-                            "config": {
-                                "remote": keto_check_url(namespace),
-                                "payload": _keto_payload(api.id, relation),
-                            },
-                        },
-                        "mutators": [{"handler": "header"}],
-                    },
+                    "mutators": [{"handler": "header"}],
                 }
             )
     return rules

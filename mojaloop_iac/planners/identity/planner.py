@@ -38,9 +38,11 @@ from mojaloop_iac.planners.namespaces import NamespaceSpec
 from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.vault.policies import PasswordPolicySpec, load_password_policies
 
-# The hub's admin APIs (tool hosts of config/mojaloop-values.yaml) that hub operators reach through
-# Oathkeeper. The Testing Toolkit hosts are test tooling, not operator APIs, and stay outside.
-HUB_OPERATOR_API_IDS: Final = ("central-ledger-admin", "account-lookup-admin", "central-settlement")
+# The hub's tool hosts (config/mojaloop-values.yaml) that hub operators reach through Oathkeeper: the admin
+# APIs and the Testing Toolkit's UI and API (which can send transfers as any simulated DFSP).
+HUB_OPERATOR_API_IDS: Final = (
+    "central-ledger-admin", "account-lookup-admin", "central-settlement", "ttk-ui", "ttk-api",
+)
 
 # Pin names in config/charts/identity.yaml.
 OPERATOR_PIN: Final = "keycloak-operator"
@@ -75,6 +77,7 @@ def plan_identity(
     fspiop_hosts = tuple(host(spec.host) for spec in data.fspiop_hosts if spec.gateway == "external")
     if not fspiop_hosts:
         raise IdentityError("config/mojaloop-values.yaml names no FSPIOP host on the external gateway")
+    internal_fspiop = tuple(host(spec.host) for spec in data.fspiop_hosts if spec.gateway == "internal")
 
     accounts = {
         "keycloak": _account(inp, "keycloak", keycloak_ns),
@@ -108,11 +111,25 @@ def plan_identity(
         keycloak.hub_operator_realm_import(keycloak_ns, auth_url, secrets["kratos-client"]),
         *keycloak.virtual_services(keycloak_ns, host(KEYCLOAK_HOST), host(KEYCLOAK_EXTERNAL_HOST)),
         ory.kratos_virtual_service(ory_ns, host(AUTH_HOST)),
-        *providers_manifests,
-        *ory.oathkeeper_rules(ory_ns, apis),
         istio.dfsp_jwt_authentication(issuer, keycloak.jwks_uri(keycloak_ns, DFSP_REALM)),
         istio.dfsp_jwt_required(issuer, fspiop_hosts),
         istio.hub_operator_ext_authz(tuple(api.host for api in apis)),
+        # Over each gateway namespace's deny-by-default, every host the gateways serve has its rule: the
+        # FSPIOP API takes a DFSP token on both gateways, the operators' tools pass Oathkeeper first (above),
+        # the sign-in and token endpoints are open (they authenticate their callers themselves).
+        istio.gateway_allow("external", "allow-fspiop-with-dfsp-token", fspiop_hosts, issuer),
+        istio.gateway_allow("external", "allow-dfsp-token-endpoint", (host(KEYCLOAK_EXTERNAL_HOST),)),
+        *(
+            (
+                istio.dfsp_jwt_authentication(issuer, keycloak.jwks_uri(keycloak_ns, DFSP_REALM), "internal"),
+                istio.dfsp_jwt_required(issuer, internal_fspiop, "internal"),
+                istio.gateway_allow("internal", "allow-fspiop-with-dfsp-token", internal_fspiop, issuer),
+            )
+            if internal_fspiop
+            else ()
+        ),
+        istio.gateway_allow("internal", "allow-hub-operator-tools", tuple(api.host for api in apis)),
+        istio.gateway_allow("internal", "allow-sign-in", (host(KEYCLOAK_HOST), host(AUTH_HOST))),
     ]
 
     releases = [
@@ -145,7 +162,11 @@ def plan_identity(
             pins,
             OATHKEEPER,
             ory.oathkeeper_values(
-                namespace=ory_ns, auth_url=auth_url, scheduling=inp.scheduling, registry=inp.registry
+                namespace=ory_ns,
+                auth_url=auth_url,
+                access_rules=ory.oathkeeper_access_rules(ory_ns, apis),
+                scheduling=inp.scheduling,
+                registry=inp.registry,
             ),
         ),
     ]
@@ -165,6 +186,8 @@ def plan_identity(
         releases=tuple(releases),
         release_dependencies={release.name: dependencies.get(release.name, ()) for release in releases},
         manifests=tuple(manifests),
+        # Kratos reads the Secret the ExternalSecret makes: it must exist before Kratos is installed.
+        prerequisites=tuple(providers_manifests),
         mesh_extension_providers=(istio.oathkeeper_extension_provider(ory_ns),),
         secret_needs={
             namespace: tuple(s.need for s in secrets.values() if s.namespace == namespace)

@@ -41,7 +41,7 @@ from mojaloop_iac.planners.mojaloop_values.inputs import (
     Scheduling,
     SecretRef,
 )
-from mojaloop_iac.planners.mojaloop_values.planner import plan_mojaloop_values, release_line
+from mojaloop_iac.planners.mojaloop_values.planner import inferred_values_note, plan_mojaloop_values, release_line
 
 __all__ = [
     "BULK_MONGODB",
@@ -57,6 +57,7 @@ __all__ = [
     "MojaloopValuesPlan",
     "Scheduling",
     "SecretRef",
+    "inferred_values_note",
     "load_values_data",
     "parse_values_data",
     "plan_mojaloop_values",

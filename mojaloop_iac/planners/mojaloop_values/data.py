@@ -32,6 +32,7 @@ Capability = Literal[
     "simpleRouting",
     "extendedPartyIdType",
     "ttkApiBaseUrl",
+    "noPullSecret",
 ]
 Gateway = Literal["internal", "external"]
 
@@ -107,6 +108,16 @@ class TestCollections(_Model):
     third_party: tuple[str, ...] = ()
     always_off: tuple[str, ...] = ()
 
+    def by_collection(self) -> tuple[tuple[str, str], ...]:
+        """(test sub-chart, collection) pairs: goldenPath, bulk, thirdParty, or `other` (never switched on)."""
+        groups = (
+            ("goldenPath", self.golden_path),
+            ("bulk", self.bulk),
+            ("thirdParty", self.third_party),
+            ("other", self.always_off),
+        )
+        return tuple((name, collection) for collection, names in groups for name in names)
+
 
 class TtkEnvironment(_Model):
     chart: str
@@ -123,6 +134,8 @@ class Route(_Model):
 
 class ReleaseLine(_Model):
     source: str
+    inferred: str | None = None
+    """What of this line's values rests on inference rather than on a chart that could be read or rendered."""
     jws_signing_key: Literal["secretRef", "signingOff"]
     feature_switches: dict[Feature, tuple[str, ...]]
     services: tuple[ServiceSpec, ...] = Field(min_length=1)

@@ -61,6 +61,9 @@ class MojaloopValuesInput:
     # Deep-merged last: mappings merge key by key; lists, scalars and null replace (null makes Helm
     # drop the chart's default for that key).
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    # Values every active Mojaloop service gets at its own key, before the overrides (the QA profile's
+    # replicas and requests).
+    service_values: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from mojaloop_iac.planners.mojaloop_values.values import (
 )
 from mojaloop_iac.planners.values_tree import deep_merge, plain, refuse_credentials_in_overrides
 
-_RELEASE_VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+# A release, or a release candidate of one (16.0.0-rc.20240129): the major version picks the line.
+_RELEASE_VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -171,3 +172,11 @@ def _secret_refs(values: Any) -> Iterator[SecretRef]:
     elif isinstance(values, list):
         for item in values:
             yield from _secret_refs(item)
+
+
+def inferred_values_note(release_version: str, data: MojaloopValuesData | None = None) -> str | None:
+    """What the summary says of a release whose chart could not be read: its values are partly inferred."""
+    line = release_line(load_values_data() if data is None else data, release_version)
+    if line.inferred is None:
+        return None
+    return f"Mojaloop {release_version}: the values are partly inferred ({line.inferred})."

@@ -81,6 +81,8 @@ def build_values(
         settings = _scheduling(inp, service)
         for capability in service.takes:
             settings.update(_CAPABILITIES[capability](context))
+        for key, value in inp.service_values.items():
+            settings[(key,)] = plain(value)
         for relative, value in settings.items():
             put(values, (*base, *relative), value)
     for path, value in _tests(line, data.golden_path.ttk_input_values, features).items():
@@ -251,6 +253,12 @@ def _ttk_api_base_url(ctx: _Context) -> Settings:
     return {("config", "API_BASE_URL"): ctx.ttk_api_url}
 
 
+def _no_pull_secret(ctx: _Context) -> Settings:
+    # The simulators' default names a pull Secret (`dock-casa-secret`) nothing creates; their images are
+    # public. An empty name is no reference (the kubelet skips it).
+    return {("config", "imagePullSecretName"): ""}
+
+
 _CAPABILITIES: Mapping[Capability, Callable[[_Context], Settings]] = {
     "db": _db,
     "kafka": _kafka,
@@ -262,4 +270,5 @@ _CAPABILITIES: Mapping[Capability, Callable[[_Context], Settings]] = {
     "simpleRouting": _simple_routing,
     "extendedPartyIdType": _extended_party_id_type,
     "ttkApiBaseUrl": _ttk_api_base_url,
+    "noPullSecret": _no_pull_secret,
 }

@@ -1,0 +1,1 @@
+"""mojactl command groups, one module each; `mojaloop_iac.cli` registers them."""

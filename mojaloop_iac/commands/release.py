@@ -1,0 +1,191 @@
+"""`mojactl release ...`: validate a release (or candidate) in an ephemeral environment, promote it.
+
+Exit codes: 0 passed / promoted; 2 invalid input or refused (unknown release, no passing report, a
+missing prerequisite); 3 the validation did not pass (gate not met, baseline failed, stopped at an
+operator step, environment error, or the environment not torn down); 4 the environment or the report
+store could not be reached; 130 interrupted (the environment was torn down).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mojaloop_iac.commands.common import EXIT_INVALID, EXIT_UNREACHABLE, err, fail, out
+
+release_app = typer.Typer(help="Validate Mojaloop releases and candidates, and promote them between environments.",
+                          no_args_is_help=True)
+
+DIFF_PROVIDER = None
+"""The release diff for `validate --dry-run` (mojaloop_iac.release.validation.DiffProvider); None until
+the chart-rendering layer provides one."""
+
+ENVIRONMENT_PROVIDER = None
+"""Makes the ephemeral environment of a validation run from a template stack name
+(mojaloop_iac.release.environment.EnvironmentProvider); None until the QA environments provide one."""
+
+
+@release_app.command("validate")
+def validate(
+    candidate: Annotated[str, typer.Option("--candidate", help="Release or candidate to validate, e.g. 16.0.0-rc.20240129.")],
+    previous: Annotated[
+        str | None, typer.Option("--previous", help="Release installed first (default: the newest published "
+                                 "release with a direct upgrade to the candidate).")
+    ] = None,
+    template: Annotated[str, typer.Option("--template", help="Stack the ephemeral environment is made from; "
+                                          "the report counts for this environment.")] = "qa",
+    fresh: Annotated[bool, typer.Option("--fresh", help="Validate a fresh install of the candidate instead.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ordered steps and the gate; change nothing.")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Reports directory (default out/release-validation/<candidate>).")] = None,
+) -> None:
+    """Install the previous release, upgrade it to the candidate, run the gate's collections, tear down."""
+    from mojaloop_iac.catalog import load_catalog
+    from mojaloop_iac.release.validation import ValidationRefused, dry_run_text, plan_validation
+
+    overrides, template_problem = _template_overrides(template)
+    try:
+        plan = plan_validation(load_catalog(), candidate, previous_version=previous, fresh=fresh, template=template,
+                               template_has_overrides=overrides)
+    except ValidationRefused as refused:
+        fail(f"[bold red]Cannot validate:[/] {refused}", EXIT_INVALID)
+    if dry_run:
+        text = dry_run_text(plan, DIFF_PROVIDER)
+        if template_problem:
+            text += f"\n**Template:** {template_problem}\n"
+        out.print(text, markup=False, highlight=False, soft_wrap=True, end="")
+        return
+    blockers = [*plan.blockers, *([template_problem] if template_problem else [])]
+    if blockers:
+        fail("[bold red]Cannot validate:[/]\n" + "\n".join(f"  - {blocker}" for blocker in blockers), EXIT_INVALID)
+    if ENVIRONMENT_PROVIDER is None:
+        from mojaloop_iac.release.environment import missing_prerequisites
+
+        fail("[bold red]A validation run needs what this build or machine lacks:[/]\n"
+             + "\n".join(f"  - {item}" for item in missing_prerequisites())
+             + "\n`--dry-run` shows the steps it would take.", EXIT_INVALID)
+    _run(plan, ENVIRONMENT_PROVIDER(template), out_dir or Path("out") / "release-validation" / plan.candidate.version)
+
+
+def _template_overrides(template: str) -> tuple[bool, str | None]:
+    """Whether the template stack has custom values files, and what is wrong with it, if anything."""
+    from mojaloop_iac.config.issues import ConfigError
+    from mojaloop_iac.config.load import read_stack_file
+
+    try:
+        stack = read_stack_file(template)
+    except ConfigError as error:
+        return False, "; ".join(issue.message for issue in error.issues)
+    environment = stack.namespace().get("environment")
+    if not isinstance(environment, dict):
+        return False, f"stack {template} is not an environment stack"
+    mojaloop = environment.get("mojaloop") or {}
+    return bool(mojaloop.get("valuesFile") or mojaloop.get("backendValuesFile")), None
+
+
+def _run(plan, environment, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from mojaloop_iac.release.orchestrator import ValidationInterrupted, run_validation
+    from mojaloop_iac.release.promotion import load_promotion_config
+    from mojaloop_iac.release.report import report_junit, report_markdown
+
+    def progress(step, status: str) -> None:  # type: ignore[no-untyped-def]
+        mark = {"started": "…", "done": "[green]✓[/]", "skipped": "[dim]-[/]"}.get(status, "[red]✗[/]")
+        err.print(f"  {mark} {step.order}. {step.title} ({status})", highlight=False, soft_wrap=True)
+
+    interrupted = False
+    with _sigterm_as_interrupt():
+        try:
+            report = run_validation(plan, environment, on_step=progress)
+        except ValidationInterrupted as stopped:
+            report, interrupted = stopped.report, True
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = report.to_json()
+    (out_dir / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "report.md").write_text(report_markdown(report), encoding="utf-8")
+    (out_dir / "junit.xml").write_text(report_junit(report), encoding="utf-8")
+    try:
+        kept = load_promotion_config().store().save(data)
+    except Exception as error:  # the local copy is written; say where the shared one failed
+        err.print(f"[yellow]![/] the report could not be kept in the report store: {error}", highlight=False)
+    else:
+        err.print(f"report kept at {kept}", highlight=False)
+    out.print(report_markdown(report), markup=False, highlight=False, soft_wrap=True, end="")
+    if interrupted:
+        raise typer.Exit(130)
+    if not report.passed:
+        fail(f"[bold red]validation {report.outcome}[/]: {report.reason or report.teardown_error}", report.exit_code)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled) ends the run like Ctrl-C, so the environment is torn down."""
+    def interrupt(signum, frame):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@release_app.command("promote")
+def promote(
+    release: Annotated[str, typer.Option("--release", help="Release to set on the stack.")],
+    to: Annotated[str, typer.Option("--to", help="Stack (environment) to promote it to.")],
+    config: Annotated[Path | None, typer.Option("--config", help="Promotion configuration (default config/promotion.yaml).")] = None,
+) -> None:
+    """Set a stack's release, only when a passing validation of it exists for a lower environment."""
+    from mojaloop_iac.catalog import load_catalog
+    from mojaloop_iac.config.issues import ConfigError
+    from mojaloop_iac.config.load import read_stack_file, validate_namespace
+    from mojaloop_iac.objectstore.errors import MissingCredentials
+    from mojaloop_iac.release.promotion import decide_promotion, load_promotion_config, set_stack_release
+    from mojaloop_iac.yamlio import load_yaml
+
+    catalog = load_catalog()
+    wanted = catalog.resolve(release)
+    if wanted is None:
+        fail(f"[bold red]Refused:[/] {release!r} is not in the catalog ({', '.join(catalog.known_versions())})",
+             EXIT_INVALID)
+    settings = load_promotion_config(config)
+    stack = read_stack_file(to)
+    environment = stack.namespace().get("environment")
+    if not isinstance(environment, dict):
+        fail(f"[bold red]Refused:[/] stack {stack.name} is not an environment stack", EXIT_INVALID)
+    current = str((environment.get("mojaloop") or {}).get("release") or "") or None
+    store = settings.store()
+    try:
+        reports, unreadable = store.reports_for(wanted.version)
+    except MissingCredentials as missing:
+        fail(f"[bold red]Refused:[/] {missing}", EXIT_INVALID)
+    except Exception as error:
+        fail(f"[bold red]The report store at {store.location} could not be read:[/] {error}", EXIT_UNREACHABLE)
+    for problem in unreadable:
+        err.print(f"[yellow]![/] ignored {problem}", highlight=False, soft_wrap=True)
+    decision = decide_promotion(settings, wanted.version, stack.name, reports, current_release=current,
+                                is_candidate=wanted.is_candidate)
+    if not decision.allowed:
+        fail(f"[bold red]Refused:[/] {decision.reason} (reports at {store.location})", EXIT_INVALID)
+    if current == wanted.version:
+        out.print(f"{stack.name} already runs {wanted.version}; {decision.reason}.", highlight=False)
+        return
+    text, replaced = set_stack_release(stack.path.read_text(encoding="utf-8"), wanted.version)
+    namespace = {key.split(":", 1)[1]: value for key, value in (load_yaml(text).get("config") or {}).items()
+                 if key.startswith("mojaloop:")}
+    try:
+        validated = validate_namespace(namespace, source=str(stack.path))
+    except ConfigError as error:
+        fail("[bold red]Refused:[/] with release " + wanted.version + f", stack {stack.name} would not be valid:\n"
+             + "\n".join(f"  - {issue}" for issue in error.issues), EXIT_INVALID)
+    stack.path.write_text(text, encoding="utf-8")
+    for warning in [*decision.warnings, *(str(w) for w in validated.warnings)]:
+        err.print(f"  [yellow]![/] {warning}", highlight=False, soft_wrap=True)
+    out.print(f"[green]✓[/] {stack.path}: release {replaced} → {wanted.version} (installedRelease {replaced}); "
+              f"{decision.reason}. Next: `mojactl plan {stack.name}`, then `pulumi up -s {stack.name}`.",
+              highlight=False, soft_wrap=True)
