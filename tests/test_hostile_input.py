@@ -168,3 +168,25 @@ def test_what_the_plan_refuses_validate_refuses_first_by_the_stack_key(capsys, t
 
     stack = copy_stack(base, tmp_path / "stacks", "broken", edit)
     assert_refused(capsys, str(stack), tmp_path, f"{key}:")
+
+
+@pytest.mark.parametrize(
+    "args, shown",
+    [
+        (("upgrade-plan", "--from", "[/x]", "--to", "17.0.0"), "[/x]"),
+        (("release", "promote", "--release", "[/x]", "--to", "demo"), "'[/x]' is not in the catalog"),
+        (("baremetal", "demo", "[red]apply"), "'[red]apply'"),
+    ],
+)
+def test_every_command_prints_user_text_as_text(capsys, args, shown):
+    code, output = run(capsys, *args)
+    assert code == 2 and "Internal error" not in output and "Traceback" not in output, output
+    assert shown in " ".join(output.split())
+
+
+def test_test_env_prints_a_markup_like_path_as_text(capsys, tmp_path):
+    stack = tmp_path / "[bold]" / "Pulumi.demo.yaml"
+    stack.parent.mkdir()
+    stack.write_text((STACKS_DIR / "Pulumi.demo.yaml").read_text())
+    code, output = run(capsys, "test-env", str(stack), "--kubeconfig", str(tmp_path / "[/x]kubeconfig"))
+    assert code == 2 and "[/x]kubeconfig" in output and "Internal error" not in output, output
