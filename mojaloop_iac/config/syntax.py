@@ -288,8 +288,8 @@ def url(value: str, *, what: str, allow_http: bool, allow_path: bool = True) -> 
         raise ValueError(f"{value!r} must be {wanted} with a host ({what}); {example}")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise ValueError(
-            f"the {what} URL must not carry a user name or password (they would be copied into resources and "
-            "state); give credentials through the documented secret mechanism instead"
+            f"must not carry a user name or password ({what}): they would be copied into resources and state; give "
+            "credentials through the documented secret mechanism instead"
         )
     if any(character.isspace() for character in value) or parts.query or parts.fragment:
         raise ValueError(f"{value!r} must be a plain URL without spaces, query or fragment ({what}); {example}")
