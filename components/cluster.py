@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.manifests import core_v1_object
 from mojaloop_iac.config.models import ClusterSettings, Substrate
 from mojaloop_iac.planners.inventory import BAREMETAL_STORAGE_CLASS, baremetal_api_endpoint, plan_inventory
 from mojaloop_iac.planners.lifecycle import PERSISTENT, LifecyclePolicy
@@ -43,7 +44,7 @@ class KubernetesCluster(pulumi.ComponentResource):
     """The default storage class stateful workloads use."""
     inventory: dict[str, Any] | None
     """Ansible inventory (bare metal only), as data for the playbooks."""
-    node_patches: dict[str, k8s.core.v1.NodePatch]
+    node_patches: dict[str, pulumi.CustomResource]
     """Per node name, the patch that owns its pool labels and taints (bare metal)."""
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -130,15 +131,16 @@ class KubernetesCluster(pulumi.ComponentResource):
         assert settings.baremetal is not None
         for host in settings.baremetal.hosts:
             pool = settings.node_pools[host.pool]
-            self.node_patches[host.name] = k8s.core.v1.NodePatch(
+            self.node_patches[host.name] = core_v1_object(
+                "NodePatch",
                 f"{name}-node-{host.name}",
-                metadata=k8s.meta.v1.ObjectMetaPatchArgs(
-                    name=host.name,
-                    labels=node_labels(host.pool, pool),
-                    annotations={"pulumi.com/patchForce": "true"},
-                ),
-                spec=k8s.core.v1.NodeSpecPatchArgs(
-                    taints=[k8s.core.v1.TaintPatchArgs(**taint) for taint in node_taint_specs(pool)]
-                ),
-                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+                {
+                    "metadata": {
+                        "name": host.name,
+                        "labels": node_labels(host.pool, pool),
+                        "annotations": {"pulumi.com/patchForce": "true"},
+                    },
+                    "spec": {"taints": list(node_taint_specs(pool))},
+                },
+                pulumi.ResourceOptions(parent=self, provider=self.provider),
             )

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.manifests import core_v1_object
 from mojaloop_iac.planners.namespaces import NamespaceSpec
 
 
@@ -19,17 +19,16 @@ class NamespacesArgs(TypedDict):
 
 
 class Namespaces(pulumi.ComponentResource):
-    by_name: dict[str, k8s.core.v1.Namespace]
+    by_name: dict[str, pulumi.CustomResource]
 
     def __init__(self, name: str, args: NamespacesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mojaloop:cluster:Namespaces", name, None, opts)
         self.by_name = {
-            spec.name: k8s.core.v1.Namespace(
+            spec.name: core_v1_object(
+                "Namespace",
                 f"{name}-{spec.name}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=spec.name, labels=spec.labels(args["kubernetes_version"])
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
+                {"metadata": {"name": spec.name, "labels": spec.labels(args["kubernetes_version"])}},
+                pulumi.ResourceOptions(parent=self),
             )
             for spec in args["namespaces"]
         }

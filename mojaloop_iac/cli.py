@@ -25,6 +25,7 @@ from mojaloop_iac.catalog import CatalogError, Release, ReleaseCatalog, UpgradeR
 from mojaloop_iac.cli_output import OutputFormat, OutputOption, emit_json, print_markdown, print_warnings, progress
 from mojaloop_iac.commands import release, test_env
 from mojaloop_iac.commands.common import EXIT_FAILED, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, err, out
+from mojaloop_iac.commands.rendering import render_options
 from mojaloop_iac.config.issues import ConfigError
 
 app = typer.Typer(
@@ -153,7 +154,7 @@ def plan(
     from mojaloop_iac.config.load import read_stack_file
     from mojaloop_iac.plan.run import plan_stack
 
-    options = _render_options(stack, chart_mirror, chart_cache) if render else None
+    options = render_options(stack, chart_mirror, chart_cache) if render else None
     if not render and (chart_mirror or chart_cache):
         _fail("--chart-mirror and --chart-cache apply to --render only", EXIT_INVALID)
 
@@ -185,31 +186,8 @@ def report_render_checks(report, target: Path) -> None:  # type: ignore[no-untyp
     rendered = len(report.result.rendered)
     if report.findings:
         _fail(f"[bold red]{len(report.findings)} error(s)[/] in the {rendered} rendered release(s) "
-              f"(summary.md, rendered/ in {target})", EXIT_FAILED)
+              f"(summary.md, rendered/ in {escape(str(target))})", EXIT_FAILED)
     err.print(f"[green]✓[/] {rendered} release(s) rendered, no errors", highlight=False)
-
-def _render_options(stack: str, chart_mirror: str | None, chart_cache: Path | None):  # type: ignore[no-untyped-def]
-    """What --render needs, or exit 2 saying what to install."""
-    from mojaloop_iac.config.load import validate_stack_file
-
-    try:
-        import jsonschema  # noqa: F401
-        import kubernetes_validate  # noqa: F401
-    except ImportError as missing:
-        _fail(f"--render needs the render extra ({missing.name} is missing): run ./scripts/setup render", EXIT_INVALID)
-    from mojaloop_iac.charts import HelmNotFound, default_cache_dir, find_helm
-    from mojaloop_iac.render.run import RenderOptions
-
-    try:
-        helm = find_helm()
-    except HelmNotFound as missing:
-        _fail(f"[bold red]Cannot render:[/] {escape(str(missing))}", EXIT_INVALID)
-    if chart_mirror is not None and not chart_mirror.startswith(("http://", "https://")):
-        _fail(f"--chart-mirror {escape(repr(chart_mirror))} must be an http(s):// Helm repository URL", EXIT_INVALID)
-    # Only the stack's chartMirror is read here: the plan validates the stack (and its references) itself.
-    mirror = chart_mirror or validate_stack_file(stack, references=None)[1].config.cluster.chart_mirror
-    return RenderOptions(helm=helm, cache_dir=chart_cache or default_cache_dir(), mirror=mirror)
-
 
 def plan_document(result, target: Path) -> dict:  # type: ignore[no-untyped-def]
     """`mojactl plan -o json`: what was planned, where the bundle is, what to look at."""

@@ -116,7 +116,7 @@ CASES: tuple[Case, ...] = (
     Case("domains-missing", (("del", f"{E}.domains"),), f"{E}.domains", "is required"),
     Case("domain-invalid", (("set", f"{E}.domains.external", "Demo Example"),),
          f"{E}.domains.external", "DNS name"),
-    Case("vault-missing", (("del", f"{E}.controlCenterStack"),), f"{E}.vault.address",
+    Case("vault-missing", (("del", f"{E}.vault"),), f"{E}.vault.address",
          "is required unless controlCenterStack"),
     Case("control-center-stack-name", (("set", f"{E}.controlCenterStack", "org/proj/stack/extra"),),
          f"{E}.controlCenterStack", "must name a Pulumi stack"),

@@ -212,8 +212,7 @@ def test_vault_resources_carry_paths_and_policy_names_only(tmp_path):
     # The demo with a Vault of its own (no control center administering its access).
     stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
     env = stack["config"]["mojaloop:environment"]
-    env.pop("controlCenterStack")
-    env["vault"] = {"address": "https://vault.demo.mojaloop.example"}
+    assert "controlCenterStack" not in env and env["vault"]["address"]
     stack_file = tmp_path / "Pulumi.demo.yaml"
     stack_file.write_text(yaml.safe_dump(stack))
     plan_stack(str(stack_file), tmp_path / "bundle")
@@ -358,12 +357,12 @@ def test_the_control_center_profiles(tmp_path):
     assert "cc-cert-manager-certificate-cert-manager-internal-ca" in {r.name for r in minimal.record.resources
                                                                        if r.urn in ca.dependencies}
     buckets = {r.inputs["bucket"] for r in minimal.record.resources if r.type.endswith("mojaloop-objectstore:Bucket")}
-    assert buckets == {"pulumi-state", "backups", "env-demo", "env-aws-dev", "env-qa-cluster"}
+    assert buckets == {"pulumi-state", "backups", "env-aws-dev", "env-qa-cluster"}
     # One ConsumerAccess per consumer, after its buckets and the secrets Vault generates; Vault paths only.
     def accesses(result):
         return {r.inputs["user"]: r for r in result.record.resources if r.type.endswith("objectstore:ConsumerAccess")}
 
-    assert set(accesses(minimal)) == {"pulumi", "control-center", "env-demo", "env-aws-dev", "env-qa-cluster"}
+    assert set(accesses(minimal)) == {"pulumi", "control-center", "env-aws-dev", "env-qa-cluster"}
     assert set(accesses(full)) == set(accesses(minimal)) | {"gitlab"}
     for result in (minimal, full):
         names = {r.urn: r.name for r in result.record.resources}
@@ -376,11 +375,11 @@ def test_the_control_center_profiles(tmp_path):
             after = {names[urn] for urn in access.dependencies if urn in names}
             assert "cc-secrets-minio-minio-root-password" in after
             assert any(name.startswith("cc-bucket-") for name in after)
-    env_demo = accesses(minimal)["env-demo"].dependencies
-    assert {"cc-bucket-env-demo", "cc-bucket-backups"} <= {r.name for r in minimal.record.resources if r.urn in env_demo}
+    env_aws_dev = accesses(minimal)["env-aws-dev"].dependencies
+    assert {"cc-bucket-env-aws-dev", "cc-bucket-backups"} <= {r.name for r in minimal.record.resources if r.urn in env_aws_dev}
     # Each declared environment's Vault access is part of the bootstrap, and exported for its stack.
     bootstrap = next(r for r in minimal.record.resources if r.type.endswith("VaultBootstrap"))
-    assert [e["name"] for e in bootstrap.inputs["environments"]] == ["aws-dev", "demo", "qa-cluster"]
+    assert [e["name"] for e in bootstrap.inputs["environments"]] == ["aws-dev", "qa-cluster"]
     assert outputs["vaultEnvironments"]["aws-dev"] == {
         "kubernetesAuthMount": "kubernetes-aws-dev", "readerRole": "secrets-reader", "deployerTokenRole": "env-aws-dev-deployer",
     }

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,44 +23,9 @@ from mojaloop_iac.qa.pulumi_workspace import own_children, stack_settings_from_s
 from mojaloop_iac.qa.stacks import EXPIRES_TAG, QA_TAG, StackInfo, qa_tags, reap_selection
 from mojaloop_iac.qa.tests import QaTestError, helm_test_runner
 from tests.support.helm_standin import helm_stand_in
+from tests.support.qa_workspace import FakeWorkspace
+
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@dataclass
-class FakeWorkspace:
-    """Stacks in memory; `during_up`/`during_destroy` run inside those calls (to fail, or to send signals)."""
-
-    stacks_by_name: dict[str, dict[str, str]] = field(default_factory=dict)
-    deployed: set[str] = field(default_factory=set)
-    calls: list[str] = field(default_factory=list)
-    during_up: Callable[[], None] | None = None
-    during_destroy: Callable[[], None] | None = None
-    outputs_of: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    def up(self, stack: str, config: Path, tags: Mapping[str, str], on_output) -> Mapping[str, Any]:
-        self.calls.append(f"up {stack}")
-        self.stacks_by_name[stack] = dict(tags)  # tagged before anything is deployed
-        on_output(f"Updating ({stack})")
-        if self.during_up:
-            self.during_up()
-        self.deployed.add(stack)
-        return self.outputs_of.get(stack, {"qa": {"namespace": stack, "helmReleaseName": "moja"}, "kubeconfig": "k"})
-
-    def destroy(self, stack: str, config: Path | None, on_output) -> None:
-        self.calls.append(f"destroy {stack}")
-        if self.during_destroy:
-            self.during_destroy()
-        self.deployed.discard(stack)
-        self.stacks_by_name.pop(stack, None)
-
-    def stacks(self) -> list[StackInfo]:
-        return [StackInfo(name, dict(tags)) for name, tags in sorted(self.stacks_by_name.items())]
-
-    def outputs(self, stack: str) -> Mapping[str, Any]:
-        return self.outputs_of[stack]
-
-    def interrupt(self) -> None:
-        self.calls.append("interrupt")
 
 
 def tags() -> dict[str, str]:

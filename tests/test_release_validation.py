@@ -154,7 +154,7 @@ def test_the_dry_run_lists_the_steps_the_gate_and_where_the_release_diff_goes():
     assert "## Validation of Mojaloop 16.0.0-rc.20240129 from 15.2.0" in text
     assert "6. **upgrade** Upgrade umbrella chart mojaloop 15.2.0 -> 16.0.0-rc.20240129" in text
     assert "| `ml-ttk-test-val-tp` | 100% | 0 (mojaloop/project#2717) |" in text
-    assert "Not available in this build: the release diff needs the chart rendering" in text
+    assert "Not available: no chart rendering was set up for this dry run." in text
     with_diff = dry_run_text(plan, lambda old, new: f"DIFF {old.version}..{new.version}")
     assert "DIFF 15.2.0..16.0.0-rc.20240129" in with_diff
 
@@ -391,14 +391,14 @@ def test_cli_dry_run_prints_the_ordered_steps_with_the_gates_collections(capsys)
 def test_cli_refuses_a_real_run_naming_what_is_missing(capsys):
     assert cli.main(["release", "validate", "--candidate", "16.0.0-rc.20240129", "--template", "demo"]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert "the ephemeral QA environments (`mojactl qa`)" in err and "a cluster" in err
+    assert "the Pulumi CLI (pulumi on PATH)" in err and "a shared QA cluster (--shared-cluster)" in err
 
 
 def test_cli_runs_a_validation_with_a_provided_environment_and_keeps_the_reports(tmp_path, capsys, monkeypatch):
     from mojaloop_iac.release import promotion
 
     env = StandInEnvironment()
-    monkeypatch.setattr(release_command, "ENVIRONMENT_PROVIDER", lambda template: env)
+    monkeypatch.setattr(release_command, "ENVIRONMENT_PROVIDER", lambda template, options: env)
     config = promotion.PromotionConfig.model_validate(
         {"environments": ["demo", "staging"], "reports": {"directory": str(tmp_path / "store")}})
     monkeypatch.setattr(promotion, "load_promotion_config", lambda path=None: config)
@@ -416,7 +416,7 @@ def test_cli_exit_code_follows_the_outcome(tmp_path, capsys, monkeypatch):
     from mojaloop_iac.release import promotion
 
     env = StandInEnvironment(rounds=[{}, {"ml-ttk-test-val-tp": "failed", "ml-ttk-test-cleanup": "absent"}])
-    monkeypatch.setattr(release_command, "ENVIRONMENT_PROVIDER", lambda template: env)
+    monkeypatch.setattr(release_command, "ENVIRONMENT_PROVIDER", lambda template, options: env)
     config = promotion.PromotionConfig.model_validate(
         {"environments": ["demo", "staging"], "reports": {"directory": str(tmp_path / "store")}})
     monkeypatch.setattr(promotion, "load_promotion_config", lambda path=None: config)

@@ -14,11 +14,13 @@ from mojaloop_iac.plan.fakes import PLAN_CA_CERTIFICATE
 from mojaloop_iac.plan.run import plan_stack
 
 
-def referencing_stack(tmp_path: Path, reference: str) -> str:
+def referencing_stack(tmp_path: Path, reference: str, name: str = "demo") -> str:
+    """The demo, served by the control center `reference` (as environment `name`)."""
     stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
     env = stack["config"]["mojaloop:environment"]
     env.pop("vault", None)
     env["controlCenterStack"] = reference
+    env["name"] = name
     path = tmp_path / "Pulumi.connected.yaml"
     path.write_text(yaml.safe_dump(stack))
     return str(path)
@@ -120,5 +122,6 @@ def test_an_environment_the_control_center_does_not_declare_is_warned_about(tmp_
     result = plan_stack(referencing_stack(tmp_path, "org/mojaloop/prod-cc"), None, stack_outputs=outputs)
     undeclared = "environment 'demo' is not declared in control center org/mojaloop/prod-cc's environments (prod)"
     assert any(undeclared in warning for warning in result.warnings), result.warnings
-    declared = plan_stack(referencing_stack(tmp_path, "organization/mojaloop/control-center"), None)
+    # The example control center declares aws-dev (and the QA cluster) among its environments.
+    declared = plan_stack(referencing_stack(tmp_path, "organization/mojaloop/control-center", "aws-dev"), None)
     assert not any("is not declared in control center" in warning for warning in declared.warnings)

@@ -1,9 +1,11 @@
-"""`mojactl release ...`: validate a release (or candidate) in an ephemeral environment, promote it.
+"""`mojactl release ...`: what changes between two releases, validate a release (or candidate) in an
+ephemeral environment, promote it.
 
-Exit codes: 0 passed / promoted; 2 invalid input or refused (unknown release, no passing report, a
-missing prerequisite); 3 the validation did not pass (gate not met, baseline failed, stopped at an
-operator step, environment error, or the environment not torn down); 4 the environment or the report
-store could not be reached; 130 interrupted (the environment was torn down).
+Exit codes: 0 passed / promoted / diffed; 2 invalid input or refused (unknown release, a chart that cannot
+be obtained, no passing report, a missing prerequisite); 3 the validation did not pass (gate not met,
+baseline failed, stopped at an operator step, environment error, or the environment not torn down), or
+Helm refused to render a release with the stack's values (`diff`); 4 the environment or the report store
+could not be reached; 130 interrupted (the environment was torn down).
 """
 
 from __future__ import annotations
@@ -18,18 +20,81 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from mojaloop_iac.commands.common import EXIT_INVALID, EXIT_UNREACHABLE, err, fail, out
+from mojaloop_iac.cli_output import OutputFormat, OutputOption, emit_json, print_markdown, progress
+from mojaloop_iac.commands.common import EXIT_FAILED, EXIT_INVALID, EXIT_UNREACHABLE, err, fail, out
+from mojaloop_iac.commands.rendering import (
+    ChartCacheOption,
+    ChartMirrorOption,
+    RenderUnavailable,
+    render_options,
+    render_options_or_reason,
+)
 
-release_app = typer.Typer(help="Validate Mojaloop releases and candidates, and promote them between environments.",
+release_app = typer.Typer(help="Compare Mojaloop releases, validate releases and candidates, and promote them "
+                          "between environments.",
                           no_args_is_help=True)
 
-DIFF_PROVIDER = None
-"""The release diff for `validate --dry-run` (mojaloop_iac.release.validation.DiffProvider); None until
-the chart-rendering layer provides one."""
 
-ENVIRONMENT_PROVIDER = None
-"""Makes the ephemeral environment of a validation run from a template stack name
-(mojaloop_iac.release.environment.EnvironmentProvider); None until the QA environments provide one."""
+def _release_diff(template: str, chart_mirror: str | None, chart_cache: Path | None):  # type: ignore[no-untyped-def]
+    """The release diff of `validate --dry-run`, rendered with the template's values (or why it cannot be)."""
+    from mojaloop_iac.config.issues import ConfigError
+    from mojaloop_iac.release.diff_render import diff_provider
+
+    try:
+        options = render_options_or_reason(template, chart_mirror, chart_cache)
+    except RenderUnavailable as missing:
+        return diff_provider(template, str(missing))
+    except ConfigError as error:
+        return diff_provider(template, "; ".join(issue.message for issue in error.issues))
+    return diff_provider(template, options)
+
+
+def _qa_environment(template: str, options):  # type: ignore[no-untyped-def]
+    from mojaloop_iac.release.qa_environment import qa_validation_environment
+
+    return qa_validation_environment(template, options)
+
+
+DIFF_PROVIDER = _release_diff
+"""Makes the release diff for `validate --dry-run` (a mojaloop_iac.release.validation.DiffProvider) from
+the template stack, the chart mirror and the chart cache."""
+
+ENVIRONMENT_PROVIDER = _qa_environment
+"""Makes the ephemeral environment of a validation run from a template stack name and the environment
+options (mojaloop_iac.release.environment.EnvironmentProvider): an ephemeral QA environment."""
+
+
+@release_app.command("diff")
+def diff(
+    from_: Annotated[str, typer.Argument(metavar="FROM", help="The release installed now, e.g. 15.2.0.")],
+    to: Annotated[str, typer.Argument(metavar="TO", help="The release (or candidate) to compare it with.")],
+    stack: Annotated[str, typer.Option("--stack", "-s", help="Environment stack whose values both releases "
+                                       "are rendered with.")] = "demo",
+    chart_mirror: ChartMirrorOption = None,
+    chart_cache: ChartCacheOption = None,
+    output: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """What changes for an operator from FROM to TO, both rendered with the stack's values (images, workloads,
+    Secret/ConfigMap references, configuration files, hooks and migrations, values keys)."""
+    from mojaloop_iac.release.diff import diff_markdown
+    from mojaloop_iac.release.diff_render import DiffRefused, DiffRenderFailed, render_release_diff
+
+    options = render_options(stack, chart_mirror, chart_cache)
+    try:
+        with progress(f"Rendering Mojaloop {escape(from_)} and {escape(to)} with the values of {escape(stack)} ...",
+                      quiet=output == OutputFormat.JSON):
+            result = render_release_diff(stack, from_, to, options)
+    except DiffRefused as refused:
+        fail(f"[bold red]Cannot diff:[/] {escape(str(refused))}", EXIT_INVALID)
+    except DiffRenderFailed as failed:
+        fail(f"[bold red]Cannot diff:[/] {escape(str(failed))}", EXIT_FAILED)
+    if output == OutputFormat.JSON:
+        emit_json(result.to_json())
+    else:
+        print_markdown(diff_markdown(result))
+    for ref in result.unmade_references:
+        err.print(f"  [yellow]![/] {escape(to)} reads {ref.kind} {escape(ref.name)}, which nothing in the plan of "
+                  f"{escape(result.stack)} makes", highlight=False, soft_wrap=True)
 
 
 @release_app.command("validate")
@@ -42,11 +107,27 @@ def validate(
     template: Annotated[str, typer.Option("--template", help="Stack the ephemeral environment is made from; "
                                           "the report counts for this environment.")] = "qa",
     fresh: Annotated[bool, typer.Option("--fresh", help="Validate a fresh install of the candidate instead.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ordered steps and the gate; change nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ordered steps, the gate and the release "
+                                          "diff; change nothing.")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Reports directory (default out/release-validation/<candidate>).")] = None,
+    chart_mirror: ChartMirrorOption = None,
+    chart_cache: ChartCacheOption = None,
+    id_: Annotated[str | None, typer.Option("--id", help="QA ID of the ephemeral environment (default "
+                                            "rv-<candidate>).")] = None,
+    shared_cluster: Annotated[str | None, typer.Option("--shared-cluster", help="Run in this shared QA "
+                                                       "cluster's stack.")] = None,
+    host_pool: Annotated[Path | None, typer.Option("--host-pool", help="Bare-metal host pool file.")] = None,
+    host_slot: Annotated[str | None, typer.Option("--host-slot", help="Use this slot of the host pool.")] = None,
+    ttl: Annotated[str, typer.Option("--ttl", help="After this the reaper may destroy the environment.")] = "6h",
+    secrets_provider: Annotated[
+        str | None, typer.Option("--secrets-provider", envvar="MOJACTL_QA_SECRETS_PROVIDER",
+                                 help="Secrets provider of the QA stack (default: passphrase).")
+    ] = None,
+    timeout: Annotated[str, typer.Option("--timeout", help="helm test timeout per run.")] = "30m",
 ) -> None:
     """Install the previous release, upgrade it to the candidate, run the gate's collections, tear down."""
     from mojaloop_iac.catalog import load_catalog
+    from mojaloop_iac.release.environment import EnvironmentOptions, EnvironmentUnavailable
     from mojaloop_iac.release.validation import ValidationRefused, dry_run_text, plan_validation
 
     overrides, template_problem = _template_overrides(template)
@@ -56,7 +137,9 @@ def validate(
     except ValidationRefused as refused:
         fail(f"[bold red]Cannot validate:[/] {escape(str(refused))}", EXIT_INVALID)
     if dry_run:
-        text = dry_run_text(plan, DIFF_PROVIDER)
+        diff = DIFF_PROVIDER(template, chart_mirror, chart_cache) if plan.previous is not None else None
+        with progress(f"Rendering the release diff with the values of {escape(template)} ...", quiet=diff is None):
+            text = dry_run_text(plan, diff)
         if template_problem:
             text += f"\n**Template:** {template_problem}\n"
         out.print(text, markup=False, highlight=False, soft_wrap=True, end="")
@@ -65,13 +148,24 @@ def validate(
     if blockers:
         fail("[bold red]Cannot validate:[/]\n" + "\n".join(f"  - {escape(str(blocker))}" for blocker in blockers),
              EXIT_INVALID)
-    if ENVIRONMENT_PROVIDER is None:
-        from mojaloop_iac.release.environment import missing_prerequisites
+    from mojaloop_iac.qa.derive import parse_ttl
+    from mojaloop_iac.qa.names import QaInputError
 
-        fail("[bold red]A validation run needs what this build or machine lacks:[/]\n"
-             + "\n".join(f"  - {escape(str(item))}" for item in missing_prerequisites())
+    try:
+        parse_ttl(ttl)
+    except QaInputError as refused:
+        fail(f"[bold red]{refused.key}[/]: {escape(refused.message)}", EXIT_INVALID)
+    reports = out_dir or Path("out") / "release-validation" / plan.candidate.version
+    options = EnvironmentOptions(id=id_, ttl=ttl, shared_cluster=shared_cluster, host_pool=host_pool,
+                                 host_slot=host_slot, secrets_provider=secrets_provider, test_timeout=timeout,
+                                 log=reports / "pulumi.log")
+    try:
+        environment = ENVIRONMENT_PROVIDER(template, options)
+    except EnvironmentUnavailable as unavailable:
+        fail("[bold red]A validation run needs what this machine lacks:[/]\n"
+             + "\n".join(f"  - {escape(item)}" for item in unavailable.missing)
              + "\n`--dry-run` shows the steps it would take.", EXIT_INVALID)
-    _run(plan, ENVIRONMENT_PROVIDER(template), out_dir or Path("out") / "release-validation" / plan.candidate.version)
+    _run(plan, environment, reports)
 
 
 def _template_overrides(template: str) -> tuple[bool, str | None]:

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
+from mojaloop_iac.cli_output import err, out, print_markdown, print_warnings
 from mojaloop_iac.paths import REPO_ROOT, STACKS_DIR
 from mojaloop_iac.qa.derive import (
     ENVIRONMENT_KEY,
@@ -50,8 +49,6 @@ qa_app = typer.Typer(
     help="Ephemeral QA environments: derive from an environment stack, plan, deploy, test, tear down, reap.",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
 
 TemplateArg = Annotated[str, typer.Argument(help="The environment stack to derive from (name or stack file).")]
 IdOption = Annotated[str, typer.Option("--id", help="The QA ID, e.g. pr-123 or mr-45 (made DNS-safe).")]
@@ -208,13 +205,15 @@ def plan_command(
     )
     target = out_dir or Path("out") / derived.name
     result = plan_stack(str(path), target)
-    if not quiet:
-        out.print(Markdown(result.summary))
-    for warning in result.warnings:
-        err.print(f"  [yellow]![/] {escape(str(warning))}", highlight=False, soft_wrap=True)
+    if quiet:
+        print_warnings(result.warnings)
+    else:
+        # The summary lists the warnings: they are not printed a second time.
+        print_markdown(result.summary)
     timing = result.timing
     err.print(
-        f"[green]✓[/] plan bundle for QA stack [bold]{derived.name}[/]: {len(result.files)} files in {target}; "
+        f"[green]✓[/] plan bundle for QA stack [bold]{escape(derived.name)}[/]: {len(result.files)} files in "
+        f"{escape(str(target))}; "
         f"modelled time to verdict {timing.verdict_seconds // 60} min {timing.verdict_seconds % 60:02d} s",
         highlight=False,
     )
@@ -239,7 +238,7 @@ def _derived_file(id_: str, stack: str | None) -> tuple[str, Path]:
     return found[0]
 
 
-def _tags_of(path: Path) -> dict[str, str]:
+def qa_stack_tags(path: Path) -> dict[str, str]:
     """The QA stack's tags, from its stack file (written and validated by `qa stack`)."""
     environment = (load_yaml(path.read_text(encoding="utf-8")) or {})["config"][ENVIRONMENT_KEY]
     origin = environment["qa"]
@@ -266,7 +265,7 @@ def up_command(id_: IdArg, stack: StackOption = None, secrets_provider: SecretsP
     """Deploy the QA stack derived for ID (tagged as QA, with its expiry) through Pulumi."""
     name, path = _derived_file(id_, stack)
     workspace = make_workspace(secrets_provider)
-    tags = _tags_of(path)
+    tags = qa_stack_tags(path)
     _check_slot(workspace, name, tags.get(HOST_SLOT_TAG))
     try:
         workspace.up(name, path, tags, _print_line)
@@ -347,7 +346,7 @@ def run_command(
     )
     helm = _helm()
     workspace = make_workspace(secrets_provider)
-    tags = _tags_of(path)
+    tags = qa_stack_tags(path)
     _check_slot(workspace, derived.name, tags.get(HOST_SLOT_TAG))
     report = run_qa(workspace, derived.name, path, tags, helm_test_runner(helm, timeout, derived.name, junit),
                     _print_line)

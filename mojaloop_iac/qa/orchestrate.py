@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -34,8 +34,12 @@ Output = Callable[[str], None]
 class QaWorkspace(Protocol):
     """What `mojactl qa` needs from Pulumi: a thin adapter over the Automation API."""
 
-    def up(self, stack: str, config: Path, tags: Mapping[str, str], on_output: Output) -> Mapping[str, Any]:
-        """Create or select `stack`, set its tags, deploy it from the stack file `config`; its outputs."""
+    def up(
+        self, stack: str, config: Path, tags: Mapping[str, str], on_output: Output, targets: Sequence[str] = ()
+    ) -> Mapping[str, Any]:
+        """Create or select `stack`, set its tags, deploy it from the stack file `config`; its outputs.
+        `targets`: update only these resources (URNs), as `pulumi up --target` (a release validation's
+        backend step); every resource when empty."""
         ...
 
     def destroy(self, stack: str, config: Path | None, on_output: Output) -> None:

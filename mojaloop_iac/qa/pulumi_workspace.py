@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,9 @@ class PulumiWorkspace:
     def _settings_file(self, stack: str) -> Path:
         return self._work_dir / "stacks" / f"Pulumi.{stack}.yaml"
 
-    def up(self, stack: str, config: Path, tags: Mapping[str, str], on_output: Output) -> Mapping[str, Any]:
+    def up(
+        self, stack: str, config: Path, tags: Mapping[str, str], on_output: Output, targets: Sequence[str] = ()
+    ) -> Mapping[str, Any]:
         handle = self._auto.create_or_select_stack(
             stack_name=stack,
             work_dir=str(self._work_dir),
@@ -83,7 +85,8 @@ class PulumiWorkspace:
         # the secrets provider's settings `stack init` wrote there. (The Automation API's save_stack_settings
         # would write beside Pulumi.yaml, where the CLI does not look when stackConfigDir is set.)
         self._write_settings(stack, config, {})
-        result = handle.up(on_output=on_output, on_error=on_output, color="never", suppress_progress=True)
+        result = handle.up(on_output=on_output, on_error=on_output, color="never", suppress_progress=True,
+                           target=list(targets) or None)
         return {key: value.value for key, value in result.outputs.items()}
 
     def destroy(self, stack: str, config: Path | None, on_output: Output) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,18 @@ def expected_from_outputs(qa: Mapping[str, Any], stack: str) -> tuple[ExpectedSu
     return tuple(ExpectedSuite(name=str(suite["name"]), collection=str(suite["collection"])) for suite in listed)
 
 
+@contextmanager
+def private_kubeconfig(kubeconfig: str) -> Iterator[Path]:
+    """The stack's kubeconfig in a file only this user can read, removed when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="mojactl-qa-") as scratch:
+        path = Path(scratch) / "kubeconfig"
+        # Cluster-admin credentials: readable by this user only, gone with the directory.
+        path.touch(mode=0o600)
+        os.chmod(path, 0o600)
+        path.write_text(kubeconfig, encoding="utf-8")
+        yield path
+
+
 def helm_test_runner(helm: str, timeout: str, suite: str, junit: Path | None = None) -> TestRunner:
     """A TestRunner running `helm test` against the stack's `qa` and `kubeconfig` outputs; writes JUnit."""
 
@@ -43,12 +56,7 @@ def helm_test_runner(helm: str, timeout: str, suite: str, junit: Path | None = N
         if not isinstance(qa, Mapping) or not kubeconfig:
             raise QaTestError(f"stack {suite} exports no `qa` and `kubeconfig` outputs: is it a QA stack, deployed?")
         expected = expected_from_outputs(qa, suite)
-        with tempfile.TemporaryDirectory(prefix="mojactl-qa-") as scratch:
-            path = Path(scratch) / "kubeconfig"
-            # Cluster-admin credentials: readable by this user only, gone with the directory.
-            path.touch(mode=0o600)
-            os.chmod(path, 0o600)
-            path.write_text(str(kubeconfig), encoding="utf-8")
+        with private_kubeconfig(str(kubeconfig)) as path:
             command = HelmTestCommand(helm, str(qa["helmReleaseName"]), str(qa["namespace"]), path, timeout)
             helm_run = run_helm_test(command)
         verdict = judge(expected, parse_helm_test_output(helm_run.stdout), release=command.release,

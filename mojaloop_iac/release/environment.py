@@ -1,6 +1,6 @@
 """What a release validation needs from an environment, as an interface.
 
-The ephemeral QA environments (`mojactl qa`, built separately) implement it: provision a QA environment
+The ephemeral QA environments (`mojactl qa`) implement it (qa_environment.py): provision a QA environment
 from a template stack, install a release, upgrade one chart, run Helm tests and judge them, report the
 footprint, tear down. The orchestration (orchestrator.py) only talks to this interface, so it is tested
 against a stand-in, and the QA machinery plugs in without changing it.
@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from mojaloop_iac.catalog import Release, UpgradeStep
@@ -33,8 +34,8 @@ class ValidationEnvironment(Protocol):
         ...
 
     def provision(self, release: Release, features: frozenset[str]) -> None:
-        """Create the environment (cluster, platform) for `release`, with these Mojaloop features on and
-        no custom values files."""
+        """Make the environment ready for a validation of `release` (the candidate), with these Mojaloop
+        features on and the template's custom values files, if it has any."""
 
     def install(self, release: Release) -> None:
         """Install the backend chart, then the umbrella chart, of `release` with the plan's values."""
@@ -69,18 +70,53 @@ def footprint_from_pods(kubectl_json: str) -> Footprint:
     return footprint_of(json.loads(kubectl_json).get("items") or [])
 
 
+@dataclass(frozen=True)
+class EnvironmentOptions:
+    """Where and how the ephemeral environment of a run is made (as `mojactl qa stack` and `qa up` take it)."""
+
+    id: str | None = None
+    """The QA ID; default `rv-<candidate>`."""
+    ttl: str = "6h"
+    """After this the reaper may destroy it (a run that was killed before its teardown)."""
+    shared_cluster: str | None = None
+    host_pool: Path | None = None
+    host_slot: str | None = None
+    secrets_provider: str | None = None
+    test_timeout: str = "30m"
+    log: Path | None = None
+    """Where Pulumi's output goes (none when unset)."""
+
+
+class EnvironmentUnavailable(Exception):
+    """The environment cannot be made from this machine; `missing` says what it lacks."""
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        super().__init__("; ".join(missing))
+        self.missing = tuple(missing)
+
+
 class EnvironmentProvider(Protocol):
-    def __call__(self, template: str) -> ValidationEnvironment: ...
+    def __call__(self, template: str, options: EnvironmentOptions) -> ValidationEnvironment: ...
 
 
 def missing_prerequisites() -> list[str]:
-    """What a real validation run needs and this machine or build lacks."""
+    """What a real validation run needs and this machine lacks (empty when it has it all)."""
+    from mojaloop_iac.charts import HelmNotFound, find_helm
+
     missing = []
     if shutil.which("pulumi") is None:
         missing.append("the Pulumi CLI (pulumi on PATH) to create and destroy the ephemeral environment")
-    if shutil.which("helm") is None:
-        missing.append("Helm 3 (helm on PATH) to run the tests")
-    missing.append("the ephemeral QA environments (`mojactl qa`), which provide the environment this run "
-                   "installs into; they are not part of this build")
-    missing.append("a cluster (or cloud account) for the QA environment to run on")
+    try:
+        find_helm()
+    except HelmNotFound as reason:
+        missing.append(f"Helm 3 to run the tests: {reason}")
     return missing
+
+
+ALWAYS_NEEDED = (
+    "Pulumi's state backend (PULUMI_BACKEND_URL, or `pulumi login`) and the QA stacks' secrets provider "
+    "(--secrets-provider, or PULUMI_CONFIG_PASSPHRASE for passphrase stacks)",
+    "where the QA environment runs: a shared QA cluster (--shared-cluster), a bare-metal host pool "
+    "(--host-pool), or a cloud account for a cluster of its own",
+)
+"""What a run needs that cannot be checked before it starts."""

@@ -25,7 +25,7 @@ StepKind = Literal["automated", "operator-automated", "operator-skipped", "opera
 Mode = Literal["upgrade", "fresh"]
 
 DiffProvider = Callable[[Release, Release], str]
-"""Renders the release diff between two releases (Markdown); provided by the chart-rendering layer."""
+"""Renders the release diff between two releases (Markdown): mojaloop_iac.release.diff_render.diff_provider."""
 
 
 class ValidationRefused(ValueError):
@@ -206,8 +206,7 @@ def dry_run_text(plan: ValidationPlan, diff: DiffProvider | None = None) -> str:
     if plan.previous is None:
         lines.append("No previous release: a fresh install has nothing to diff.")
     elif diff is None:
-        lines.append("Not available in this build: the release diff needs the chart rendering of "
-                     "`mojactl plan --render` (a follow-up wires it in here).")
+        lines.append("Not available: no chart rendering was set up for this dry run.")
     else:
         lines.append(diff(plan.previous, plan.candidate))
     return "\n".join(lines) + "\n"
