@@ -17,51 +17,59 @@ from components.mojaloop_release import MojaloopRelease
 from components.namespaces import Namespaces
 from components.platform import PlatformLayer, PlatformLayerArgs
 from components.secret_delivery import VaultSecretDelivery, VaultSecretDeliveryArgs
-from mojaloop_iac import contract
 from mojaloop_iac.catalog import load_catalog
+from mojaloop_iac.config.files import (
+    StackLocation,
+    load_operator_keys,
+    load_values_file,
+    read_ca_certificate,
+    stack_file_of_program,
+)
 from mojaloop_iac.config.issues import ConfigError
-from mojaloop_iac.config.load import NAMESPACE, STACK_KINDS, validate_namespace
-from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment, Profile
-from mojaloop_iac.config.rules import load_operator_keys, load_values_file
+from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, SECRET_VALUE, STACK_KINDS, validate_namespace
+from mojaloop_iac.config.models import ClusterSettings, ControlCenter, Environment
 from mojaloop_iac.planners.api_versions import served_api_versions
 from mojaloop_iac.planners.backend_values import BackendValuesError
 from mojaloop_iac.planners.identity import with_templates
 from mojaloop_iac.planners.lifecycle import PERSISTENT, LifecyclePolicy, lifecycle_policy
 from mojaloop_iac.planners.mesh import peer_configs, plan_hub_side
-from mojaloop_iac.planners.mojaloop_release import STORAGE_CLASS, mojaloop_release_specs
 from mojaloop_iac.planners.mojaloop_values import MojaloopValuesError, load_values_data
 from mojaloop_iac.planners.mojaloop_values.planner import release_line
-from mojaloop_iac.planners.namespaces import EXTERNAL_SECRETS_NAMESPACE, environment_namespaces
+from mojaloop_iac.planners.environment_stack import environment_vault_plan, plan_environment
 from mojaloop_iac.planners.platform import (
     ROUTES_NEED,
     WORKLOADS_NEED,
     cluster_platform_versions,
-    cluster_sidecars,
-    merge_namespaces,
-    merge_needs,
-    plan_platform,
     with_chart_sources,
     with_manifest_mirror,
 )
-from mojaloop_iac.planners.qa_profile import qa_profile
-from mojaloop_iac.planners.qa_tenancy import environment_labels, isolation_policy, tenant_gateway_plan
+from mojaloop_iac.planners.qa_tenancy import isolation_policy
 from mojaloop_iac.planners.secret_delivery import plan_secret_delivery, with_ca_bundle
-from mojaloop_iac.planners.secrets import SecretNeed, secrets_needed
+from mojaloop_iac.planners.secrets import SecretNeed
 from mojaloop_iac.planners.vault_access import (
     external_secrets_release,
     kubeconfig_ca_pem,
 )
 from mojaloop_iac.platform_versions import PlatformVersions
 from mojaloop_iac.testenv import ExpectedSuite, expected_suites
-from mojaloop_iac.vault.environment import EnvironmentVaultPlan, plan_environment_vault, plan_qa_tenant_vault
+from mojaloop_iac.vault.environment import EnvironmentVaultPlan
 from mojaloop_iac.vault.paths import DEFAULT_KV_MOUNT
 
 
 def load_stack_config():
     config = pulumi.Config(NAMESPACE)
     values = {kind: config.get_object(kind) for kind in STACK_KINDS if config.get(kind) is not None}
+    for key in SECRET_KEYS:
+        if config.get(key) is not None:
+            # Validation judges how the value was given (a secret, or in clear), never the value itself.
+            secret = pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}")
+            values[key] = SECRET_VALUE if secret else config.get(key)
+    stack = pulumi.get_stack()
+    location = StackLocation.of_stack_file(stack_file_of_program(stack))
     try:
-        validated = validate_namespace(values, source=f"stack {pulumi.get_stack()}")
+        # The engine answers stack references (from the backend, or the offline plan's answers).
+        validated = validate_namespace(values, source=f"stack {stack}", location=location, stack_name=stack,
+                                       references=None)
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     for warning in validated.warnings:
@@ -93,7 +101,6 @@ def build_cluster(
 
 def build_environment(env: Environment) -> None:
     lifecycle = lifecycle_policy(env.lifecycle, retain_secrets=env.vault.retain_secrets_on_delete)
-    profile = qa_profile() if env.profile == Profile.QA else None
     shared = env.qa.shared_cluster if env.qa is not None else None
     shared_kubeconfig = (
         pulumi.StackReference(shared.stack).require_output("kubeconfig") if shared is not None else None
@@ -102,46 +109,23 @@ def build_environment(env: Environment) -> None:
     in_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
     release = load_catalog().resolve(env.mojaloop.release)
     assert release is not None, "validation guarantees a catalog release (or candidate)"
-    # On a shared QA cluster the environment's hosts get a Gateway of their own on the shared gateway pods.
-    tenant = tenant_gateway_plan(env.name, env.domains.internal, env.tls.internal_issuer) if shared else None
     try:
-        specs = mojaloop_release_specs(
+        planned = plan_environment(
             env,
             release,
             umbrella_overrides=load_values_file(env.mojaloop.values_file) if env.mojaloop.values_file else None,
             backend_overrides=(
                 load_values_file(env.mojaloop.backend_values_file) if env.mojaloop.backend_values_file else None
             ),
-            profile=profile,
-            internal_gateway=tenant.gateway if tenant is not None else contract.INTERNAL_GATEWAY,
         )
     except (MojaloopValuesError, BackendValuesError) as refused:  # e.g. a password in an overrides file
         raise pulumi.RunError(f"cannot plan the Mojaloop release values: {refused}") from None
-    platform = None if shared else plan_platform(env, STORAGE_CLASS[env.substrate], specs.virtual_services, profile)
-    # On a shared QA cluster the platform is the cluster's, built from the same kind of stack.
-    versions = platform.versions if platform else cluster_platform_versions(env)
-    meshed = (platform.sidecars if platform else cluster_sidecars(env)) is not None
+    specs, platform, versions, tenant = planned.specs, planned.platform, planned.versions, planned.tenant
     for note in platform.warnings if platform else ():
         pulumi.log.warn(note)
-    own_namespaces = environment_namespaces(env.mojaloop.namespace, meshed)
-    if env.qa_host:
-        # A cluster hosting QA environments runs the platform they share, not a Mojaloop of its own.
-        own_namespaces = tuple(spec for spec in own_namespaces if spec.name != env.mojaloop.namespace)
-    if env.qa is not None:
-        own_namespaces = tuple(
-            dataclasses.replace(spec, extra_labels=environment_labels(env.name))
-            if spec.name == env.mojaloop.namespace
-            else spec
-            for spec in own_namespaces
-            # External Secrets runs once per cluster: on a shared cluster it is the cluster's.
-            if not (shared and spec.name == EXTERNAL_SECRETS_NAMESPACE)
-        )
     namespaces = Namespaces(
         f"{env.name}-namespaces",
-        {
-            "namespaces": merge_namespaces(own_namespaces, platform.namespaces if platform else ()),
-            "kubernetes_version": env.kubernetes.version,
-        },
+        {"namespaces": planned.namespaces, "kubernetes_version": env.kubernetes.version},
         opts=in_cluster,
     )
     after_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespaces]))
@@ -149,10 +133,7 @@ def build_environment(env: Environment) -> None:
     secrets = build_secret_delivery(
         env,
         cluster,
-        merge_needs(
-            {} if env.qa_host else {env.mojaloop.namespace: secrets_needed(specs.secret_refs)},
-            platform.secret_needs if platform else {},
-        ),
+        planned.secret_needs,
         platform.external_secret_templates if platform else {},
         versions,
         after_namespaces,
@@ -263,16 +244,12 @@ def build_secret_delivery(
             lambda pem: exported_ca(pem, env.control_center_stack)
         )
     shared = env.qa.shared_cluster if env.qa is not None else None
-    if shared is not None:
-        vault_plan = plan_qa_tenant_vault(env.name, shared.environment, needs, kv_mount=env.vault.kv_mount)
-    else:
-        vault_plan = plan_environment_vault(
-            env.name, kv_mount=env.vault.kv_mount, ephemeral=lifecycle.ephemeral, qa_host=env.qa_host
-        )
+    vault_plan = environment_vault_plan(env, needs, ephemeral=lifecycle.ephemeral)
     return build_cluster_secret_delivery(
         env.name, vault_address, cluster, needs, templates, versions, opts,
         token_env=env.vault.token_env, kubernetes_host=env.vault.kubernetes_host,
-        vault_ca_cert=env.vault.ca_cert_file, vault_ca_pem=vault_ca_pem,
+        vault_ca_cert=read_ca_certificate(env.vault.ca_cert_file) if env.vault.ca_cert_file else None,
+        vault_ca_pem=vault_ca_pem,
         retain=lifecycle.retain_secrets_on_delete, kv_mount=env.vault.kv_mount,
         chart_mirror=env.chart_mirror,
         # A control center declares its (persistent) environments and administers their Vault access; an
@@ -341,8 +318,8 @@ def build_cluster_secret_delivery(
 ) -> VaultSecretDelivery:
     """Vault generates the cluster's passwords and External Secrets delivers them, namespace by namespace.
 
-    `vault_ca_cert` is a CA file for this machine's Vault connections; `vault_ca_pem` (PEM text, instead)
-    is trusted by those connections and by the SecretStores in the cluster."""
+    `vault_ca_cert` is a CA (PEM text, from the stack's caCertFile) for this machine's Vault connections;
+    `vault_ca_pem` (PEM text, instead) is trusted by those connections and by the SecretStores in the cluster."""
     delivery = plan_secret_delivery(name, vault_address, kv_mount, needs, vault=vault_plan)
     # Some Secrets are documents around a generated password (a DSN): ESO assembles them in the cluster.
     delivery = dataclasses.replace(
@@ -386,7 +363,7 @@ def build_control_center(cc: ControlCenter) -> None:
         from components.aws_control_center import aws_account_of
 
         aws_account = aws_account_of(cluster.aws_cluster)
-    plan = plan_control_center(cc, cluster.storage_class_name, load_operator_keys(cc), aws_account)
+    plan = plan_control_center(cc, cluster.storage_class_name, load_operator_keys(cc.secrets_store.unseal.operator_pgp_key_files), aws_account)
     for note in plan.warnings:
         pulumi.log.warn(note)
     namespaces = Namespaces(

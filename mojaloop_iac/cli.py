@@ -60,6 +60,14 @@ def _root(
     """Plan and run Mojaloop hubs as code."""
 
 StackArg = Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<name>.yaml) or path to a stack file.")]
+StackOutputsOption = Annotated[
+    Path | None,
+    typer.Option("--stack-outputs", help="YAML/JSON mapping of referenced stack name to its outputs "
+                 "(default: plan the referenced stack from its local stack file)."),
+]
+
+# Every text that comes from a user (stack files, keys, values, paths, messages quoting them) is escaped
+# before printing: rich would read `[/x]` in it as markup, and fail or restyle the output.
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -68,12 +76,29 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _report_config_error(error: ConfigError) -> NoReturn:
-    where = f" in {error.source}" if error.source else ""
+    where = f" in {escape(error.source)}" if error.source else ""
     err.print(f"[bold red]Invalid configuration{where}[/] ({len(error.issues)} problem(s)):", highlight=False)
     for issue in error.issues:
-        path = f"[bold]{issue.path}[/]: " if issue.path else ""
-        err.print(f"  [red]✗[/] {path}{issue.message}", highlight=False, soft_wrap=True)
+        path = f"[bold]{escape(issue.path)}[/]: " if issue.path else ""
+        err.print(f"  [red]✗[/] {path}{escape(issue.message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_INVALID)
+
+
+def _stack_outputs(path: Path | None) -> dict[str, dict] | None:
+    """The --stack-outputs file: referenced stack name -> its outputs."""
+    import yaml
+
+    from mojaloop_iac.yamlio import load_user_yaml
+
+    if path is None:
+        return None
+    try:
+        given = load_user_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as unreadable:
+        _fail(f"--stack-outputs {escape(str(path))} cannot be read: {escape(str(unreadable))}", EXIT_INVALID)
+    if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
+        _fail(f"{escape(str(path))} must map stack names to their outputs", EXIT_INVALID)
+    return given
 
 
 def _issue(issue) -> dict[str, str]:
@@ -81,12 +106,15 @@ def _issue(issue) -> dict[str, str]:
 
 
 @app.command()
-def validate(stack: StackArg, output: OutputOption = OutputFormat.TABLE) -> None:
+def validate(
+    stack: StackArg, output: OutputOption = OutputFormat.TABLE, stack_outputs: StackOutputsOption = None
+) -> None:
     """Validate a stack's configuration and report every problem with its key path."""
     from mojaloop_iac.config.load import validate_stack_file
 
+    references = tuple(_stack_outputs(stack_outputs) or ())
     try:
-        stack_file, validated = validate_stack_file(stack)
+        stack_file, validated = validate_stack_file(stack, references=references)
     except ConfigError as error:
         if output == OutputFormat.JSON:
             emit_json({"stack": stack, "valid": False, "problems": [_issue(issue) for issue in error.issues]})
@@ -96,7 +124,8 @@ def validate(stack: StackArg, output: OutputOption = OutputFormat.TABLE) -> None
                    "valid": True, "warnings": [_issue(w) for w in validated.warnings]})
         return
     print_warnings([str(w) for w in validated.warnings])
-    out.print(f"[green]✓[/] {stack_file.path}: valid {validated.config.kind} stack [bold]{stack_file.name}[/]")
+    out.print(f"[green]✓[/] {escape(str(stack_file.path))}: valid {validated.config.kind} stack "
+              f"[bold]{escape(stack_file.name)}[/]")
 
 
 @app.command()
@@ -106,11 +135,7 @@ def plan(
         Path | None, typer.Option("--out", help="Bundle directory (default: out/<stack>).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
-    stack_outputs: Annotated[
-        Path | None,
-        typer.Option("--stack-outputs", help="YAML/JSON mapping of referenced stack name to its outputs "
-                     "(default: plan the referenced stack from stacks/)."),
-    ] = None,
+    stack_outputs: StackOutputsOption = None,
     output: OutputOption = OutputFormat.TABLE,
     render: Annotated[
         bool, typer.Option("--render", help="Render every Helm release from the real charts (helm template) into "
@@ -128,21 +153,16 @@ def plan(
     """Plan a stack offline (no Pulumi CLI, cloud or cluster) and write the plan bundle."""
     from mojaloop_iac.config.load import read_stack_file
     from mojaloop_iac.plan.run import plan_stack
-    from mojaloop_iac.yamlio import load_yaml
 
     options = render_options(stack, chart_mirror, chart_cache) if render else None
     if not render and (chart_mirror or chart_cache):
         _fail("--chart-mirror and --chart-cache apply to --render only", EXIT_INVALID)
 
-    given = None
-    if stack_outputs is not None:
-        given = load_yaml(stack_outputs.read_text(encoding="utf-8"))
-        if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
-            _fail(f"{stack_outputs} must map stack names to their outputs", EXIT_INVALID)
+    given = _stack_outputs(stack_outputs)
     target = out_dir or Path("out") / read_stack_file(stack).name
-    with progress(f"Planning {stack} ...", quiet or output == OutputFormat.JSON):
+    with progress(f"Planning {escape(stack)} ...", quiet or output == OutputFormat.JSON):
         result = plan_stack(stack, target, given, options)
-    done = f"[green]✓[/] plan bundle for [bold]{result.stack}[/]: {len(result.files)} files in {target}"
+    done = f"[green]✓[/] plan bundle for [bold]{escape(result.stack)}[/]: {len(result.files)} files in {escape(str(target))}"
     if output == OutputFormat.JSON:
         emit_json(plan_document(result, target))
         err.print(done, highlight=False)
@@ -166,7 +186,7 @@ def report_render_checks(report, target: Path) -> None:  # type: ignore[no-untyp
     rendered = len(report.result.rendered)
     if report.findings:
         _fail(f"[bold red]{len(report.findings)} error(s)[/] in the {rendered} rendered release(s) "
-              f"(summary.md, rendered/ in {target})", EXIT_FAILED)
+              f"(summary.md, rendered/ in {escape(str(target))})", EXIT_FAILED)
     err.print(f"[green]✓[/] {rendered} release(s) rendered, no errors", highlight=False)
 
 def plan_document(result, target: Path) -> dict:  # type: ignore[no-untyped-def]
@@ -281,7 +301,7 @@ def upgrade_plan(
     except UpgradeRefused as refused:
         if output == OutputFormat.JSON:
             emit_json({"from": from_version, "to": to_version, "refused": str(refused)})
-        err.print(f"[bold red]Upgrade refused:[/] {refused}", highlight=False)
+        err.print(f"[bold red]Upgrade refused:[/] {escape(str(refused))}", highlight=False)
         _suggest_supported(catalog, to_version, newest, day)
         raise typer.Exit(EXIT_INVALID) from None
     if output == OutputFormat.JSON:
@@ -295,7 +315,7 @@ def upgrade_plan(
         })
         return
     if not upgrade.steps:
-        out.print(f"{from_version} is already {to_version}: nothing to do.")
+        out.print(f"{escape(from_version)} is already {escape(to_version)}: nothing to do.")
     else:
         out.print(f"[bold]Upgrade {upgrade.from_version} → {upgrade.to_version}[/] (via {' → '.join(upgrade.path)})")
         for step in upgrade.steps:
@@ -353,16 +373,16 @@ def baremetal(
     try:
         require_ansible()
     except BaremetalRunError as missing:
-        _fail(f"[bold red]The bare-metal tools are missing:[/] {missing}", EXIT_INVALID)
+        _fail(f"[bold red]The bare-metal tools are missing:[/] {escape(str(missing))}", EXIT_INVALID)
     try:
         chosen = actions.BaremetalAction(action)
     except ValueError:
-        _fail(f"unknown action {action!r}; use one of {', '.join(a.value for a in actions.BaremetalAction)}",
+        _fail(f"unknown action {escape(repr(action))}; use one of {', '.join(a.value for a in actions.BaremetalAction)}",
               EXIT_INVALID)
-    stack_file, validated = validate_stack_file(stack)
+    stack_file, validated = validate_stack_file(stack, references=None)  # hosts only: no reference followed
     cluster = validated.config.cluster
     if cluster.baremetal is None:
-        _fail(f"stack {stack_file.name} has substrate {cluster.substrate.value}; it has no bare-metal hosts",
+        _fail(f"stack {escape(stack_file.name)} has substrate {cluster.substrate.value}; it has no bare-metal hosts",
               EXIT_INVALID)
     if chosen == actions.BaremetalAction.RESET and not yes:
         _fail("reset removes k3s and the toolkit's changes from every host: pass --yes to confirm", EXIT_INVALID)
@@ -383,7 +403,7 @@ def baremetal(
     try:
         result = actions.ACTIONS[chosen](inventory, target, **options)
     except BaremetalRunError as refused:
-        _fail(f"[bold red]Could not start the playbook:[/] {refused}", EXIT_INVALID)
+        _fail(f"[bold red]Could not start the playbook:[/] {escape(str(refused))}", EXIT_INVALID)
     summary = {
         "stack": stack_file.name, "action": chosen.value, "playbook": result.playbook, "status": result.status,
         "succeeded": result.succeeded,
@@ -392,12 +412,13 @@ def baremetal(
     }
     (target / "result.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     for line in result.recap():
-        out.print(f"  {line}", highlight=False)
+        out.print(f"  {escape(line)}", highlight=False)
     if not result.succeeded:
         for message in result.failed_messages:
-            err.print(f"  [red]✗[/] {message}", highlight=False, soft_wrap=True)
-        _fail(f"[bold red]{chosen.value} failed[/] (results in {target / 'result.json'})", EXIT_FAILED)
-    out.print(f"[green]✓[/] {chosen.value} on {len(result.hosts)} host(s); results in {target / 'result.json'}")
+            err.print(f"  [red]✗[/] {escape(message)}", highlight=False, soft_wrap=True)
+        _fail(f"[bold red]{chosen.value} failed[/] (results in {escape(str(target / 'result.json'))})", EXIT_FAILED)
+    out.print(f"[green]✓[/] {chosen.value} on {len(result.hosts)} host(s); results in "
+              f"{escape(str(target / 'result.json'))}")
 
 
 def baremetal_progress(verbose: int) -> Callable:
@@ -406,11 +427,11 @@ def baremetal_progress(verbose: int) -> Callable:
 
     def show(event) -> None:
         if event.kind == "task":
-            err.print(f"[dim]{event.play} ·[/] {event.task}", highlight=False)
+            err.print(f"[dim]{escape(event.play)} ·[/] {escape(event.task)}", highlight=False)
         elif event.kind in ("failed", "unreachable"):
-            err.print(f"  [red]✗[/] {event.host}: {event.message}", highlight=False, soft_wrap=True)
+            err.print(f"  [red]✗[/] {escape(event.host)}: {escape(event.message)}", highlight=False, soft_wrap=True)
         elif verbose and event.kind in ("ok", "changed", "skipped"):
-            err.print(f"  [dim]{event.host}: {event.kind}[/]", highlight=False)
+            err.print(f"  [dim]{escape(event.host)}: {escape(event.kind)}[/]", highlight=False)
 
     return show
 
@@ -465,10 +486,10 @@ def _guarded(command: Callable[[], object]) -> int:
         except typer.Exit as exit_:
             return exit_.exit_code
     except CatalogError as error:
-        err.print(f"[bold red]The release catalog is invalid:[/] {error}", highlight=False)
+        err.print(f"[bold red]The release catalog is invalid:[/] {escape(str(error))}", highlight=False)
         return EXIT_INVALID
     except ProgramError as error:
-        err.print(f"[bold red]The program refused the stack:[/] {error}", highlight=False)
+        err.print(f"[bold red]The program refused the stack:[/] {escape(str(error))}", highlight=False)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
@@ -476,7 +497,7 @@ def _guarded(command: Callable[[], object]) -> int:
         if os.environ.get("MOJACTL_DEBUG"):
             raise
         err.print(
-            f"[bold red]Internal error:[/] {type(error).__name__}: {error}\n"
+            f"[bold red]Internal error:[/] {type(error).__name__}: {escape(str(error))}\n"
             "Set MOJACTL_DEBUG=1 to see the traceback, and please report it.",
             highlight=False,
         )

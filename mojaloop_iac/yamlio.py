@@ -2,15 +2,33 @@
 
 Planning reads a dozen data files on every run; the pure-Python parser made that a third of the
 offline plan's time. Both parsers accept the same YAML and build the same plain data.
+
+Files users write (stack files, values files) are read with `load_user_yaml`, which refuses what YAML
+accepts silently but no user means: a key given twice (the last one would win), aliases that expand to
+an enormous document (a "billion laughs"), an alias that contains itself, and absurd nesting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import IO, Any
 
 import yaml
 
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+
+# A stack or values file is a few hundred values; aliases may repeat parts of it, not multiply it.
+MAX_EXPANDED_VALUES = 200_000
+MAX_DEPTH = 64
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class UserYamlError(ValueError):
+    """A user's YAML file is refused; `path` is where in the document (keys and list indexes)."""
+
+    def __init__(self, message: str, path: Sequence[str | int] = ()):
+        super().__init__(message)
+        self.path = tuple(path)
 
 
 def load_yaml(source: str | IO[str]) -> Any:
@@ -23,3 +41,88 @@ def dump_yaml(document: Any) -> str:
     return yaml.dump(
         document, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120
     )
+
+
+def load_user_yaml(text: str) -> Any:
+    """Parse a file a user wrote; raise UserYamlError (with where) or yaml.YAMLError (with the line)."""
+    _refuse_deep_nesting(text)
+    loader = SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_document(loader, node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _refuse_deep_nesting(text: str) -> None:
+    """Before composing: libyaml's composer recurses per level and would overflow the C stack."""
+    depth = 0
+    for event in yaml.parse(text, Loader=SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise UserYamlError(f"is nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _check_document(loader: yaml.SafeLoader, root: yaml.Node) -> None:
+    sizes: dict[int, int] = {}
+    seen: set[int] = set()
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...], ancestors: frozenset[int]) -> int:
+        if id(node) in ancestors:
+            raise UserYamlError("holds an alias that contains itself (a recursive anchor)", path)
+        if len(path) > MAX_DEPTH:
+            raise UserYamlError(f"is nested more than {MAX_DEPTH} levels deep", path)
+        if id(node) in sizes:
+            return sizes[id(node)]
+        inner = ancestors | {id(node)}
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                size += walk(item, (*path, index), inner)
+        elif isinstance(node, yaml.MappingNode):
+            if id(node) not in seen:
+                _refuse_duplicate_keys(loader, node, path)
+            for key_node, value_node in node.value:
+                key = _key_text(key_node)
+                size += walk(key_node, path, inner) + walk(value_node, (*path, key), inner)
+        seen.add(id(node))
+        sizes[id(node)] = size
+        if size > MAX_EXPANDED_VALUES:
+            raise UserYamlError(
+                f"expands to more than {MAX_EXPANDED_VALUES} values through YAML aliases (*name) repeating "
+                "anchors (&name); write the values out, or repeat fewer of them",
+                path,
+            )
+        return size
+
+    walk(root, (), frozenset())
+
+
+def _refuse_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode, path: tuple[str | int, ...]) -> None:
+    first_line: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+            continue  # `<<: *base` merges: keys written next to it override the merged ones, by design
+        key = loader.construct_object(key_node)
+        try:
+            hash(key)
+        except TypeError:
+            continue
+        line = key_node.start_mark.line + 1
+        if key in first_line:
+            raise UserYamlError(
+                f"has the key {str(key)!r} twice (lines {first_line[key]} and {line}); YAML would keep only the "
+                "last one: merge the two into one",
+                path,
+            )
+        first_line[key] = line
+
+
+def _key_text(node: yaml.Node) -> str:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else "?"

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mojaloop_iac import contract
+from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import validate_namespace
 from mojaloop_iac.config.models import Aws, ClusterSettings
 from mojaloop_iac.paths import REPO_ROOT
@@ -192,10 +193,17 @@ def test_asking_for_more_zones_than_the_region_has_names_the_setting_and_the_zon
 
 @pytest.mark.parametrize("vpc_cidr", ["10.0.0.0/12", "10.10.0.0/25"])
 def test_vpc_blocks_aws_or_the_address_planner_cannot_take_are_refused(vpc_cidr):
+    # Validation refuses them first, by the stack key ...
+    with pytest.raises(ConfigError, match=rf"environment.aws.vpcCidr: {vpc_cidr} is a /\d+; it must be between a /16"):
+        aws_settings(aws={"region": "eu-west-1", "vpcCidr": vpc_cidr})
+    # ... and the planner still does, for callers that skip validation.
+    assert aws_settings().aws is not None
+    unchecked = aws_settings().aws.model_construct(region="eu-west-1", vpc_cidr=ipaddress.IPv4Network(vpc_cidr),
+                                                   availability_zones=3)
     with pytest.raises(
         AwsClusterPlanError, match=rf"aws.vpcCidr {vpc_cidr} must be between a /16 .* and a /24"
     ):
-        plan_aws_cluster(with_aws(aws_settings(), vpcCidr=vpc_cidr), EU_WEST_1)
+        plan_aws_cluster(aws_settings().model_copy(update={"aws": unchecked}), EU_WEST_1)
 
 
 def test_a_baremetal_cluster_is_refused():

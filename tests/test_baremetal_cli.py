@@ -55,7 +55,9 @@ def stack_file(path: Path, ssh: SshAccess, hosts: list[dict], work: Path) -> str
         "nodePools": {
             "core": {
                 "workloadClasses": list(contract.WORKLOAD_CLASSES),
-                "taints": [{"key": "moja-enabled", "value": "true", "effect": "NoSchedule"}],
+                # PreferNoSchedule: on a one-pool cluster a NoSchedule taint would keep the cluster's own
+                # services off every node, which validation refuses.
+                "taints": [{"key": "moja-enabled", "value": "true", "effect": "PreferNoSchedule"}],
             }
         },
         "baremetal": {
@@ -121,7 +123,7 @@ def test_apply_prepares_the_host_with_the_stacks_labels_and_taints(host, capsys)
     config = yaml.safe_load(target.file_text("/etc/rancher/k3s/config.yaml"))
     assert "workload-class.mojaloop.io/CENTRAL-LEDGER-SVC=enabled" in config["node-label"]
     assert "mojaloop.io/node-pool=core" in config["node-label"]
-    assert config["node-taint"] == ["moja-enabled=true:NoSchedule"]
+    assert config["node-taint"] == ["moja-enabled=true:PreferNoSchedule"]
     assert "traefik" in config["disable"] and "servicelb" in config["disable"]
 
 

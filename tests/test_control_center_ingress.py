@@ -30,6 +30,7 @@ from mojaloop_iac.planners.gateways import INTERNAL, GatewaysInput, plan_gateway
 from mojaloop_iac.planners.vault_server import API_PORT
 from mojaloop_iac.platform_versions import pinned_minors
 from tests.support.manifests import bundle_manifests, is_core, validate_core, validate_custom
+from tests.support.stacks import copy_stack
 from tests.test_control_center_aws import ACCOUNT, control_center
 from tests.test_gateways import fields_the_api_server_would_prune
 
@@ -372,10 +373,11 @@ def test_gitlab_behind_another_ingress_controller_is_refused():
 @pytest.fixture(scope="module")
 def full_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cc-full")
-    stack = yaml.safe_load((REPO_ROOT / "stacks" / "Pulumi.control-center.yaml").read_text())
-    stack["config"]["mojaloop:controlCenter"]["profile"] = "full"
-    stack_file = out / "Pulumi.cc-full.yaml"
-    stack_file.write_text(yaml.safe_dump(stack))
+
+    def full_profile(stack: dict) -> None:
+        stack["config"]["mojaloop:controlCenter"]["profile"] = "full"
+
+    stack_file = copy_stack("control-center", out, "cc-full", full_profile)
     plan_stack(str(stack_file), out / "bundle")
     return out / "bundle"
 

@@ -28,7 +28,6 @@ from typing import Any
 import dill
 import pulumi
 import pytest
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -44,6 +43,7 @@ from mojaloop_iac.planners.control_center.gitlab import GitLabPlan, plan_gitlab
 from mojaloop_iac.vault.bootstrap_plan import admin_policy_hcl
 from mojaloop_iac.vault.errors import VaultOperationError
 from tests.support.openbao import OpenBaoServer, openbao  # noqa: F401  (fixture)
+from tests.support.stacks import copy_stack
 
 ADMIN_TOKEN = "glpat-admin-" + secrets.token_hex(10)
 USER_TOKEN = "glpat-user-" + secrets.token_hex(10)
@@ -515,11 +515,12 @@ def test_the_helper_registers_the_plan_and_names_of_tokens_only():
 
 
 def test_the_full_profile_plans_the_resource_after_gitlab_and_vault(tmp_path):
-    stack = yaml.safe_load(Path("stacks/Pulumi.control-center.yaml").read_text())
     minimal = plan_stack("control-center", tmp_path / "minimal")
-    stack["config"]["mojaloop:controlCenter"]["profile"] = "full"
-    (tmp_path / "Pulumi.cc-full.yaml").write_text(yaml.safe_dump(stack))
-    full = plan_stack(str(tmp_path / "Pulumi.cc-full.yaml"), tmp_path / "full")
+
+    def full_profile(stack: dict) -> None:
+        stack["config"]["mojaloop:controlCenter"]["profile"] = "full"
+
+    full = plan_stack(str(copy_stack("control-center", tmp_path, "cc-full", full_profile)), tmp_path / "full")
     kind = "pulumi-python:dynamic/mojaloop-gitlab:GitLabPostInstall"
     assert not [r for r in minimal.record.resources if r.type == kind]
     assert len([r for r in full.record.resources if r.type == kind]) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import yaml
 
 from mojaloop_iac.plan.run import plan_stack
 from tests.support.manifests import bundle_manifests, is_core, validate_core, validate_custom
+from tests.support.stacks import copy_stack
 
 KUBECONFIG_SECRET = "token: kubeconfig-secret-value-4d9f"
 
@@ -77,16 +79,32 @@ def test_same_input_gives_a_byte_identical_bundle_across_processes(tmp_path):
 
 def test_bundle_holds_no_secret_value(tmp_path):
     stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
-    stack["config"]["mojaloop:kubeconfig"] = f"apiVersion: v1\nusers:\n- name: u\n  user:\n    {KUBECONFIG_SECRET}\n"
+    # An encrypted kubeconfig, as `pulumi config set --secret` writes it (a clear one is refused).
+    stack["config"]["mojaloop:kubeconfig"] = {"secure": "v1:" + base64.b64encode(KUBECONFIG_SECRET.encode()).decode()}
     stack_file = tmp_path / "Pulumi.secretive.yaml"
     stack_file.write_text(yaml.safe_dump(stack))
     out = tmp_path / "bundle"
-    plan_stack(str(stack_file), out)
+    result = plan_stack(str(stack_file), out)
     for name, content in files_of(out).items():
         assert b"kubeconfig-secret-value" not in content, f"secret value in {name}"
+        assert base64.b64encode(KUBECONFIG_SECRET.encode()) not in content, f"ciphertext in {name}"
     provider = next(r for r in json.loads((out / "plan.json").read_text())["resources"]
                     if r["type"] == "pulumi:providers:kubernetes")
     assert provider["inputs"]["kubeconfig"] == "[secret]"
+    assert any("mojaloop:kubeconfig is encrypted" in warning for warning in result.warnings)
+
+
+def test_a_kubeconfig_in_clear_in_the_stack_file_is_refused(tmp_path, capsys):
+    from mojaloop_iac import cli
+
+    stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
+    stack["config"]["mojaloop:kubeconfig"] = f"apiVersion: v1\nusers:\n- name: u\n  user:\n    {KUBECONFIG_SECRET}\n"
+    stack_file = tmp_path / "Pulumi.secretive.yaml"
+    stack_file.write_text(yaml.safe_dump(stack))
+    for command in ("validate", "plan"):
+        assert cli.main([command, str(stack_file)]) == 2
+        err = capsys.readouterr().err
+        assert "mojaloop:kubeconfig: is in clear" in err and "kubeconfig-secret-value" not in err
 
 
 def test_every_object_in_the_demo_bundle_validates(demo_bundle):
@@ -233,12 +251,11 @@ def test_an_allowed_upgrade_lists_its_ordered_steps_in_the_summary(tmp_path):
 
 
 def _stack_with_values_file(tmp_path, overrides: dict) -> str:
-    from mojaloop_iac.paths import REPO_ROOT
-
+    # Next to the stack file: paths in a stack are relative to its directory.
     values = tmp_path / "overrides.yaml"
     values.write_text(yaml.safe_dump(overrides))
     stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
-    stack["config"]["mojaloop:environment"]["mojaloop"]["valuesFile"] = os.path.relpath(values, REPO_ROOT)
+    stack["config"]["mojaloop:environment"]["mojaloop"]["valuesFile"] = "overrides.yaml"
     stack_file = tmp_path / "Pulumi.overridden.yaml"
     stack_file.write_text(yaml.safe_dump(stack))
     return str(stack_file)
@@ -257,7 +274,9 @@ def test_a_password_in_the_values_file_is_refused_cleanly(tmp_path, capsys):
     stack = _stack_with_values_file(tmp_path, {"centralledger": {"centralledger-service": {"config": {"db_password": "x" * 12}}}})
     code = cli.main(["plan", stack, "--out", str(tmp_path / "bundle"), "--quiet"])
     err = capsys.readouterr().err
-    assert code == 2 and "cannot plan the Mojaloop release values" in err and "x" * 12 not in err
+    # Refused by the stack key, before anything is planned, and never echoed.
+    assert code == 2 and "environment.mojaloop.valuesFile" in err and "x" * 12 not in err
+    assert "centralledger.centralledger-service.config.db_password" in err
 
 
 STACK_KUBERNETES = {"demo": "1.28", "aws-dev": "1.32", "control-center": "1.33", "control-center-aws": "1.33"}
@@ -321,11 +340,8 @@ def test_istio_policies_select_pods_the_gateway_releases_label(any_bundle):
 
 
 def test_the_control_center_profiles(tmp_path):
-    stack = yaml.safe_load(Path("stacks/Pulumi.control-center.yaml").read_text())
     minimal = plan_stack("control-center", tmp_path / "minimal")
-    stack["config"]["mojaloop:controlCenter"]["profile"] = "full"
-    full_file = tmp_path / "Pulumi.cc-full.yaml"
-    full_file.write_text(yaml.safe_dump(stack))
+    full_file = copy_stack("control-center", tmp_path, "cc-full", full_profile)
     full = plan_stack(str(full_file), tmp_path / "full")
 
     def charts(result):
@@ -394,6 +410,10 @@ def test_the_control_center_is_reached_through_its_passthrough_gateway(stack, tm
     assert not [f for f in files if f.startswith(("istio-ingress-ext/", "istio-ingress-int/Certificate-"))]
     gateway = yaml.safe_load((tmp_path / "manifests" / "istio-ingress-int" / "Gateway-istio-internal-ingress-gw.yaml").read_text())
     assert [server["tls"] for server in gateway["spec"]["servers"]] == [{"mode": "PASSTHROUGH"}]
+
+
+def full_profile(stack: dict) -> None:
+    stack["config"]["mojaloop:controlCenter"]["profile"] = "full"
 
 
 def test_planning_leaves_the_pickle_module_as_it_found_it(tmp_path):

@@ -19,13 +19,13 @@ import yaml
 from mojaloop_iac.charts import ChartRepositories, find_helm, render_chart
 from mojaloop_iac.cli import EXIT_FAILED, EXIT_INVALID, main
 from mojaloop_iac.config.load import validate_stack_file
-from mojaloop_iac.paths import STACKS_DIR
 from mojaloop_iac.plan.engine import PlanRecord, RecordedResource
 from mojaloop_iac.plan.run import plan_stack
 from mojaloop_iac.render.plan_view import plan_view
 from mojaloop_iac.render.renderer import RenderResult
 from mojaloop_iac.render.run import RenderOptions, run_checks
 from tests.support.chart_repo import ChartRepository, chart_repository, helm  # noqa: F401
+from tests.support.stacks import copy_stack
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 
@@ -41,11 +41,11 @@ def options(chart_repository: ChartRepository, chart_cache: Path, helm: Path) ->
 
 
 def stack_file(tmp_path: Path, base: str, change) -> Path:
-    document = yaml.safe_load((STACKS_DIR / f"Pulumi.{base}.yaml").read_text())
-    change(next(iter(v for k, v in document["config"].items() if k.startswith("mojaloop:"))))
-    path = tmp_path / f"Pulumi.{base}-variant.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
+    def edit(document: dict) -> None:
+        change(next(iter(v for k, v in document["config"].items() if k.startswith("mojaloop:"))))
+
+    # Next to the operator keys the control centers name: paths in a stack are relative to its file.
+    return copy_stack(base, tmp_path, f"{base}-variant", edit)
 
 
 # The versions of the platform charts the mirror (../shared/charts) holds. The stacks pin, per Kubernetes

@@ -171,3 +171,24 @@ def test_lifecycle_rules_name_the_key():
         "environment.expiresAt: input should have timezone info"
     ]
     assert lifecycle_problems(lifecycle="sometimes") == ["environment.lifecycle: must be one of persistent, ephemeral"]
+
+
+def test_a_derived_stack_names_the_templates_files_from_where_it_is_written(tmp_path):
+    """Paths in a stack are relative to its file: out/qa/ is not stacks/, so they are rebased."""
+    import yaml
+
+    from mojaloop_iac.qa.cli import write_derived
+    from tests.support.stacks import copy_stack
+
+    def with_values(stack: dict) -> None:
+        stack["config"]["mojaloop:environment"]["mojaloop"]["valuesFile"] = "values/umbrella.yaml"
+
+    (tmp_path / "Pulumi.yaml").write_text("name: project\n")
+    (tmp_path / "stacks" / "values").mkdir(parents=True)
+    (tmp_path / "stacks" / "values" / "umbrella.yaml").write_text("global: {}\n")
+    template = copy_stack("aws-dev", tmp_path / "stacks", "template", with_values)
+    stack = read_stack_file(str(template))
+    derived = derive_qa_stack(stack.name, stack.config, QaRequest(id="pr-7", now=NOW))
+    written = write_derived(derived, template, tmp_path / "out" / "qa" / "Pulumi.qa.yaml")
+    environment = yaml.safe_load(written.read_text())["config"]["mojaloop:environment"]
+    assert environment["mojaloop"]["valuesFile"] == "../../stacks/values/umbrella.yaml"

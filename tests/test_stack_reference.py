@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from mojaloop_iac import cli
+from mojaloop_iac.plan.fakes import PLAN_CA_CERTIFICATE
 from mojaloop_iac.plan.run import plan_stack
 
 
@@ -62,12 +63,27 @@ def test_the_environment_trusts_the_control_centers_ca(tmp_path):
 def test_a_ca_file_in_the_stack_wins_over_the_control_centers_ca(tmp_path):
     stack = yaml.safe_load(Path(referencing_stack(tmp_path, "organization/mojaloop/control-center")).read_text())
     stack["config"]["mojaloop:environment"]["vault"] = {"caCertFile": "certs/vault-ca.pem"}
+    # Relative to the stack file's directory; its certificate (never a path) reaches the Vault resources.
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "vault-ca.pem").write_text(PLAN_CA_CERTIFICATE)
     path = tmp_path / "Pulumi.own-ca.yaml"
     path.write_text(yaml.safe_dump(stack))
     plan_stack(str(path), tmp_path / "bundle")
     resources = json.loads((tmp_path / "bundle" / "plan.json").read_text())["resources"]
-    assert {r["inputs"]["ca_cert"] for r in resources if "/mojaloop-vault:" in r["type"]} == {"certs/vault-ca.pem"}
+    assert {r["inputs"]["ca_cert"] for r in resources if "/mojaloop-vault:" in r["type"]} == {PLAN_CA_CERTIFICATE}
     assert "caBundle" not in secret_store_vault(tmp_path / "bundle")
+
+
+def test_a_missing_or_wrong_ca_file_is_refused_by_its_key(tmp_path, capsys):
+    stack = yaml.safe_load(Path("stacks/Pulumi.demo.yaml").read_text())
+    (tmp_path / "not-a-cert.pem").write_text("hello\n")
+    for name, problem in (("missing.pem", "does not exist"), ("not-a-cert.pem", "is not a PEM certificate")):
+        stack["config"]["mojaloop:environment"].setdefault("vault", {})["caCertFile"] = name
+        path = tmp_path / "Pulumi.ca.yaml"
+        path.write_text(yaml.safe_dump(stack))
+        for command in ("validate", "plan"):
+            assert cli.main([command, str(path), *(["--out", str(tmp_path / "b")] if command == "plan" else [])]) == 2
+            assert f"environment.vault.caCertFile: '{name}' {problem}" in capsys.readouterr().err.replace("\n", " ")
 
 
 def test_the_reference_can_be_answered_from_a_fixture(tmp_path):
@@ -89,7 +105,13 @@ def test_a_control_center_that_exports_no_ca_is_warned_about(tmp_path):
 def test_an_unanswerable_reference_is_invalid_input(tmp_path, capsys):
     stack = referencing_stack(tmp_path, "org/mojaloop/nowhere")
     assert cli.main(["plan", stack, "--out", str(tmp_path / "bundle"), "--quiet"]) == 2
-    assert "cannot answer the stack reference 'org/mojaloop/nowhere' offline" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "environment.controlCenterStack: 'org/mojaloop/nowhere' has no local stack file" in err
+    # validate refuses it the same way, and accepts it once its outputs are given
+    assert cli.main(["validate", stack]) == 2
+    fixture = tmp_path / "outputs.yaml"
+    fixture.write_text(yaml.safe_dump({"org/mojaloop/nowhere": {"vaultAddress": "https://vault.example.org"}}))
+    assert cli.main(["validate", stack, "--stack-outputs", str(fixture)]) == 0
 
 
 def test_an_environment_the_control_center_does_not_declare_is_warned_about(tmp_path):

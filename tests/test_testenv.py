@@ -240,7 +240,7 @@ def _stack(tmp_path: Path, features: dict | None = None, overrides: dict | None 
     if overrides is not None:
         values = tmp_path / "overrides.yaml"
         values.write_text(yaml.safe_dump(overrides))
-        mojaloop["valuesFile"] = os.path.relpath(values, REPO_ROOT)
+        mojaloop["valuesFile"] = "overrides.yaml"  # next to the stack file, which paths are relative to
     path = tmp_path / "Pulumi.tested.yaml"
     path.write_text(yaml.safe_dump(stack))
     return str(path)

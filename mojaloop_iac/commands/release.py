@@ -81,7 +81,7 @@ def diff(
 
     options = render_options(stack, chart_mirror, chart_cache)
     try:
-        with progress(f"Rendering Mojaloop {from_} and {to} with the values of {stack} ...",
+        with progress(f"Rendering Mojaloop {escape(from_)} and {escape(to)} with the values of {escape(stack)} ...",
                       quiet=output == OutputFormat.JSON):
             result = render_release_diff(stack, from_, to, options)
     except DiffRefused as refused:
@@ -135,10 +135,10 @@ def validate(
         plan = plan_validation(load_catalog(), candidate, previous_version=previous, fresh=fresh, template=template,
                                template_has_overrides=overrides)
     except ValidationRefused as refused:
-        fail(f"[bold red]Cannot validate:[/] {refused}", EXIT_INVALID)
+        fail(f"[bold red]Cannot validate:[/] {escape(str(refused))}", EXIT_INVALID)
     if dry_run:
         diff = DIFF_PROVIDER(template, chart_mirror, chart_cache) if plan.previous is not None else None
-        with progress(f"Rendering the release diff with the values of {template} ...", quiet=diff is None):
+        with progress(f"Rendering the release diff with the values of {escape(template)} ...", quiet=diff is None):
             text = dry_run_text(plan, diff)
         if template_problem:
             text += f"\n**Template:** {template_problem}\n"
@@ -146,7 +146,8 @@ def validate(
         return
     blockers = [*plan.blockers, *([template_problem] if template_problem else [])]
     if blockers:
-        fail("[bold red]Cannot validate:[/]\n" + "\n".join(f"  - {blocker}" for blocker in blockers), EXIT_INVALID)
+        fail("[bold red]Cannot validate:[/]\n" + "\n".join(f"  - {escape(str(blocker))}" for blocker in blockers),
+             EXIT_INVALID)
     from mojaloop_iac.qa.derive import parse_ttl
     from mojaloop_iac.qa.names import QaInputError
 
@@ -190,7 +191,7 @@ def _run(plan, environment, out_dir: Path) -> None:  # type: ignore[no-untyped-d
 
     def progress(step, status: str) -> None:  # type: ignore[no-untyped-def]
         mark = {"started": "…", "done": "[green]✓[/]", "skipped": "[dim]-[/]"}.get(status, "[red]✗[/]")
-        err.print(f"  {mark} {step.order}. {step.title} ({status})", highlight=False, soft_wrap=True)
+        err.print(f"  {mark} {step.order}. {escape(step.title)} ({escape(status)})", highlight=False, soft_wrap=True)
 
     interrupted = False
     with _sigterm_as_interrupt():
@@ -206,14 +207,16 @@ def _run(plan, environment, out_dir: Path) -> None:  # type: ignore[no-untyped-d
     try:
         kept = load_promotion_config().store().save(data)
     except Exception as error:  # the local copy is written; say where the shared one failed
-        err.print(f"[yellow]![/] the report could not be kept in the report store: {error}", highlight=False)
+        err.print(f"[yellow]![/] the report could not be kept in the report store: {escape(str(error))}",
+                  highlight=False)
     else:
-        err.print(f"report kept at {kept}", highlight=False)
+        err.print(f"report kept at {escape(str(kept))}", highlight=False)
     out.print(report_markdown(report), markup=False, highlight=False, soft_wrap=True, end="")
     if interrupted:
         raise typer.Exit(130)
     if not report.passed:
-        fail(f"[bold red]validation {report.outcome}[/]: {report.reason or report.teardown_error}", report.exit_code)
+        fail(f"[bold red]validation {report.outcome}[/]: {escape(str(report.reason or report.teardown_error))}",
+             report.exit_code)
 
 
 @contextmanager
@@ -246,41 +249,45 @@ def promote(
     catalog = load_catalog()
     wanted = catalog.resolve(release)
     if wanted is None:
-        fail(f"[bold red]Refused:[/] {release!r} is not in the catalog ({', '.join(catalog.known_versions())})",
+        fail(f"[bold red]Refused:[/] {escape(repr(release))} is not in the catalog ({', '.join(catalog.known_versions())})",
              EXIT_INVALID)
     settings = load_promotion_config(config)
     stack = read_stack_file(to)
     environment = stack.namespace().get("environment")
     if not isinstance(environment, dict):
-        fail(f"[bold red]Refused:[/] stack {stack.name} is not an environment stack", EXIT_INVALID)
+        fail(f"[bold red]Refused:[/] stack {escape(stack.name)} is not an environment stack", EXIT_INVALID)
     current = str((environment.get("mojaloop") or {}).get("release") or "") or None
     store = settings.store()
     try:
         reports, unreadable = store.reports_for(wanted.version)
     except MissingCredentials as missing:
-        fail(f"[bold red]Refused:[/] {missing}", EXIT_INVALID)
+        fail(f"[bold red]Refused:[/] {escape(str(missing))}", EXIT_INVALID)
     except Exception as error:
-        fail(f"[bold red]The report store at {store.location} could not be read:[/] {error}", EXIT_UNREACHABLE)
+        fail(f"[bold red]The report store at {escape(str(store.location))} could not be read:[/] {escape(str(error))}",
+             EXIT_UNREACHABLE)
     for problem in unreadable:
-        err.print(f"[yellow]![/] ignored {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]![/] ignored {escape(str(problem))}", highlight=False, soft_wrap=True)
     decision = decide_promotion(settings, wanted.version, stack.name, reports, current_release=current,
                                 is_candidate=wanted.is_candidate)
     if not decision.allowed:
-        fail(f"[bold red]Refused:[/] {decision.reason} (reports at {store.location})", EXIT_INVALID)
+        fail(f"[bold red]Refused:[/] {escape(decision.reason)} (reports at {escape(str(store.location))})", EXIT_INVALID)
     if current == wanted.version:
-        out.print(f"{stack.name} already runs {wanted.version}; {decision.reason}.", highlight=False)
+        out.print(f"{escape(stack.name)} already runs {wanted.version}; {escape(decision.reason)}.", highlight=False)
         return
     text, replaced = set_stack_release(stack.path.read_text(encoding="utf-8"), wanted.version)
     namespace = {key.split(":", 1)[1]: value for key, value in (load_yaml(text).get("config") or {}).items()
                  if key.startswith("mojaloop:")}
     try:
-        validated = validate_namespace(namespace, source=str(stack.path))
+        # Where the stack file is (its files resolve there); its references are followed when it is planned.
+        validated = validate_namespace(namespace, source=str(stack.path), location=stack.location,
+                                       stack_name=stack.name, references=None)
     except ConfigError as error:
-        fail("[bold red]Refused:[/] with release " + wanted.version + f", stack {stack.name} would not be valid:\n"
-             + "\n".join(f"  - {issue}" for issue in error.issues), EXIT_INVALID)
+        fail("[bold red]Refused:[/] with release " + wanted.version + f", stack {escape(stack.name)} would not be "
+             "valid:\n" + "\n".join(f"  - {escape(str(issue))}" for issue in error.issues), EXIT_INVALID)
     stack.path.write_text(text, encoding="utf-8")
     for warning in [*decision.warnings, *(str(w) for w in validated.warnings)]:
-        err.print(f"  [yellow]![/] {warning}", highlight=False, soft_wrap=True)
-    out.print(f"[green]✓[/] {stack.path}: release {replaced} → {wanted.version} (installedRelease {replaced}); "
-              f"{decision.reason}. Next: `mojactl plan {stack.name}`, then `pulumi up -s {stack.name}`.",
+        err.print(f"  [yellow]![/] {escape(str(warning))}", highlight=False, soft_wrap=True)
+    out.print(f"[green]✓[/] {escape(str(stack.path))}: release {escape(str(replaced))} → {wanted.version} "
+              f"(installedRelease {escape(str(replaced))}); {escape(decision.reason)}. Next: `mojactl plan "
+              f"{escape(stack.name)}`, then `pulumi up -s {escape(stack.name)}`.",
               highlight=False, soft_wrap=True)

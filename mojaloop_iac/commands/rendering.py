@@ -47,7 +47,8 @@ def render_options_or_reason(stack: str, chart_mirror: str | None, chart_cache: 
         raise RenderUnavailable(str(missing)) from None
     if chart_mirror is not None and not chart_mirror.startswith(("http://", "https://")):
         raise RenderUnavailable(f"--chart-mirror {chart_mirror!r} must be an http(s):// Helm repository URL")
-    mirror = chart_mirror or validate_stack_file(stack)[1].config.cluster.chart_mirror
+    # Only the stack's chartMirror is read here: the plan validates the stack (and its references) itself.
+    mirror = chart_mirror or validate_stack_file(stack, references=None)[1].config.cluster.chart_mirror
     return RenderOptions(helm=helm, cache_dir=chart_cache or default_cache_dir(), mirror=mirror)
 
 

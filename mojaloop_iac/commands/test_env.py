@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from mojaloop_iac.cli_output import OutputFormat, OutputOption, emit_json
 from mojaloop_iac.commands.common import EXIT_INVALID, err, fail, out
@@ -55,13 +56,14 @@ def test_env(
         verdict_markdown,
     )
 
-    stack_file, validated = validate_stack_file(stack)
+    stack_file, validated = validate_stack_file(stack, references=None)  # the deployed cluster only
     env = validated.config.environment
     if env is None:
-        fail(f"stack {stack_file.name} is a control center: only environments run Mojaloop's tests", EXIT_INVALID)
+        fail(f"stack {escape(stack_file.name)} is a control center: only environments run Mojaloop's tests", EXIT_INVALID)
     config_path = kubeconfig or Path("out") / stack_file.name / "baremetal" / "kubeconfig"
     if not config_path.is_file():
-        fail(f"no kubeconfig at {config_path}: pass --kubeconfig (or run `mojactl baremetal {stack} apply`)",
+        fail(f"no kubeconfig at {escape(str(config_path))}: pass --kubeconfig (or run `mojactl baremetal "
+             f"{escape(stack)} apply`)",
              EXIT_INVALID)
     helm = shutil.which("helm")
     if helm is None:
@@ -70,7 +72,7 @@ def test_env(
     assert release is not None, "validation guarantees a catalogued release or candidate"
     expected = stack_expected_suites(env, release)
     command = HelmTestCommand(helm, env.mojaloop.helm_release_name, env.mojaloop.namespace, config_path, timeout)
-    err.print(f"helm test {command.release} -n {command.namespace} --logs (up to {timeout} per test); expecting "
+    err.print(f"helm test {command.release} -n {command.namespace} --logs (up to {escape(timeout)} per test); expecting "
               f"{', '.join(suite.name for suite in expected)}", highlight=False, soft_wrap=True)
     progress = None if quiet else _progress_printer(len(expected))
     run = run_helm_test(command, progress)
@@ -96,9 +98,11 @@ def test_env(
     else:
         out.print(summary, markup=False, highlight=False, soft_wrap=True, end="")
     if not verdict.passed:
-        fail(f"[bold red]test-env {verdict.outcome.value}[/] (exit {verdict.exit_code}); Helm's output: {log_path}",
+        fail(f"[bold red]test-env {verdict.outcome.value}[/] (exit {verdict.exit_code}); Helm's output: "
+             f"{escape(str(log_path))}",
              verdict.exit_code)
-    err.print(f"[green]✓[/] {len(expected)} expected collections passed; Helm's output: {log_path}", highlight=False)
+    err.print(f"[green]✓[/] {len(expected)} expected collections passed; Helm's output: {escape(str(log_path))}",
+              highlight=False)
 
 
 def _progress_printer(expected: int):  # type: ignore[no-untyped-def]
@@ -114,7 +118,8 @@ def _progress_printer(expected: int):  # type: ignore[no-untyped-def]
             return
         last.update(running=progress.running, finished=len(progress.finished), minute=minute)
         elapsed = f"{minute}m{int(progress.elapsed % 60):02d}s"
-        now = f"running {progress.running}" if progress.running else "waiting for Helm"
+        # The suite's name comes from Helm's output: text, not markup.
+        now = f"running {escape(progress.running)}" if progress.running else "waiting for Helm"
         err.print(f"  [dim]{elapsed}[/] {now} ({len(progress.finished)}/{expected} done)", highlight=False)
         if sys.stderr.isatty():
             sys.stderr.flush()

@@ -47,8 +47,18 @@ def format_path(loc: Iterable[str | int]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
+            part = key_text(part)
             path += f".{part}" if path else part
     return path
+
+
+def key_text(key: object) -> str:
+    """A key as a path shows it: as written, unless it is empty or holds spaces or unprintable characters
+    (then quoted), so each problem stays on one line and says which key it is."""
+    text = str(key)
+    if text and text.isprintable() and not any(character.isspace() for character in text):
+        return text
+    return repr(text)
 
 
 def suggest(word: str, candidates: Iterable[str]) -> str | None:
@@ -60,14 +70,39 @@ def suggest(word: str, candidates: Iterable[str]) -> str | None:
 
 
 def issues_from_validation_error(error: ValidationError, root: type[BaseModel], prefix: str = "") -> list[Issue]:
-    issues = []
+    # A value that fits none of a union's members fails once per member, at the same key: one issue says
+    # every way it could have been right.
+    messages: dict[str, list[str]] = {}
     for detail in error.errors(include_url=False):
         loc = _user_loc(root, detail["loc"])
         if loc and loc[-1] == "[key]":
             loc = loc[:-1]
         path = format_path(([prefix] if prefix else []) + loc)
-        issues.append(Issue(path, _message(detail, root, loc)))
-    return issues
+        message = _message(detail, root, loc)
+        if detail["type"] in _SHAPE_ERRORS:
+            example = _example(root, loc)
+            message += f", e.g. {example}" if example and example not in message else ""
+        if message not in messages.setdefault(path, []):
+            messages[path].append(message)
+    return [Issue(path, "; or ".join(found)) for path, found in messages.items()]
+
+
+# Errors about the shape of a value (missing, wrong type), which say nothing of what a right one looks like:
+# the key's own description gives an example (`e.g. \`m6i.xlarge\``).
+_SHAPE_ERRORS = frozenset({
+    "missing", "string_type", "int_type", "int_parsing", "int_from_float", "bool_type", "bool_parsing",
+    "dict_type", "model_type", "model_attributes_type", "list_type", "tuple_type", "float_type", "float_parsing",
+})
+_EXAMPLE = re.compile(r"e\.g\.\s+`([^`]+)`")
+
+
+def _example(root: type[BaseModel], loc: list[str | int]) -> str | None:
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    model = _model_at(root, loc[:-1])
+    field = next((f for n, f in model.model_fields.items() if loc[-1] in (n, f.alias)), None) if model else None
+    found = _EXAMPLE.search(field.description or "") if field is not None else None
+    return found.group(1) if found else None
 
 
 def _message(detail: dict[str, Any], root: type[BaseModel], loc: list[str | int]) -> str:
@@ -108,6 +143,10 @@ def _message(detail: dict[str, Any], root: type[BaseModel], loc: list[str | int]
         return f"must be at most {ctx.get('le')}"
     if kind == "too_short":
         return f"must have at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"must have at most {ctx.get('max_length')} item(s)"
+    if kind in ("float_type", "float_parsing"):
+        return "must be a number"
     return detail["msg"][0].lower() + detail["msg"][1:]
 
 
@@ -134,10 +173,12 @@ def _user_loc(root: type[BaseModel], loc: Sequence[str | int]) -> list[str | int
 
 
 def _union_members(annotation: Any) -> list[Any]:
+    """The members pydantic tags errors with: an Optional's one member is looked into (`X | None` is no tag)."""
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return _union_members(members[0]) if len(members) == 1 else members
     return []
 
 

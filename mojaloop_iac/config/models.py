@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -19,85 +18,66 @@ from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
 from mojaloop_iac.config.defaults import defaults, load_data_file
+from mojaloop_iac.config.syntax import (
+    AllowedIPv4Network,
+    AllowedNetwork,
+    ApiEndpoint,
+    AwsRegion,
+    CaCertificateFile,
+    ChartVersion,
+    CommitId,
+    DnsLabel,
+    Domain,
+    Duration,
+    Email,
+    EnvironmentVariable,
+    HostAddress,
+    HttpsUrl,
+    HttpUrl,
+    InstanceType,
+    IPv4Address,
+    K3sBinaryFile,
+    K3sInstallScriptFile,
+    K3sVersion,
+    KnownHostsFile,
+    KubernetesMinor,
+    LabelKey,
+    LabelValue,
+    NodeLabelKey,
+    OptionalHttpUrl,
+    PgpPublicKeyFile,
+    PosixUser,
+    RegistryHost,
+    ReleaseVersion,
+    Sha256,
+    SshPrivateKeyFile,
+    SshTarget,
+    StackName,
+    StackReference,
+    UsableNetwork,
+    ValuesFile,
+    VaultAddress,
+    WireGuardEndpoint,
+    WireGuardPublicKey,
+    prefix_between,
+)
 
 _DEFAULTS = defaults()
 LAYOUTS: dict[str, dict[str, Any]] = load_data_file("layouts.yaml")
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-# A release, or a release candidate (a pre-release suffix); the catalog decides which exist.
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
-_KUBERNETES_MINOR = re.compile(r"^1\.\d{1,2}$")
+MAX_NODES = 5000
+"""Kubernetes supports clusters of up to 5000 nodes."""
+MAX_NODES_PER_GROUP = 450
+"""EKS: at most 450 nodes in a managed node group."""
 
 
-def _dns_label(value: str) -> str:
-    if len(value) > 63 or not _DNS_LABEL.match(value):
-        raise ValueError(
-            f"{value!r} must be a DNS label: lower-case letters, digits and '-', starting and ending "
-            "with a letter or digit, at most 63 characters"
-        )
+def _odd_raft_peers(value: int) -> int:
+    if value % 2 == 0:
+        raise ValueError(f"{value} raft peers cannot keep a majority through a failure any better than "
+                         f"{value - 1}; use an odd number: 1, 3 or 5")
     return value
 
 
-def _hostname(value: str) -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
-        raise ValueError(f"{value!r} must be a lower-case DNS name such as mojaloop.example.com")
-    return value
-
-
-def _label_key(value: str) -> str:
-    prefix, _, name = value.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
-        raise ValueError(f"{value!r}: the prefix before '/' must be a lower-case DNS subdomain")
-    if not name or len(name) > 63 or not _LABEL_NAME.match(name):
-        raise ValueError(
-            f"{value!r} must be a Kubernetes label key: [prefix/]name, the name at most 63 characters of "
-            "letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
-        )
-    return value
-
-
-def _label_value(value: str) -> str:
-    if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
-        raise ValueError(
-            f"{value!r} must be a Kubernetes label value: at most 63 characters of letters, digits, "
-            "'-', '_' and '.', starting and ending with a letter or digit (or empty)"
-        )
-    return value
-
-
-def _semver(value: str) -> str:
-    if not _SEMVER.match(value):
-        raise ValueError(
-            f"{value!r} must be a release version such as 15.2.0 (or a catalogued candidate such as "
-            "16.0.0-rc.20240129)"
-        )
-    return value
-
-
-_CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
-
-
-def _chart_version(value: str) -> str:
-    if not _CHART_VERSION.match(value):
-        raise ValueError(f"{value!r} must be a chart version such as 1.29.4 or v1.20.3")
-    return value
-
-
-def _kubernetes_minor(value: str) -> str:
-    if not _KUBERNETES_MINOR.match(value):
-        raise ValueError(f"{value!r} must be a Kubernetes minor version such as \"1.28\" (quote it in YAML)")
-    return value
-
-
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-Hostname = Annotated[str, AfterValidator(_hostname)]
-LabelKey = Annotated[str, AfterValidator(_label_key)]
-LabelValue = Annotated[str, AfterValidator(_label_value)]
-ReleaseVersion = Annotated[str, AfterValidator(_semver)]
-KubernetesMinor = Annotated[str, AfterValidator(_kubernetes_minor)]
-ChartVersion = Annotated[str, AfterValidator(_chart_version)]
 WorkloadClass = Literal[contract.WORKLOAD_CLASSES]  # type: ignore[valid-type]
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
@@ -139,6 +119,17 @@ class Toleration(Model):
     effect: TaintEffect | None = None
     """Effect tolerated; empty tolerates every effect."""
 
+    @model_validator(mode="after")
+    def _operator_fits(self) -> Toleration:
+        # Kubernetes refuses both: Exists matches any value, and only Exists may leave the key out.
+        if self.operator == "Exists" and self.value:
+            raise ValueError("value must be empty with operator Exists, which matches every value of the key; "
+                             "use operator Equal to match one value")
+        if self.operator == "Equal" and self.key is None:
+            raise ValueError("key is required with operator Equal; only operator Exists may leave it out (to "
+                             "tolerate every taint)")
+        return self
+
     def tolerates(self, taint: Taint) -> bool:
         if self.effect is not None and self.effect != taint.effect:
             return False
@@ -150,13 +141,14 @@ class Toleration(Model):
 
 
 class AwsNodeGroup(Model):
-    instance_types: tuple[str, ...] = Field(min_length=1)
-    """EC2 instance types of the managed node group, e.g. `[m6i.xlarge]`."""
-    min_size: int = Field(ge=0)
+    instance_types: tuple[InstanceType, ...] = Field(min_length=1)
+    """EC2 instance types of the managed node group, x86-64 only (Mojaloop does not run on ARM), e.g.
+    `[m6i.xlarge]`."""
+    min_size: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
     """Minimum number of nodes."""
-    max_size: int = Field(ge=1)
-    """Maximum number of nodes."""
-    desired_size: int = Field(ge=0)
+    max_size: int = Field(ge=1, le=MAX_NODES_PER_GROUP)
+    """Maximum number of nodes (EKS allows at most 450 in a managed node group)."""
+    desired_size: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
     """Desired number of nodes at creation."""
     disk_size_gib: int = Field(default=50, ge=20, le=16384)
     """Root volume size in GiB (encrypted gp3)."""
@@ -168,8 +160,9 @@ class NodePool(Model):
     workload_classes: tuple[WorkloadClass, ...] = ()
     """Mojaloop workload classes scheduled on this pool; each becomes a node label
     `workload-class.mojaloop.io/<CLASS>: enabled`."""
-    labels: dict[LabelKey, LabelValue] = {}
-    """Extra node labels."""
+    labels: dict[NodeLabelKey, LabelValue] = {}
+    """Extra node labels; not under `kubernetes.io/` or `k8s.io/` (Kubernetes' own), nor the toolkit's own
+    `workload-class.mojaloop.io/` and `mojaloop.io/node-pool`."""
     taints: tuple[Taint, ...] = ()
     """Node taints; dedicated Mojaloop pools carry `moja-enabled=true:NoSchedule`."""
     aws: AwsNodeGroup | None = None
@@ -178,11 +171,12 @@ class NodePool(Model):
 
 class Host(Model):
     name: DnsLabel
-    """Host name; becomes the Kubernetes node name."""
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address
-    """The node's own address: the other nodes, the API endpoint and the mesh use it; Ansible connects to
-    it unless `sshHost` is set."""
-    ssh_host: ipaddress.IPv4Address | ipaddress.IPv6Address | Hostname | None = None
+    """Host name; becomes the Kubernetes node name, e.g. `demo-core-1`."""
+    address: HostAddress
+    """The node's own IPv4 address (not loopback, link-local, multicast, broadcast or unspecified), e.g.
+    `192.0.2.11`: the other nodes, the API endpoint and the mesh use it; Ansible connects to it unless `sshHost`
+    is set."""
+    ssh_host: SshTarget | None = None
     """Where Ansible connects when that is not `address`: a NAT address, a bastion's forwarded port or a
     tunnel on the operator's machine (so a loopback address is allowed here). Default: `address`."""
     ssh_port: int = Field(default=22, ge=1, le=65535)
@@ -190,7 +184,7 @@ class Host(Model):
     role: Literal["server", "agent"]
     """`server` runs the control plane (k3s server), `agent` only workloads."""
     pool: DnsLabel
-    """Name of the node pool (key of `nodePools`) the host belongs to."""
+    """Name of the node pool (key of `nodePools`) the host belongs to, e.g. `core`."""
 
     @property
     def ssh_endpoint(self) -> tuple[str, int]:
@@ -199,40 +193,50 @@ class Host(Model):
 
 
 class BareMetal(Model):
-    hosts: tuple[Host, ...] = Field(min_length=1)
+    hosts: tuple[Host, ...] = Field(min_length=1, max_length=MAX_NODES)
     """The machines of the cluster; one or three `server` hosts."""
-    ssh_user: str = _DEFAULTS["baremetal"]["sshUser"]
-    """User Ansible connects as (with passwordless sudo)."""
-    ssh_private_key_file: str | None = None
-    """Private key Ansible logs in with, a path on the machine running mojactl; default: ssh's own."""
-    ssh_known_hosts_file: str | None = None
-    """known_hosts file holding the hosts' keys; default ~/.ssh/known_hosts. Host keys are always checked."""
-    k3s_version: str | None = Field(default=None, alias="k3sVersion", pattern=r"^v1\.\d+\.\d+\+k3s\d+$")
+    ssh_user: PosixUser = _DEFAULTS["baremetal"]["sshUser"]
+    """User Ansible connects as (with passwordless sudo); a POSIX user name, not root, e.g. `debian`."""
+    ssh_private_key_file: SshPrivateKeyFile | None = None
+    """Private key Ansible logs in with, a file on the machine running mojactl; default: ssh's own. May lie
+    outside the project (`~` is expanded): an SSH key belongs to the operator's account, e.g. ~/.ssh."""
+    ssh_known_hosts_file: KnownHostsFile | None = None
+    """known_hosts file holding the hosts' keys; default ~/.ssh/known_hosts. Host keys are always checked.
+    May lie outside the project, like the SSH key."""
+    k3s_version: K3sVersion | None = Field(default=None, alias="k3sVersion")
     """k3s release to install; by default the one config/versions.yaml pins for `kubernetes.version`."""
-    k3s_install_script_url: str | None = Field(default=None, alias="k3sInstallScriptUrl")
-    """Where the playbooks fetch the k3s install script; default: the revision config/versions.yaml pins
-    (`k3sInstaller`). Point at a mirror for air-gapped sites (with `k3sInstallScriptSha256` if it differs)."""
-    k3s_install_script_path: str | None = Field(default=None, alias="k3sInstallScriptPath")
-    """The k3s install script as a file on the machine running mojactl (air-gapped sites); wins over the URL."""
-    k3s_install_script_sha256: str | None = Field(default=None, alias="k3sInstallScriptSha256", pattern=r"^[0-9a-f]{64}$")
+    k3s_install_script_url: HttpUrl | None = Field(default=None, alias="k3sInstallScriptUrl")
+    """Where the playbooks fetch the k3s install script (https; http only with `insecureHttp`); default: the
+    revision config/versions.yaml pins (`k3sInstaller`). Point at a mirror for air-gapped sites (with
+    `k3sInstallScriptSha256` if it differs)."""
+    k3s_install_script_path: K3sInstallScriptFile | None = Field(default=None, alias="k3sInstallScriptPath")
+    """The k3s install script (a `#!` script) as a file on the machine running mojactl (air-gapped sites); wins
+    over the URL. May lie outside the project: a site's mirror (e.g. /srv/mirror/k3s) serves every stack."""
+    k3s_install_script_sha256: Sha256 | None = Field(default=None, alias="k3sInstallScriptSha256")
     """sha256 the install script must have before it runs; default: the pinned installer's (config/versions.yaml).
-    Required for a script other than the pinned one."""
-    k3s_binary_url: str = Field(default="", alias="k3sBinaryUrl")
-    """Where to fetch the k3s binary (a mirror); empty lets the install script download it."""
-    k3s_binary_path: str | None = Field(default=None, alias="k3sBinaryPath")
-    """The k3s binary as a file on the machine running mojactl (air-gapped sites)."""
+    Required for a script other than the pinned one, e.g. the output of `sha256sum install.sh`."""
+    k3s_binary_url: OptionalHttpUrl = Field(default="", alias="k3sBinaryUrl")
+    """Where to fetch the k3s binary (a mirror; https, http only with `insecureHttp`); empty lets the install
+    script download it."""
+    k3s_binary_path: K3sBinaryFile | None = Field(default=None, alias="k3sBinaryPath")
+    """The k3s binary (x86-64) as a file on the machine running mojactl (air-gapped sites). May lie outside
+    the project, like the install script."""
     ha_embedded_etcd: bool = False
     """Run embedded etcd across three servers (required with three servers, refused with one)."""
-    api_endpoint: ipaddress.IPv4Address | ipaddress.IPv6Address | Hostname | None = None
+    api_endpoint: ApiEndpoint | None = None
     """The Kubernetes API's address in front of the servers: a virtual IP or a load balancer forwarding TCP
-    6443 to them (HA). Agents, the fetched kubeconfig and Vault use it, and it is in the API certificate.
-    Default: the first server's address."""
-    api_allowed_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    6443 to them (HA), e.g. `192.0.2.10` or `api.demo.example.com`. Agents, the fetched kubeconfig and Vault use
+    it, and it is in the API certificate. Default: the first server's address."""
+    api_allowed_cidrs: tuple[AllowedNetwork, ...] = ()
     """Networks besides the cluster's own nodes whose hosts may reach the Kubernetes API (TCP 6443): the
-    WireGuard mesh, operators' networks, the load balancer in `apiEndpoint`. The host firewall drops the rest."""
-    registry_mirror: str = Field(default="", pattern=r"^((https?://)?[A-Za-z0-9.-]+(:\d+)?(/\S*)?)?$")
-    """Registry mirror the nodes pull through (the control center's `registryMirror`), a host[:port] or an
-    https:// URL; empty for none."""
+    WireGuard mesh, operators' networks, the load balancer in `apiEndpoint`. The host firewall drops the rest;
+    not the whole address space (0.0.0.0/0 would open the API to everyone)."""
+    registry_mirror: RegistryHost = ""
+    """Registry mirror the nodes pull through over https (the control center's `registryMirror`), a
+    `host[:port][/path]` or its https:// URL, e.g. `mirror.int.cc.example.com`; empty for none."""
+    insecure_http: bool = False
+    """Allow http:// in k3sInstallScriptUrl and k3sBinaryUrl (validation warns): the installer runs as root on
+    every host, so anyone on the path could replace it. For a lab without TLS only."""
 
     @property
     def registry_mirror_host(self) -> str:
@@ -241,13 +245,16 @@ class BareMetal(Model):
 
 
 class Aws(Model):
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    region: AwsRegion
     """AWS region, e.g. `eu-west-1`."""
-    vpc_cidr: ipaddress.IPv4Network
-    """CIDR of the environment's VPC; subnets are carved from it."""
+    vpc_cidr: Annotated[
+        UsableNetwork, prefix_between(16, 24, "AWS allows no VPC larger than a /16, and each zone's subnets need "
+                                      "room: a /16 is recommended, since pods take VPC addresses on EKS")
+    ]
+    """CIDR of the environment's VPC, a /16 to a /24; subnets are carved from it, e.g. `10.20.0.0/16`."""
     availability_zones: int = Field(default=2, ge=2, le=6)
     """How many availability zones the VPC and node groups span."""
-    api_access_cidrs: tuple[ipaddress.IPv4Network, ...] = ()
+    api_access_cidrs: tuple[AllowedIPv4Network, ...] = ()
     """Networks allowed to reach the EKS API endpoint from outside the VPC (operators' and CI's egress
     addresses); empty (the default): the endpoint is private, reached from inside the VPC only (the nodes,
     operators over the WireGuard mesh or a VPN), and `pulumi up` must run from there."""
@@ -259,17 +266,22 @@ class Kubernetes(Model):
 
 
 class Network(Model):
-    pod_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network(_DEFAULTS["network"]["podCidr"])
-    """Cluster pod CIDR."""
-    service_cidr: ipaddress.IPv4Network = ipaddress.IPv4Network(_DEFAULTS["network"]["serviceCidr"])
-    """Cluster service CIDR."""
+    pod_cidr: Annotated[
+        UsableNetwork, prefix_between(8, 24, "each node takes a /24 of it")
+    ] = ipaddress.IPv4Network(_DEFAULTS["network"]["podCidr"])
+    """Cluster pod CIDR, a /8 to a /24 (each node takes a /24 of it), e.g. `10.42.0.0/16`."""
+    service_cidr: Annotated[
+        UsableNetwork, prefix_between(12, 24, "Kubernetes allows no service range larger than a /12, and "
+                                      "Mojaloop's services need more addresses than a /25 holds")
+    ] = ipaddress.IPv4Network(_DEFAULTS["network"]["serviceCidr"])
+    """Cluster service CIDR, a /12 to a /24, e.g. `10.43.0.0/16`."""
 
 
 class Domains(Model):
-    internal: Hostname
-    """Domain of the internal gateway (hub operators, portals)."""
-    external: Hostname
-    """Domain of the external gateway (the FSPIOP interop API for DFSPs)."""
+    internal: Domain
+    """Domain of the internal gateway (hub operators, portals), e.g. `int.demo.mojaloop.example`."""
+    external: Domain
+    """Domain of the external gateway (the FSPIOP interop API for DFSPs); not the internal one."""
 
 
 class Features(Model):
@@ -281,35 +293,41 @@ class Features(Model):
 
 class MojaloopSettings(Model):
     release: ReleaseVersion
-    """Mojaloop release to install; one of the release catalog (`mojactl releases`)."""
+    """Mojaloop release to install; one of the release catalog (`mojactl releases`), e.g. `15.2.0`."""
     installed_release: ReleaseVersion | None = None
     """The release running now, when `release` names a newer one: validation plans the upgrade (or refuses
     the jump with the reason) and the plan summary lists its ordered steps."""
     helm_release_name: str = Field(default=contract.MOJALOOP_RELEASE_NAME)
-    """Helm release name of the umbrella chart; at most 13 characters."""
+    """Helm release name of the umbrella chart: lower-case letters, digits and '-', starting with a letter,
+    at most 13 characters (the chart's generated names must fit Kubernetes' 63)."""
     namespace: DnsLabel = contract.MOJALOOP_NAMESPACE
-    """Namespace of the Mojaloop and backend releases."""
+    """Namespace of the Mojaloop and backend releases, e.g. `mojaloop`; not Kubernetes' or a platform service's."""
     features: Features = Features()
     """Optional Mojaloop features."""
-    values_file: str | None = None
-    """YAML file (relative to the project directory) deep-merged last into the umbrella chart's values;
-    secret values are refused there: reference Secrets instead."""
-    backend_values_file: str | None = None
+    values_file: ValuesFile | None = None
+    """YAML file (relative to the stack file's directory, inside the project) deep-merged last into the
+    umbrella chart's values; anything credential-like is refused there: reference Secrets instead."""
+    backend_values_file: ValuesFile | None = None
     """YAML file deep-merged last into the backend chart's values (same rules)."""
 
 
 class VaultAccess(Model):
-    address: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(:\d+)?/?$")
-    """Vault (or OpenBao) API address, e.g. `https://vault.int.cc.example.com`; by default the control
-    center's (`controlCenterStack` output `vaultAddress`)."""
-    ca_cert_file: str | None = None
-    """CA certificate that signed Vault's TLS certificate (a PEM file); default: the control center's
-    (`controlCenterStack` output `vaultCaCert`), else the system's CAs."""
-    token_env: str = Field(default="VAULT_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    address: VaultAddress | None = None
+    """Vault (or OpenBao) API address, https, without user or path, e.g.
+    `https://vault.int.cc.example.com:8200`; by default the control center's (`controlCenterStack` output
+    `vaultAddress`)."""
+    insecure_http: bool = False
+    """Allow an http:// `address` (validation warns): the Vault token and every generated password then cross
+    the network in clear. For a lab without TLS only."""
+    ca_cert_file: CaCertificateFile | None = None
+    """CA certificate that signed Vault's TLS certificate (a PEM file, relative to the stack file's directory,
+    inside the project); default: the control center's (`controlCenterStack` output `vaultCaCert`), else the
+    system's CAs."""
+    token_env: EnvironmentVariable = "VAULT_TOKEN"
     """Environment variable holding the Vault token at `pulumi up` (never stored in config or state)."""
     kv_mount: DnsLabel = "mojaloop"
     """KV v2 mount holding every environment's secrets, each under `environments/<env>/<namespace>/`."""
-    kubernetes_host: str | None = Field(default=None, pattern=r"^https://[^\s]+$")
+    kubernetes_host: HttpsUrl | None = None
     """The cluster's API server as Vault reaches it; default: the EKS endpoint, or `https://<first server>:6443`."""
     retain_secrets_on_delete: bool = True
     """Keep the generated secrets in Vault when the stack is destroyed (False deletes every version)."""
@@ -328,9 +346,9 @@ class Tls(Model):
     """Who signs the internal gateway's wildcard certificate: the cluster's own CA, or ACME (public DNS)."""
     external_issuer: Literal["internal-ca", "acme"] = "internal-ca"
     """Who signs the external (interop) gateway's certificate; `acme` for a public name."""
-    acme_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    """The ACME account's contact address (required when an issuer is `acme`)."""
-    acme_server: str | None = Field(default=None, pattern=r"^https://\S+$")
+    acme_email: Email | None = None
+    """The ACME account's contact address (required when an issuer is `acme`), e.g. `ops@example.org`."""
+    acme_server: HttpsUrl | None = None
     """ACME directory; default Let's Encrypt production (use its staging URL while trying things out)."""
     acme_dns01_solver: dict[str, Any] | None = None
     """A cert-manager dns01 solver (wildcards need DNS-01), e.g. `{route53: {region: eu-west-1}}`;
@@ -348,7 +366,7 @@ class Profile(StrEnum):
 
 
 class SharedQaCluster(Model):
-    stack: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
+    stack: StackReference
     """The shared QA cluster's own stack (`org/project/stack`, or a stack name; a persistent environment with
     `qaHost: true`): its `kubeconfig` output is the cluster this environment deploys into."""
     environment: DnsLabel
@@ -359,11 +377,11 @@ class SharedQaCluster(Model):
 class QaOrigin(Model):
     id: DnsLabel
     """The QA environment's ID (DNS-safe, as `mojactl qa stack --id` made it), e.g. `pr-123`."""
-    template: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    template: StackName
     """The environment stack this QA environment was derived from."""
-    source: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    source: HttpUrl | None = None
     """The change under test: the merge or pull request's URL."""
-    commit: str | None = Field(default=None, pattern=r"^[0-9a-f]{7,64}$")
+    commit: CommitId | None = None
     """The commit under test."""
     owner: str | None = Field(default=None, max_length=256)
     """Who asked for it (the CI user or the person who ran `mojactl qa`)."""
@@ -391,7 +409,8 @@ class ClusterSettings(Model):
         return data
 
     name: DnsLabel
-    """Name of the environment or control center; prefixes resource names."""
+    """Name of the environment or control center; prefixes resource names, e.g. `demo` (at most 52 characters,
+    31 on AWS)."""
     substrate: Substrate
     """Where the cluster runs: `baremetal` (hosts prepared by Ansible, k3s) or `aws` (EKS)."""
     kubernetes: Kubernetes
@@ -413,11 +432,14 @@ class ClusterSettings(Model):
     cert-manager and External Secrets default to the versions config/platform-versions.yaml pins for the
     Kubernetes minor (e.g. `istio: 1.24.5` moves every Istio chart; Istio charts must share one version),
     others to config/charts; the Mojaloop charts' versions come from the release catalog."""
-    chart_mirror: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    chart_mirror: HttpUrl | None = None
     """An HTTP(S) Helm repository every chart is installed from instead of its own repository (air-gapped
     hubs: the control center's mirror), e.g. `https://gitlab.int.cc.example.com/api/v4/projects/7/packages/helm/stable`;
     it also holds the pinned upstream manifests under `manifests/<source>-<version>/`. `mojactl plan --render`
-    fetches from it too."""
+    fetches from it too. https; http only with `chartMirrorInsecureHttp`."""
+    chart_mirror_insecure_http: bool = False
+    """Allow an http:// `chartMirror` (validation warns): every chart and manifest the cluster installs could be
+    replaced on the way. For a lab without TLS only."""
 
 
 class Environment(ClusterSettings):
@@ -428,7 +450,7 @@ class Environment(ClusterSettings):
     """The Mojaloop release and how it is installed."""
     vault: VaultAccess = VaultAccess()
     """The Vault that generates this environment's passwords (the control center's secrets store)."""
-    control_center_stack: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
+    control_center_stack: StackReference | None = None
     """The control-center stack this environment uses (`org/project/stack`, or a stack name): its outputs
     give the Vault address unless `vault.address` is set, and its Vault bootstrap administers this
     environment's access (declare the environment in its `environments`; run with a token of the
@@ -461,16 +483,18 @@ class Unseal(Model):
     """Shamir key shares (bare metal); each is encrypted to one operator's PGP key."""
     threshold: int = Field(default=3, ge=1, le=10)
     """Shares needed to unseal."""
-    operator_pgp_key_files: tuple[str, ...] = ()
-    """One public PGP key file per share (paths relative to the project directory); shares are only ever
-    handed out encrypted to these keys."""
+    operator_pgp_key_files: tuple[PgpPublicKeyFile, ...] = Field(default=(), max_length=10)
+    """One OpenPGP public key file per share (relative to the stack file's directory, inside the project);
+    shares are only ever handed out encrypted to these keys. Each file's name without its extension names
+    the operator (their Vault login), e.g. `operator-keys/alice.asc`."""
 
 
 class SecretsStore(Model):
     implementation: Literal["vault", "openbao"] = "vault"
     """HashiCorp Vault (default) or OpenBao; both speak the Vault API."""
-    replicas: int = Field(default=3, ge=1, le=7)
-    """Raft peers; 3 or 5 for HA."""
+    replicas: Annotated[int, Field(ge=1, le=7), AfterValidator(_odd_raft_peers)] = 3
+    """Raft peers, an odd number (3 or 5 for HA); each runs on a node of its own, so at most the nodes of the
+    untainted pools."""
     unseal: Unseal = Unseal()
     """Shamir unseal on bare metal (AWS auto-unseals with a KMS key)."""
 
@@ -479,12 +503,12 @@ class WireGuardHub(Model):
     host: DnsLabel | None = None
     """Bare metal (required): the control-center host that runs the hub (one of `baremetal.hosts`). Not on
     AWS, where the hub runs as a pod in the control-center cluster."""
-    endpoint: str = Field(pattern=r"^[^\s:]+:\d{1,5}$")
+    endpoint: WireGuardEndpoint
     """What peers dial, `host:port`: a public name or address of the hub host, or on AWS a DNS name pointed
     at the load balancer (stack output `wireguardHubLoadBalancer`)."""
     listen_port: int = Field(default=51820, ge=1, le=65535)
     """UDP port the hub listens on."""
-    public_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+    public_key: WireGuardPublicKey | None = None
     """Bare metal (required): the hub's public key, reported by `mojactl baremetal STACK apply` (the private
     key never leaves the host). Not on AWS, where the key pair is generated in Vault (output
     `wireguardHubPublicKey`)."""
@@ -493,28 +517,30 @@ class WireGuardHub(Model):
 class WireGuardPeer(Model):
     kind: Literal["environment", "operator"]
     """An environment cluster or an operator's machine."""
-    public_key: str = Field(pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+    public_key: WireGuardPublicKey
     """The peer's public key (its private key is generated where it is used and never travels)."""
-    address: ipaddress.IPv4Address | None = None
+    address: IPv4Address | None = None
     """Pins the tunnel address; by default the planner picks a stable one."""
-    allowed_ips: tuple[ipaddress.IPv4Network, ...] = ()
-    """Networks behind the peer routed through the tunnel (an environment's node or pod CIDR)."""
+    allowed_ips: tuple[UsableNetwork, ...] = ()
+    """Networks behind the peer routed through the tunnel (an environment's node or pod CIDR); disjoint from
+    the control center's own networks and hosts and from other peers'."""
 
 
 class WireGuardMesh(Model):
-    cidr: ipaddress.IPv4Network
-    """Tunnel addresses are taken from here; the hub gets the first."""
+    cidr: UsableNetwork
+    """Tunnel addresses are taken from here; the hub gets the first. Disjoint from the cluster's networks, e.g.
+    `10.250.0.0/24`."""
     hub: WireGuardHub
     """The control center's end of every tunnel."""
     peers: dict[DnsLabel, WireGuardPeer] = {}
     """Environments and operators, keyed by name."""
-    ledger: dict[DnsLabel, ipaddress.IPv4Address] = {}
+    ledger: dict[DnsLabel, IPv4Address] = {}
     """Addresses given out before (the `wireguardLedger` stack output): honoured, so adding or removing a peer
     never renumbers another."""
 
 
 class GitlabQaLogin(Model):
-    url: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
+    url: HttpsUrl | None = None
     """GitLab's URL, the issuer of its CI `id_tokens`; default: the control center's own GitLab
     (`https://gitlab.<internal domain>`, profile `full`)."""
     projects: tuple[str, ...] = Field(min_length=1)
@@ -542,7 +568,7 @@ class QaAccess(Model):
     """GitLab CI logs in with its `id_tokens` (JWT, auth mount `gitlab-ci`) and receives QA deployer tokens."""
     github: GithubQaLogin | None = None
     """GitHub Actions logs in with its OIDC token (auth mount `github-actions`) and receives QA deployer tokens."""
-    token_ttl: str = Field(default="2h", pattern=r"^\d+[smh]$")
+    token_ttl: Duration = "2h"
     """Life of a QA deployer token (a QA run's up, test and down), e.g. `2h`."""
 
 
@@ -551,7 +577,8 @@ class ControlCenter(ClusterSettings):
     """`minimal` (secrets store, object storage, registry mirror, WireGuard hub) or `full` (adds GitLab)."""
     environments: tuple[DnsLabel, ...] = ()
     """Environments this control center serves: each gets a bucket and its Vault access (a Kubernetes auth
-    mount, the read policy and role its namespaces log in with, and a deployer token role for its stack)."""
+    mount, the read policy and role its namespaces log in with, and a deployer token role for its stack). Not
+    the control center's own name, whose Vault paths hold the control center's own secrets."""
     secrets_store: SecretsStore = SecretsStore()
     """The Vault-API secrets store."""
     wireguard: WireGuardMesh

@@ -17,7 +17,8 @@ from pydantic import AwareDatetime, BaseModel
 from pydantic_core import PydanticUndefined
 
 from mojaloop_iac.catalog import Release, ReleaseCatalog
-from mojaloop_iac.config.models import Hostname, StackConfig
+from mojaloop_iac.config import syntax
+from mojaloop_iac.config.models import StackConfig
 
 MARKERS = {
     "config-reference": "<!-- generated:config-reference -->",
@@ -40,7 +41,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
         path = f"{prefix}.{field.alias or name}"
-        annotation = field.annotation
+        # pydantic keeps a field's own Annotated metadata apart: put it back, so named types are recognised.
+        annotation = typing.Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
         default = "" if field.is_required() else _default(field.get_default(call_default_factory=True))
         rows.append(f"| `{path}` | {_type_name(annotation)} | {default} | {_one_line(field.description)} |")
         nested, suffix = _nested_model(annotation)
@@ -51,6 +53,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
 
 def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, str]:
     annotation = _strip_optional(annotation)
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is dict and _is_model(args[1]):
         return args[1], ".<name>"
@@ -64,8 +68,9 @@ def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, str]:
 def _type_name(annotation: Any) -> str:
     annotation = _strip_optional(annotation)
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if annotation == Hostname:
-        return "DNS name"
+    for alias, name in _NAMED_TYPES.items():
+        if annotation == alias:
+            return name
     if annotation == AwareDatetime:
         return "time (ISO 8601, with a zone)"
     if origin is typing.Annotated:
@@ -87,6 +92,27 @@ def _type_name(annotation: Any) -> str:
     if _is_model(annotation):
         return "object"
     return getattr(annotation, "__name__", str(annotation))
+
+
+_NAMED_TYPES = {
+    syntax.Hostname: "DNS name",
+    syntax.Domain: "DNS name",
+    syntax.HostAddress: "IPv4 address",
+    syntax.HttpsUrl: "https URL",
+    syntax.HttpUrl: "URL",
+    syntax.OptionalHttpUrl: "URL",
+    syntax.VaultAddress: "URL",
+    syntax.ValuesFile: "file",
+    syntax.PgpPublicKeyFile: "file",
+    syntax.CaCertificateFile: "file",
+    syntax.SshPrivateKeyFile: "file",
+    syntax.KnownHostsFile: "file",
+    syntax.K3sInstallScriptFile: "file",
+    syntax.K3sBinaryFile: "file",
+    syntax.ApiEndpoint: "IP address or DNS name",
+    syntax.AllowedNetwork: "CIDR",
+    syntax.AllowedIPv4Network: "CIDR",
+}
 
 
 def _default(value: Any) -> str:

@@ -91,8 +91,10 @@ def fake_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
 def fake_call(token: str, args: dict[str, Any]) -> dict[str, Any]:
     """Answers data-source invocations the programs make."""
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        zones = [f"{FAKE_REGION}{suffix}" for suffix in "abc"]
-        return {"names": zones, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": FAKE_REGION}
+        # As many zones as a stack may ask for (aws.availabilityZones <= 6): how many a real region offers is
+        # only known at deployment, so the plan never refuses a count validation accepts.
+        zones = [f"{FAKE_REGION}{suffix}" for suffix in "abcdef"]
+        return {"names": zones, "zoneIds": [f"euw1-az{i}" for i in range(1, 7)], "id": FAKE_REGION}
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
         return {"accountId": FAKE_ACCOUNT_ID, "arn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:user/plan", "id": FAKE_ACCOUNT_ID}
     if token == "aws:index/getRegion:getRegion":

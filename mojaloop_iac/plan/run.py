@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mojaloop_iac.catalog import load_catalog, plan_upgrade
+from mojaloop_iac.config.files import STACK_FILE_ENV, referenced_stack_file
 from mojaloop_iac.config.issues import ConfigError, Issue
-from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, ValidatedStack, validate_stack_file
+from mojaloop_iac.config.load import NAMESPACE, SECRET_KEYS, StackFile, ValidatedStack, validate_stack_file
+from mojaloop_iac.config.rules import stack_references
 from mojaloop_iac.paths import REPO_ROOT
 from mojaloop_iac.plan.bundle import helm_releases, manifests, write_bundle
 from mojaloop_iac.plan.engine import PlanRecord, config_for_engine, run_program
@@ -52,6 +57,20 @@ def engine_config(file_config: dict) -> tuple[dict, list, list]:
     return config_for_engine(config), sorted(set(secret_keys)), notes
 
 
+@contextmanager
+def program_reads(path: Path) -> Iterator[None]:
+    """Tell the program which stack file its configuration came from (it resolves the file's paths there)."""
+    before = os.environ.get(STACK_FILE_ENV)
+    os.environ[STACK_FILE_ENV] = str(path.resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(STACK_FILE_ENV, None)
+        else:
+            os.environ[STACK_FILE_ENV] = before
+
+
 def upgrade_sections(validated: ValidatedStack) -> list[tuple[str, str]]:
     env = validated.config.environment
     if env is None or env.mojaloop.installed_release in (None, env.mojaloop.release):
@@ -64,26 +83,24 @@ def upgrade_sections(validated: ValidatedStack) -> list[tuple[str, str]]:
     return [("Upgrade steps", "\n".join(lines))]
 
 
-def referenced_outputs(validated: ValidatedStack, given: dict[str, dict] | None) -> dict[str, dict]:
+def referenced_outputs(
+    stack_file: StackFile, validated: ValidatedStack, given: dict[str, dict] | None
+) -> dict[str, dict]:
     """Outputs for the stacks this one references (its control center; a QA environment's shared QA
-    cluster): given (a fixture), or planned from a local stack file named like the reference's last segment
-    (`org/mojaloop/control-center` -> stacks/Pulumi.control-center.yaml)."""
+    cluster): given (a fixture), or planned from the local stack file named like the reference's last segment
+    (see `referenced_stack_file`)."""
     env = validated.config.environment
     if env is None:
         return {}
-    references = [("environment.controlCenterStack", env.control_center_stack)]
-    if env.qa is not None and env.qa.shared_cluster is not None:
-        references.append(("environment.qa.sharedCluster.stack", env.qa.shared_cluster.stack))
     answered: dict[str, dict] = {}
-    for key, reference in references:
-        if reference is None:
-            continue
+    for key, reference in stack_references(env):
         if given and reference in given:
             answered[reference] = given[reference]
             continue
         local = reference.rsplit("/", 1)[-1]
+        found = referenced_stack_file(reference, stack_file.location)
         try:
-            planned = plan_stack(local, None)
+            planned = plan_stack(str(found) if found is not None else local, None)
         except ConfigError as error:
             raise ConfigError(
                 [Issue(key, f"cannot answer the stack reference {reference!r} offline: plan a local stack "
@@ -99,11 +116,12 @@ def plan_stack(
     stack_outputs: dict[str, dict] | None = None,
     render: RenderOptions | None = None,
 ) -> PlanResult:
-    stack_file, validated = validate_stack_file(stack)
+    stack_file, validated = validate_stack_file(stack, references=tuple(stack_outputs or ()))
     cluster = validated.config.cluster
     config, secret_keys, notes = engine_config(stack_file.config)
-    references = referenced_outputs(validated, stack_outputs)
-    record = run_program(project_name(), stack_file.name, config, secret_keys, stack_references=references)
+    references = referenced_outputs(stack_file, validated, stack_outputs)
+    with program_reads(stack_file.path):
+        record = run_program(project_name(), stack_file.name, config, secret_keys, stack_references=references)
     warnings = tuple(dict.fromkeys(notes + record.warnings))
     releases = helm_releases(record)
     facts = [f"kind {validated.config.kind}", f"substrate {cluster.substrate.value}",

@@ -31,7 +31,7 @@ from mojaloop_iac import contract
 from mojaloop_iac.datafiles import load_data, load_default_data, parse_data
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.planners.placement import Scheduling
-from mojaloop_iac.planners.values_tree import deep_merge, plain, put
+from mojaloop_iac.planners.values_tree import deep_merge, plain, put, refuse_credentials_in_overrides
 from mojaloop_iac.planners.values_tree import get as get_path
 from mojaloop_iac.planners.values_tree import split as split_path
 
@@ -261,6 +261,7 @@ def plan_backend_values(inp: BackendValuesInput, data: BackendChartData | None =
 
     merged = deep_merge(values, plain(inp.overrides))
     _refuse_credential_values(merged)
+    refuse_credentials_in_overrides(inp.overrides, BackendValuesError)
     return BackendValuesPlan(
         values=merged,
         secret_keys=_secret_keys(merged, data, spec),

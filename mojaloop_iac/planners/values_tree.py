@@ -6,6 +6,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mojaloop_iac.credentials import find_credentials
+
 
 def split(path: str) -> tuple[str, ...]:
     return tuple(part for part in path.split(".") if part)
@@ -53,3 +55,14 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
         else:
             merged[key] = plain(value)
     return merged
+
+
+def refuse_credentials_in_overrides(overrides: Mapping[str, Any], error: type[ValueError]) -> None:
+    """A user's values must reference Secrets: raise `error` naming where a credential is written out (never
+    its value); the same judgement validation applies to the stack's values files."""
+    findings = find_credentials(overrides)
+    if findings:
+        raise error(
+            f"the overrides hold credentials at {', '.join(str(finding) for finding in findings)}; reference a "
+            "Kubernetes Secret instead, so nothing secret reaches the release, the state or the plan"
+        )

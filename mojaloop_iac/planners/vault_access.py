@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import yaml
+
 from mojaloop_iac.planners.gateways.charts import pinned_chart
 from mojaloop_iac.planners.helm import HelmReleaseSpec
 from mojaloop_iac.platform_versions import EXTERNAL_SECRETS, PlatformVersions
@@ -15,17 +17,26 @@ def kubeconfig_ca_pem(kubeconfig: str | None) -> str | None:
     """The cluster CA certificate of a kubeconfig's current cluster, as PEM; None when it has none."""
     if not kubeconfig:
         return None
-    document: Any = load_yaml(kubeconfig) or {}
+    try:
+        document: Any = load_yaml(kubeconfig) or {}
+    except yaml.YAMLError:
+        return None
     if not isinstance(document, dict):
-        return None  # not a kubeconfig (e.g. a stack reference the plan answers with a placeholder)
+        return None  # not a kubeconfig (e.g. the plan's placeholder for an encrypted one or a stack reference)
     context_name = document.get("current-context")
-    contexts = {c.get("name"): c.get("context", {}) for c in document.get("contexts") or []}
-    cluster_name = contexts.get(context_name, {}).get("cluster")
-    for cluster in document.get("clusters") or []:
+    contexts = {c.get("name"): c.get("context") or {} for c in _entries(document, "contexts")}
+    context = contexts.get(context_name)
+    cluster_name = context.get("cluster") if isinstance(context, dict) else None
+    for cluster in _entries(document, "clusters"):
         if cluster.get("name") == cluster_name:
             data = (cluster.get("cluster") or {}).get("certificate-authority-data")
             return base64.b64decode(data).decode() if data else None
     return None
+
+
+def _entries(document: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    entries = document.get(key)
+    return [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
 
 
 def external_secrets_release(versions: PlatformVersions) -> HelmReleaseSpec:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mojaloop_iac.cli_output import err, out, print_markdown, print_warnings
@@ -139,13 +140,22 @@ def write_derived(derived: DerivedStack, template_path: Path, target: Path | Non
     """Write the QA stack file and validate it like any stack (every problem named by its key)."""
     from mojaloop_iac.config.load import validate_stack_file
 
+    from mojaloop_iac.config.files import rebase_file_paths
+
     path = target or QA_DIR / f"Pulumi.{derived.name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Paths in a stack are relative to its file: the template's files, named from where this file is.
+    key = "mojaloop:environment"
+    if isinstance(derived.document.get("config", {}).get(key), dict):
+        derived.document["config"][key] = rebase_file_paths(
+            "environment", derived.document["config"][key], template_path.parent, path.parent
+        )
     # The template as the repository names it, so the file is the same on every machine.
     shown = template_path.resolve()
     shown_text = str(shown.relative_to(REPO_ROOT)) if shown.is_relative_to(REPO_ROOT) else str(template_path)
     path.write_text(derived.text(shown_text), encoding="utf-8")
-    validate_stack_file(str(path))
+    # The stacks it references are answered when it is planned or deployed (--stack-outputs or the backend).
+    validate_stack_file(str(path), references=None)
     return path
 
 
@@ -153,10 +163,10 @@ def _derive_and_write(out_file: Path | None = None, **options: Any) -> tuple[Der
     try:
         derived, template_path = derive(**options)
     except QaInputError as refused:
-        _fail(f"[bold red]{refused.key}[/]: {refused.message}")
+        _fail(f"[bold red]{escape(str(refused.key))}[/]: {escape(str(refused.message))}")
     path = write_derived(derived, template_path, out_file)
     for note in derived.notes:
-        err.print(f"  {note}", highlight=False)
+        err.print(f"  {escape(str(note))}", highlight=False)
     return derived, path
 
 
@@ -173,7 +183,7 @@ def stack_command(
         out_file, template=template, id_=id_, release=release, ttl=ttl, sets=set_, source=source, commit=commit,
         owner=owner, shared_cluster=shared_cluster, host_pool=host_pool, host_slot=host_slot, now=now,
     )
-    err.print(f"[green]✓[/] QA stack [bold]{derived.name}[/] (ID {derived.id})", highlight=False)
+    err.print(f"[green]✓[/] QA stack [bold]{escape(str(derived.name))}[/] (ID {escape(str(derived.id))})", highlight=False)
     out.print(str(path), highlight=False, soft_wrap=True)
 
 
@@ -202,7 +212,8 @@ def plan_command(
         print_markdown(result.summary)
     timing = result.timing
     err.print(
-        f"[green]✓[/] plan bundle for QA stack [bold]{derived.name}[/]: {len(result.files)} files in {target}; "
+        f"[green]✓[/] plan bundle for QA stack [bold]{escape(derived.name)}[/]: {len(result.files)} files in "
+        f"{escape(str(target))}; "
         f"modelled time to verdict {timing.verdict_seconds // 60} min {timing.verdict_seconds % 60:02d} s",
         highlight=False,
     )
@@ -221,9 +232,9 @@ def _derived_file(id_: str, stack: str | None) -> tuple[str, Path]:
         if (environment.get("qa") or {}).get("id") == wanted and (stack is None or name == stack):
             found.append((str(name), path))
     if not found:
-        _fail(f"no QA stack file for ID {wanted!r} in {QA_DIR}: derive it first (`mojactl qa stack TEMPLATE --id {id_}`)")
+        _fail(f"no QA stack file for ID {escape(repr(wanted))} in {escape(str(QA_DIR))}: derive it first (`mojactl qa stack TEMPLATE --id {escape(str(id_))}`)")
     if len(found) > 1:
-        _fail(f"several QA stacks have ID {wanted!r} ({', '.join(n for n, _ in found)}): pass --stack")
+        _fail(f"several QA stacks have ID {escape(repr(wanted))} ({escape(str(', '.join(n for n, _ in found)))}): pass --stack")
     return found[0]
 
 
@@ -241,8 +252,8 @@ def _check_slot(workspace: QaWorkspace, stack: str, slot: str | None) -> None:
         return
     other = slot_taken_by(workspace.stacks(), slot, stack)
     if other is not None:
-        _fail(f"host-pool slot {slot!r} is in use by QA stack {other}: derive with another --host-slot, or wait "
-              f"for `mojactl qa down` of {other}")
+        _fail(f"host-pool slot {escape(repr(slot))} is in use by QA stack {escape(str(other))}: derive with another --host-slot, or wait "
+              f"for `mojactl qa down` of {escape(str(other))}")
 
 
 def _print_line(line: str) -> None:
@@ -259,8 +270,8 @@ def up_command(id_: IdArg, stack: StackOption = None, secrets_provider: SecretsP
     try:
         workspace.up(name, path, tags, _print_line)
     except Exception as error:  # noqa: BLE001 (Pulumi's own message says what failed)
-        _fail(f"[bold red]qa up {name} failed:[/] {error}", EXIT_DEPLOY)
-    err.print(f"[green]✓[/] QA environment [bold]{name}[/] is up; `mojactl qa down {id_}` removes it", highlight=False)
+        _fail(f"[bold red]qa up {escape(str(name))} failed:[/] {escape(str(error))}", EXIT_DEPLOY)
+    err.print(f"[green]✓[/] QA environment [bold]{escape(str(name))}[/] is up; `mojactl qa down {escape(str(id_))}` removes it", highlight=False)
 
 
 def _resolve_stack(workspace: QaWorkspace, id_: str, stack: str | None) -> str:
@@ -268,9 +279,9 @@ def _resolve_stack(workspace: QaWorkspace, id_: str, stack: str | None) -> str:
         return stack
     matches = stacks_with_id(workspace.stacks(), qa_id(id_))
     if not matches:
-        _fail(f"no QA stack with ID {qa_id(id_)!r} in the backend (`mojactl qa list` shows them)")
+        _fail(f"no QA stack with ID {escape(repr(qa_id(id_)))} in the backend (`mojactl qa list` shows them)")
     if len(matches) > 1:
-        _fail(f"several QA stacks have ID {qa_id(id_)!r} ({', '.join(s.name for s in matches)}): pass --stack")
+        _fail(f"several QA stacks have ID {escape(repr(qa_id(id_)))} ({escape(str(', '.join(s.name for s in matches)))}): pass --stack")
     return matches[0].name
 
 
@@ -290,8 +301,8 @@ def test_command(
     outcome = helm_test_runner(helm, timeout, name, junit)(workspace.outputs(name))
     err.print(outcome.summary, highlight=False, markup=False)
     if not outcome.passed:
-        _fail(f"[bold red]golden-path tests of {name} failed[/]", Verdict.TESTS_FAILED.exit_code)
-    err.print(f"[green]✓[/] tests of {name} passed", highlight=False)
+        _fail(f"[bold red]golden-path tests of {escape(str(name))} failed[/]", Verdict.TESTS_FAILED.exit_code)
+    err.print(f"[green]✓[/] tests of {escape(str(name))} passed", highlight=False)
 
 
 def _helm() -> str:
@@ -314,8 +325,8 @@ def _destroy(workspace: QaWorkspace, name: str) -> None:
     report = RunReport(Verdict.PASSED)
     teardown(workspace, name, config if config.is_file() else None, report, _print_line)
     if report.verdict == Verdict.TEARDOWN_FAILED:
-        _fail(f"[bold red]qa down {name}:[/] {report.steps[-1]}", EXIT_TEARDOWN)
-    err.print(f"[green]✓[/] {name} destroyed and removed", highlight=False)
+        _fail(f"[bold red]qa down {escape(str(name))}:[/] {escape(str(report.steps[-1]))}", EXIT_TEARDOWN)
+    err.print(f"[green]✓[/] {escape(str(name))} destroyed and removed", highlight=False)
 
 
 @qa_app.command("run")
@@ -344,7 +355,7 @@ def run_command(
     if report.test_summary:
         err.print(report.test_summary, highlight=False, markup=False)
     colour = "green" if report.verdict == Verdict.PASSED else "red"
-    err.print(f"[bold {colour}]QA {derived.name}: {report.verdict.text}[/]", highlight=False)
+    err.print(f"[bold {colour}]QA {escape(str(derived.name))}: {escape(str(report.verdict.text))}[/]", highlight=False)
     return report.verdict.exit_code
 
 
@@ -361,13 +372,14 @@ def list_command(
         out.print_json(json.dumps([{"stack": s.name, "tags": dict(sorted(s.tags.items()))} for s in stacks]))
         return
     if output != "table":
-        _fail(f"--output {output!r}: use table or json")
+        _fail(f"--output {escape(repr(output))}: use table or json")
     table = Table(title="QA environments")
     for column in ("Stack", "ID", "Template", "Expires", "Source"):
         table.add_column(column)
     for s in stacks:
-        table.add_row(s.name, s.qa_id or "", s.tags.get("mojaloop:template", ""), s.tags.get("mojaloop:expires-at", ""),
-                      s.tags.get("mojaloop:source", ""))
+        table.add_row(*(escape(cell) for cell in (
+            s.name, s.qa_id or "", s.tags.get("mojaloop:template", ""), s.tags.get("mojaloop:expires-at", ""),
+            s.tags.get("mojaloop:source", ""))))
     out.print(table)
 
 
@@ -381,24 +393,24 @@ def reap_command(
     try:
         moment = _now(now)
     except QaInputError as refused:
-        _fail(f"[bold red]{refused.key}[/]: {refused.message}")
+        _fail(f"[bold red]{escape(str(refused.key))}[/]: {escape(str(refused.message))}")
     workspace = make_workspace()
     decision = reap_selection(workspace.stacks(), moment)
     for name, why in decision.kept:
-        err.print(f"  kept {name}: {why}", highlight=False)
+        err.print(f"  kept {escape(str(name))}: {escape(str(why))}", highlight=False)
     failed = 0
     for stack in decision.destroy:
         expires = stack.tags.get("mojaloop:expires-at")
         if dry_run:
-            out.print(f"would destroy {stack.name} (expired {expires})", highlight=False)
+            out.print(f"would destroy {escape(str(stack.name))} (expired {escape(str(expires))})", highlight=False)
             continue
-        err.print(f"destroying {stack.name} (expired {expires})", highlight=False)
+        err.print(f"destroying {escape(str(stack.name))} (expired {escape(str(expires))})", highlight=False)
         report = RunReport(Verdict.PASSED)
         config = QA_DIR / f"Pulumi.{stack.name}.yaml"
         teardown(workspace, stack.name, config if config.is_file() else None, report, _print_line)
         if report.verdict == Verdict.TEARDOWN_FAILED:
             failed += 1
-            err.print(f"  [red]✗[/] {report.steps[-1]}", highlight=False, soft_wrap=True)
+            err.print(f"  [red]✗[/] {escape(str(report.steps[-1]))}", highlight=False, soft_wrap=True)
     if not decision.destroy:
         err.print("no QA stack has expired", highlight=False)
     return EXIT_TEARDOWN if failed else 0
@@ -426,12 +438,12 @@ def vault_login_command(
 
     jwt = os.environ.get(jwt_env, "").strip()
     if not jwt:
-        _fail(f"--jwt-env: {jwt_env} holds no token (GitLab: an id_tokens entry; GitHub: permissions id-token: write)")
+        _fail(f"--jwt-env: {escape(str(jwt_env))} holds no token (GitLab: an id_tokens entry; GitHub: permissions id-token: write)")
     if not address:
         _fail("--address: give Vault's address (or VAULT_ADDR)")
     try:
         credentials = ci_login(address, jwt, mount=mount, role=role, state_secret=state_secret,
                                ca_cert=ca_cert or True)
     except VaultLoginError as refused:
-        _fail(f"[bold red]vault-login:[/] {refused}", EXIT_INVALID)
+        _fail(f"[bold red]vault-login:[/] {escape(str(refused))}", EXIT_INVALID)
     sys.stdout.write(credentials.shell_exports())

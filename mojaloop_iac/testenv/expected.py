@@ -40,7 +40,7 @@ def _enabled(values: Mapping[str, Any], name: str) -> bool:
 
 def stack_expected_suites(env: Any, release: Any) -> tuple[ExpectedSuite, ...]:
     """The suites an environment stack's plan switches on (`env` a config Environment, `release` from the catalog)."""
-    from mojaloop_iac.config.rules import load_values_file
+    from mojaloop_iac.config.files import load_values_file
     from mojaloop_iac.planners.mojaloop_release import mojaloop_release_specs
     from mojaloop_iac.planners.mojaloop_values import load_values_data
     from mojaloop_iac.planners.mojaloop_values.planner import release_line

@@ -33,8 +33,8 @@ EKS_TAINT_EFFECTS: Mapping[str, str] = {
 _REPELLING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 
 # Graviton (ARM) instance types carry a `g` among the attributes after the generation digit: m7g, c6gn,
-# r8gd, t4g, im4gn. GPU families start with g (g5, g4dn) and are x86.
-_ARM_INSTANCE_TYPE = re.compile(r"^[a-z]+\d+[a-z-]*g[a-z-]*\.")
+# r8gd, t4g, im4gn; and the first generation, a1. GPU families start with g (g5, g4dn) and are x86.
+_ARM_INSTANCE_TYPE = re.compile(r"^([a-z]+\d+[a-z-]*g[a-z-]*|a1)\.")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from mojaloop_iac.planners.mojaloop_values.values import (
     enabled_features,
     required_secret_consumers,
 )
-from mojaloop_iac.planners.values_tree import deep_merge, plain
+from mojaloop_iac.planners.values_tree import deep_merge, plain, refuse_credentials_in_overrides
 
 # A release, or a release candidate of one (16.0.0-rc.20240129): the major version picks the line.
 _RELEASE_VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
@@ -50,6 +50,7 @@ def plan_mojaloop_values(
     values = build_values(inp, data, line, ttk_api_url=tool_url(data, inp, "ttk-api"))
     merged = deep_merge(values, plain(inp.overrides))
     _refuse_credential_values(merged)
+    refuse_credentials_in_overrides(inp.overrides, MojaloopValuesError)
     return MojaloopValuesPlan(
         values=merged,
         virtual_services=build_virtual_services(inp, data, line, features),
