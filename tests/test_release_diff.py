@@ -107,10 +107,12 @@ def test_a_release_helm_refuses_with_the_stacks_values_fails_the_diff(mirror, tm
     values = tmp_path / "mojaloop-values.yaml"
     values.write_text(yaml.safe_dump({"quoting-service": {"config": {"endpointSecurity": {"jwsSigningKey": ""}}}}))
     document = yaml.safe_load((STACKS_DIR / "Pulumi.demo.yaml").read_text())
-    document["config"]["mojaloop:environment"]["mojaloop"]["valuesFile"] = str(values)
+    # Named relative to the stack file, as users do: both sides' stacks must still find it.
+    document["config"]["mojaloop:environment"]["mojaloop"]["valuesFile"] = values.name
     stack = tmp_path / "Pulumi.demo.yaml"
     stack.write_text(yaml.safe_dump(document))
     assert main(["release", "diff", "15.2.0", CANDIDATE, "--stack", str(stack), *mirror]) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Pulumi.demo.yaml", values.name]  # nothing left behind
     error = " ".join(capsys.readouterr().err.split())
     assert f"Helm refused to render Mojaloop {CANDIDATE}'s release moja with the values of stack demo" in error
     assert "JWS signing enabled but no jwsSigningKey provided" in error

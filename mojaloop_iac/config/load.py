@@ -262,9 +262,11 @@ def kubeconfig_is_secret(value: Any) -> list[Issue]:
 
 
 def validate_stack_file(
-    stack: str, catalog: ReleaseCatalog | None = None, references: Collection[str] | None = ()
+    stack: str | StackFile, catalog: ReleaseCatalog | None = None, references: Collection[str] | None = ()
 ) -> tuple[StackFile, ValidatedStack]:
-    stack_file = read_stack_file(stack)
+    """A stack by name or path, or a stack file already read (perhaps with its config edited in memory: its
+    files are still resolved where the file is)."""
+    stack_file = stack if isinstance(stack, StackFile) else read_stack_file(stack)
     validated = validate_namespace(
         stack_file.namespace(), catalog, str(stack_file.path), stack_file.location, stack_file.name, references
     )

@@ -111,7 +111,7 @@ def referenced_outputs(
 
 
 def plan_stack(
-    stack: str,
+    stack: str | StackFile,
     out_dir: Path | None,
     stack_outputs: dict[str, dict] | None = None,
     render: RenderOptions | None = None,

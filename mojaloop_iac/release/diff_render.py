@@ -12,11 +12,7 @@ each Secret and ConfigMap comes from the rendered charts and the plan's own obje
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
-import yaml
 
 from mojaloop_iac.catalog import Release, ReleaseCatalog, load_catalog
 from mojaloop_iac.charts import ChartRepositories
@@ -55,18 +51,18 @@ def render_release_diff(
     repositories = ChartRepositories(options.cache_dir, options.mirror)
     plans: list[PlanResult] = []
     outputs: dict[str, dict] | None = None
-    with tempfile.TemporaryDirectory(prefix="mojactl-release-diff-") as scratch:
-        for side, release in zip(("from", "to"), releases, strict=True):
-            path = _stack_at(stack_file, release, Path(scratch) / side)
-            try:
-                if outputs is None:  # the referenced stacks (the control center) are planned once
-                    outputs = referenced_outputs(validate_stack_file(str(path))[1], None)
-                plans.append(plan_stack(str(path), None, outputs))
-            except ConfigError as error:
-                problems = "; ".join(f"{issue.path}: {issue.message}" if issue.path else issue.message
-                                     for issue in error.issues)
-                raise DiffRefused(f"with Mojaloop {release.version}, stack {stack_file.name} is not valid: "
-                                  f"{problems}") from None
+    for release in releases:
+        # In memory, at the stack file's own place: the files it names resolve as they do for it.
+        side = _stack_at(stack_file, release)
+        try:
+            if outputs is None:  # the referenced stacks (the control center) are planned once
+                outputs = referenced_outputs(*validate_stack_file(side, references=None), None)
+            plans.append(plan_stack(side, None, outputs))
+        except ConfigError as error:
+            problems = "; ".join(f"{issue.path}: {issue.message}" if issue.path else issue.message
+                                 for issue in error.issues)
+            raise DiffRefused(f"with Mojaloop {release.version}, stack {stack_file.name} is not valid: "
+                              f"{problems}") from None
     # Helm renders in processes of its own: both sides at once.
     with ThreadPoolExecutor(max_workers=2) as pool:
         before, after = pool.map(lambda pair: _render_side(*pair, repositories, options), zip(plans, releases))
@@ -81,19 +77,14 @@ def _resolve(catalog: ReleaseCatalog, version: str) -> Release:
     return release
 
 
-def _stack_at(stack_file: StackFile, release: Release, directory: Path) -> Path:
-    """The stack file with `mojaloop.release` set to `release`, under the stack's own name."""
-    config = dict(stack_file.config)
-    environment = dict(config[ENVIRONMENT])
+def _stack_at(stack_file: StackFile, release: Release) -> StackFile:
+    """The stack file with `mojaloop.release` set to `release` (and no `installedRelease`)."""
+    environment = dict(stack_file.config[ENVIRONMENT])
     mojaloop = dict(environment.get("mojaloop") or {})
     mojaloop["release"] = release.version
     mojaloop.pop("installedRelease", None)
     environment["mojaloop"] = mojaloop
-    config[ENVIRONMENT] = environment
-    directory.mkdir(parents=True)
-    path = directory / f"Pulumi.{stack_file.name}.yaml"
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
-    return path
+    return dataclasses.replace(stack_file, config={**stack_file.config, ENVIRONMENT: environment})
 
 
 def _render_side(planned: PlanResult, release: Release, repositories: ChartRepositories,
