@@ -369,7 +369,7 @@ def test_ordering_gitlabs_secret_generator_must_not_race_vaults_external_secrets
     )
 
 
-def test_invalid_rendered_objects_exit_4_with_the_errors_and_the_bundle_written(options, tmp_path, capsys):
+def test_invalid_rendered_objects_exit_3_with_the_errors_and_the_bundle_written(options, tmp_path, capsys):
     def broken(env):
         env["mojaloop"]["valuesFile"] = str(values_file)
 
