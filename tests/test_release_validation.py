@@ -386,6 +386,11 @@ def test_cli_dry_run_prints_the_ordered_steps_with_the_gates_collections(capsys)
     assert out.index("2. **install** Install Mojaloop 15.2.0") < out.index("6. **upgrade** Upgrade umbrella chart")
     for suite in GATE_SUITES:
         assert f"| `{suite}` | 100% |" in out
+    # The default template is the lowest environment of config/promotion.yaml; the example project has no
+    # stack of that name, and the dry run says how to choose one.
+    assert "Environment: ephemeral, from stack `qa`." in out
+    assert ("(--template defaults to qa, the lowest environment of config/promotion.yaml); pass --template STACK, "
+            "e.g. --template demo") in " ".join(out.split())
 
 
 def test_cli_refuses_a_real_run_naming_what_is_missing(capsys):

@@ -104,8 +104,9 @@ def validate(
         str | None, typer.Option("--previous", help="Release installed first (default: the newest published "
                                  "release with a direct upgrade to the candidate).")
     ] = None,
-    template: Annotated[str, typer.Option("--template", help="Stack the ephemeral environment is made from; "
-                                          "the report counts for this environment.")] = "qa",
+    template: Annotated[str | None, typer.Option("--template", help="Stack the ephemeral environment is made from; "
+                                                 "the report counts for this environment (default: the lowest "
+                                                 "environment of config/promotion.yaml).")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Validate a fresh install of the candidate instead.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the ordered steps, the gate and the release "
                                           "diff; change nothing.")] = False,
@@ -130,7 +131,16 @@ def validate(
     from mojaloop_iac.release.environment import EnvironmentOptions, EnvironmentUnavailable
     from mojaloop_iac.release.validation import ValidationRefused, dry_run_text, plan_validation
 
-    overrides, template_problem = _template_overrides(template)
+    from mojaloop_iac.release.promotion import load_promotion_config
+
+    if template is None:  # validation is what lets a release into the lowest environment
+        template = load_promotion_config().environments[0]
+        overrides, template_problem = _template_overrides(template)
+        if template_problem:
+            template_problem += (f" (--template defaults to {template}, the lowest environment of "
+                                 "config/promotion.yaml); pass --template STACK, e.g. --template demo")
+    else:
+        overrides, template_problem = _template_overrides(template)
     try:
         plan = plan_validation(load_catalog(), candidate, previous_version=previous, fresh=fresh, template=template,
                                template_has_overrides=overrides)
