@@ -174,3 +174,12 @@ def test_an_expiry_is_at_most_the_longest_qa_ttl_from_now(tmp_path, now):
     stack["config"][ENV]["expiresAt"] = (now + timedelta(days=7, minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     found = refusals(write(tmp_path, "qa", stack))
     assert any(p.startswith("environment.expiresAt: ") and "more than 7 days from now" in p for p in found), found
+
+
+def test_a_tenant_may_reach_the_shared_cluster_its_own_way_but_not_other_hosts(tmp_path, now):
+    stack = shared_qa_stack(now)
+    stack["config"][ENV]["baremetal"]["sshUser"] = "ci-runner"  # where the QA run happens: its own login
+    validate_stack_file(str(write(tmp_path, "qa", stack)))
+    stack["config"][ENV]["baremetal"]["hosts"][0]["address"] = "192.0.2.99"
+    found = refusals(write(tmp_path, "qa", stack))
+    assert any(p.startswith("environment.baremetal: is not the cluster's") for p in found), found

@@ -350,10 +350,10 @@ def qa_host_slot_fits(env: Environment, prefix: str, location: StackLocation) ->
 
 
 def _slot_in_the_pool(env: Environment, path: str, slot: str, location: StackLocation) -> Iterator[Issue]:
-    from mojaloop_iac.qa.derive import parse_host_pool
-    from mojaloop_iac.qa.names import QaInputError
     import yaml
 
+    from mojaloop_iac.qa.derive import parse_host_pool
+    from mojaloop_iac.qa.names import QaInputError
     from mojaloop_iac.yamlio import UserYamlError, load_user_yaml
 
     pool_file = next((candidate for candidate in (location.directory / HOST_POOL_FILE, STACKS_DIR / HOST_POOL_FILE)
@@ -511,8 +511,12 @@ def _own_networks(env: Environment, prefix: str) -> list[tuple[str, ipaddress.IP
     return networks
 
 
-# What a QA environment on a shared cluster takes from the cluster's stack (`mojactl qa stack` copies them).
-_CLUSTER_SETTINGS = ("substrate", "kubernetes", "network", "node_pools", "baremetal", "aws")
+# What a QA environment on a shared cluster must share with the cluster's stack, as `mojactl qa stack` copies
+# it: the cluster itself (how to reach it, e.g. the SSH key, may differ where the QA run happens).
+_CLUSTER_SETTINGS: dict[str, tuple[str, ...] | None] = {
+    "substrate": None, "kubernetes": None, "network": None, "node_pools": None,
+    "baremetal": ("hosts", "api_endpoint", "k3s_version", "ha_embedded_etcd"), "aws": ("region", "vpc_cidr"),
+}  # fmt: skip
 
 
 def _fits_the_shared_cluster(env: Environment, prefix: str, stack_file: Path, cluster: Environment) -> Iterator[Issue]:
@@ -522,12 +526,14 @@ def _fits_the_shared_cluster(env: Environment, prefix: str, stack_file: Path, cl
         yield Issue(f"{prefix}.qa.sharedCluster.environment", f"{shared.environment!r} is not the environment of "
                     f"{stack_file.name}, which is {cluster.name!r}: its auth mount and QA read policy serve this "
                     f"environment; write {cluster.name!r}")
-    for field in _CLUSTER_SETTINGS:
+    for field, parts in _CLUSTER_SETTINGS.items():
         own, theirs = getattr(env, field), getattr(cluster, field)
+        if parts is not None and own is not None and theirs is not None:
+            own, theirs = own.model_dump(include=set(parts)), theirs.model_dump(include=set(parts))
         if own != theirs:
             key = Environment.model_fields[field].alias or field
             key += ".version" if field == "kubernetes" else ""
-            detail = (f"Kubernetes {own.version}, but the cluster runs {theirs.version}"
+            detail = (f"Kubernetes {env.kubernetes.version}, but the cluster runs {cluster.kubernetes.version}"
                       if field == "kubernetes" else "not the cluster's")
             yield Issue(f"{prefix}.{key}", f"is {detail} ({stack_file.name}): a QA environment on a shared cluster "
                         "runs on that cluster as it is; take its settings (`mojactl qa stack --shared-cluster` copies "
