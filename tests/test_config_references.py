@@ -183,3 +183,19 @@ def test_a_tenant_may_reach_the_shared_cluster_its_own_way_but_not_other_hosts(t
     stack["config"][ENV]["baremetal"]["hosts"][0]["address"] = "192.0.2.99"
     found = refusals(write(tmp_path, "qa", stack))
     assert any(p.startswith("environment.baremetal: is not the cluster's") for p in found), found
+
+
+def test_qa_stack_with_a_pool_of_its_own_places_it_next_to_the_stack(tmp_path, now, monkeypatch, capsys):
+    """`mojactl qa stack --host-pool FILE`: the stack's slot is checked against FILE, which goes next to it."""
+    pool = tmp_path / "pool.yaml"
+    pool.write_text("slots:\n  lab-1:\n    - {name: lab-node-1, address: 198.51.100.71, role: server}\n")
+    out = tmp_path / "qa" / "Pulumi.demo-pr-5.yaml"
+    assert cli.main(["qa", "stack", "demo", "--id", "pr-5", "--host-pool", str(pool), "--now",
+                     now.strftime("%Y-%m-%dT%H:%M:%SZ"), "--out", str(out)]) == 0
+    assert (out.parent / "qa-host-pool.yaml").read_text() == pool.read_text()
+    assert validate_stack_file(str(out))[1].config.environment.qa.host_slot == "lab-1"
+    other = tmp_path / "other.yaml"
+    other.write_text("slots:\n  lab-2:\n    - {name: lab-node-2, address: 198.51.100.72, role: server}\n")
+    assert cli.main(["qa", "stack", "demo", "--id", "pr-6", "--host-pool", str(other), "--now",
+                     now.strftime("%Y-%m-%dT%H:%M:%SZ"), "--out", str(tmp_path / "qa" / "Pulumi.demo-pr-6.yaml")]) == 2
+    assert "holds another host pool" in capsys.readouterr().err
