@@ -185,7 +185,17 @@ def _issues(kubernetes_version: str, overrides: Mapping[str, str]) -> Iterator[V
         return
     catalog = products()
     for product, values in _overrides_by_product(overrides).items():
-        if len(set(values.values())) > 1:
+        components = [key for key in values if key != product]
+        if components and len(catalog[product].charts) > 1:
+            # One component's key moves every chart of the product: say so, rather than move them silently.
+            listed = ", ".join(f"{key} {version}" for key, version in values.items())
+            yield VersionIssue(
+                f"chartVersions.{components[0]}",
+                f"{listed}: {catalog[product].name}'s charts ({', '.join(catalog[product].charts)}) run one version, "
+                f"so one of them cannot be moved alone; give the product's version, e.g. chartVersions: "
+                f"{{{product}: {values[components[0]]}}}, which moves all of them",
+            )
+        elif len(set(values.values())) > 1:
             listed = ", ".join(f"{key} {version}" for key, version in values.items())
             yield VersionIssue(
                 f"chartVersions.{next(iter(values))}",

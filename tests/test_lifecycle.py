@@ -8,11 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mojaloop_iac.baremetal.provider import AnsibleRunProvider, run_inputs
 from mojaloop_iac.baremetal.runner import BaremetalRunError
+from mojaloop_iac.config.files import StackLocation
 from mojaloop_iac.config.load import read_stack_file, validate_namespace
 from mojaloop_iac.config.models import Lifecycle
+from mojaloop_iac.config.rules import HOST_POOL_FILE
 from mojaloop_iac.planners.inventory import plan_inventory
 from mojaloop_iac.planners.lifecycle import lifecycle_policy
 from mojaloop_iac.qa.derive import HostSlot, QaRequest, derive_qa_stack
@@ -48,7 +51,10 @@ def test_destroying_an_ephemeral_environments_hosts_runs_reset_yml(tmp_path: Pat
                                "sshHost": "127.0.0.1", "sshPort": closed_port()},)),)
     derived = derive_qa_stack(template.name, template.config, QaRequest("pr-1", datetime(2025, 6, 1, tzinfo=UTC)),
                               host_pool=pool)
-    environment = validate_namespace({"environment": derived.document["config"]["mojaloop:environment"]}).config.environment
+    # The slot is checked against the host pool next to the stack: this test's own.
+    (tmp_path / HOST_POOL_FILE).write_text(yaml.safe_dump({"slots": {slot.name: list(slot.hosts) for slot in pool}}))
+    environment = validate_namespace({"environment": derived.document["config"]["mojaloop:environment"]},
+                                     location=StackLocation(tmp_path, tmp_path)).config.environment
     inventory = plan_inventory(environment)
     with pytest.raises(BaremetalRunError) as failed:
         AnsibleRunProvider().delete("baremetal-demo-pr-1", run_inputs(inventory, tmp_path, reset_on_delete=True))

@@ -75,10 +75,22 @@ def test_a_mix_of_istio_components_in_chart_versions_is_refused_with_its_key():
     assert "one version" in issue.message and "istiod 1.24.5" in issue.message
 
 
-def test_one_version_for_every_istio_component_is_accepted():
-    same = {"istiod": "1.24.5", "istio-base": "1.24.5", "istio-internal-ingress-gw": "1.24.5"}
-    assert platform_warnings(validate_namespace(demo_with(chartVersions=same))) == ()
-    assert platform_versions("1.28", same).version("istio") == "1.24.5"
+def test_istio_moves_as_one_by_its_product_key():
+    assert platform_warnings(validate_namespace(demo_with(chartVersions={"istio": "1.24.5"}))) == ()
+    assert platform_versions("1.28", {"istio": "1.24.5"}).version("istio") == "1.24.5"
+
+
+@pytest.mark.parametrize("components", [
+    {"istiod": "1.23.0"},  # alone it would silently move base, CNI and the gateways too
+    {"istiod": "1.24.5", "istio-base": "1.24.5", "istio-internal-ingress-gw": "1.24.5"},
+])
+def test_a_key_naming_istio_components_is_refused_for_the_products_key(components):
+    with pytest.raises(ConfigError) as refused:
+        validate_namespace(demo_with(chartVersions=components))
+    (issue,) = refused.value.issues
+    first = sorted(components)[0]  # as the stack's keys are read
+    assert issue.path == f"environment.chartVersions.{first}"
+    assert f"chartVersions: {{istio: {components[first]}}}, which moves all of them" in issue.message
 
 
 def test_an_override_outside_its_projects_support_is_a_warning_naming_the_key():

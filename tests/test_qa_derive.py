@@ -9,21 +9,21 @@ import pytest
 from mojaloop_iac.config.issues import ConfigError
 from mojaloop_iac.config.load import read_stack_file, validate_namespace
 from mojaloop_iac.qa.derive import (
-    HostSlot,
     QaRequest,
     SharedClusterStack,
     choose_slot,
     derive_qa_stack,
+    parse_host_pool,
     parse_set,
     parse_ttl,
 )
+from mojaloop_iac.paths import STACKS_DIR
 from mojaloop_iac.qa.names import QaInputError
+from mojaloop_iac.yamlio import load_yaml
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-POOL = (
-    HostSlot("slot-a", ({"name": "qa-a-1", "address": "198.51.100.11", "role": "server"},)),
-    HostSlot("slot-b", ({"name": "qa-b-1", "address": "198.51.100.21", "role": "server"},)),
-)
+# Two slots of the project's host pool: validation checks a derived stack's slot against that pool.
+POOL = parse_host_pool(load_yaml((STACKS_DIR / "qa-host-pool.yaml").read_text(encoding="utf-8")), "pool")[:2]
 
 
 def derive(template: str = "demo", **request: object):
@@ -67,8 +67,8 @@ def test_own_bare_metal_cluster_takes_a_host_pool_slot_never_the_templates_hosts
         {"environment": read_stack_file("demo").config["mojaloop:environment"]}).config.environment.baremetal.hosts}
     hosts = {h.name for h in env.baremetal.hosts}
     assert hosts.isdisjoint(template_hosts)
-    assert env.qa.host_slot in {"slot-a", "slot-b"} and list(env.node_pools) == ["general"]
-    assert derive(host_slot="slot-b").host_slot == "slot-b"
+    assert env.qa.host_slot in {"qa-slot-1", "qa-slot-2"} and list(env.node_pools) == ["general"]
+    assert derive(host_slot="qa-slot-2").host_slot == "qa-slot-2"
 
 
 def test_bare_metal_without_a_host_pool_is_refused():

@@ -81,6 +81,52 @@ def cidrs_do_not_overlap(cluster: ClusterSettings, prefix: str) -> Iterator[Issu
                         f"subnets (a /24 each) for {len(cluster.baremetal.hosts)} hosts; use a larger range")
 
 
+# The most public (non-private) addresses a cluster's API allow-lists may open it to, together: a /8's worth.
+MAX_PUBLIC_ALLOWED_ADDRESSES = 2**24
+
+
+def api_access_is_bounded(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    """Each allowed network is at most a /8 (syntax); together they must not open the API to the Internet
+    piece by piece (0.0.0.0/1 + 128.0.0.0/1 is everyone)."""
+    lists = []
+    if cluster.baremetal is not None:
+        lists.append((f"{prefix}.baremetal.apiAllowedCidrs", cluster.baremetal.api_allowed_cidrs))
+    if cluster.aws is not None:
+        lists.append((f"{prefix}.aws.apiAccessCidrs", cluster.aws.api_access_cidrs))
+    for path, networks in lists:
+        collapsed = ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv4Network))
+        public = sum(network.num_addresses for network in collapsed if not network.is_private)
+        if public > MAX_PUBLIC_ALLOWED_ADDRESSES:
+            yield Issue(path, f"together open the API to {public} public addresses, more than a /8 "
+                        f"({MAX_PUBLIC_ALLOWED_ADDRESSES}): list the operators' and CI's own networks, e.g. "
+                        "203.0.113.0/24, or reach the API over the WireGuard mesh")
+
+
+def api_endpoint_is_a_vip(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
+    """The API endpoint is a virtual IP or load balancer in front of the servers: an address of its own, outside
+    the pod and service networks, and not an agent's (which runs no API server). A server's address only with
+    a single server, where it is what the default would be anyway."""
+    baremetal = cluster.baremetal
+    if baremetal is None or not isinstance(baremetal.api_endpoint, ipaddress.IPv4Address):
+        return
+    endpoint, path = baremetal.api_endpoint, f"{prefix}.baremetal.apiEndpoint"
+    for key, network in (("podCidr", cluster.network.pod_cidr), ("serviceCidr", cluster.network.service_cidr)):
+        if endpoint in network:
+            yield Issue(path, f"{endpoint} lies inside {prefix}.network.{key} ({network}), which the cluster hands "
+                        "to pods or services; give the virtual IP or load balancer on the hosts' network, e.g. "
+                        "192.0.2.10")
+    servers = [host for host in baremetal.hosts if host.role == "server"]
+    for host in baremetal.hosts:
+        if host.address != endpoint:
+            continue
+        if host.role == "agent":
+            yield Issue(path, f"{endpoint} is agent {host.name}'s address, which runs no API server; give the "
+                        "virtual IP or load balancer in front of the servers, or leave it out for the first server")
+        elif len(servers) > 1:
+            yield Issue(path, f"{endpoint} is server {host.name}'s own address: with {len(servers)} servers the API "
+                        "would go down with that one; give a virtual IP or load balancer in front of all of them")
+
+
 def baremetal_hosts(cluster: ClusterSettings, prefix: str) -> Iterator[Issue]:
     if cluster.baremetal is None:
         return

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from mojaloop_iac import contract
 from mojaloop_iac.config.cluster_rules import DERIVED_NAME_PREFIX, MAX_NAME_LENGTH, named_networks, repels
+from mojaloop_iac.config.files import StackLocation
 from mojaloop_iac.config.issues import Issue, suggest
 from mojaloop_iac.config.models import ControlCenter, ControlCenterProfile, Substrate
+from mojaloop_iac.paths import STACKS_DIR
 from mojaloop_iac.planners.mesh import plan_hub_side
 from mojaloop_iac.wireguard import MeshPlanError
 
@@ -30,10 +32,75 @@ def control_center_rules(cc: ControlCenter, prefix: str, files_checked: bool = T
                     "auth mount and policies hold the control center's own secrets (MinIO's root password among "
                     "them), which that environment's deployer would then read and write; name the environment "
                     "differently")
+    yield from vault_names_are_distinct(cc, prefix)
     yield from unseal_keys(cc, prefix, files_checked)
     yield from raft_fits_the_nodes(cc, prefix)
     yield from wireguard_mesh_plans(cc, f"{prefix}.wireguard")
     yield from qa_access_is_complete(cc, f"{prefix}.qa")
+
+
+def derived_vault_names(cc: ControlCenter, extra_environment: str | None = None) -> dict[tuple[str, str], list[str]]:
+    """Every name the control center's Vault bootstrap derives, by kind (ACL policy, token role, auth mount, KV
+    prefix), each with what it belongs to. The control center's own secrets live under its own name, like an
+    environment's; `extra_environment` adds an environment that is not declared (an ephemeral one)."""
+    from mojaloop_iac.planners.control_center_stack import GITHUB_ACTIONS_MOUNT, GITLAB_CI_MOUNT
+    from mojaloop_iac.vault import paths
+    from mojaloop_iac.vault.bootstrap_plan import (
+        ADMIN_POLICY_NAME,
+        DEFAULT_OPERATOR_AUTH_MOUNT,
+        QA_DEPLOYER_POLICY_NAME,
+        QA_DEPLOYER_ROLE,
+    )
+
+    names: dict[tuple[str, str], list[str]] = {}
+
+    def add(kind: str, name: str, owner: str) -> None:
+        names.setdefault((kind, name), []).append(owner)
+
+    add("ACL policy", ADMIN_POLICY_NAME, "the operators' admin policy")
+    add("auth mount", DEFAULT_OPERATOR_AUTH_MOUNT, "the operators' logins")
+    owners = [(cc.name, "the control center's own")]
+    owners += [(name, environment_owner(name)) for name in dict.fromkeys(cc.environments)]
+    if extra_environment is not None:
+        owners.append((extra_environment, environment_owner(extra_environment)))
+    for name, owner in owners:
+        add("ACL policy", paths.environment_read_policy_name(name), f"{owner} read policy")
+        add("ACL policy", paths.environment_deploy_policy_name(name), f"{owner} deploy policy")
+        add("token role", paths.deployer_token_role_name(name), f"{owner} deployer role")
+        add("auth mount", paths.kubernetes_auth_mount(name), f"{owner} Kubernetes auth mount")
+        add("KV prefix", paths.environment_prefix(name), f"{owner} secrets")
+    if cc.qa is not None:
+        for name in dict.fromkeys(cc.qa.shared_clusters):
+            add("ACL policy", paths.qa_read_policy_name(name), f"shared QA cluster {name}'s QA read policy")
+        add("ACL policy", QA_DEPLOYER_POLICY_NAME, "the QA deployer policy")
+        add("token role", QA_DEPLOYER_ROLE, "the QA deployer role")
+        if cc.qa.gitlab is not None:
+            add("auth mount", GITLAB_CI_MOUNT, "GitLab CI's login")
+        if cc.qa.github is not None:
+            add("auth mount", GITHUB_ACTIONS_MOUNT, "GitHub Actions' login")
+    return names
+
+
+def environment_owner(name: str) -> str:
+    return f"environment {name}'s"
+
+
+def vault_name_collisions(names: dict[tuple[str, str], list[str]]) -> Iterator[tuple[str, str, list[str]]]:
+    """(kind, name, owners) of every derived name two different things would share."""
+    for (kind, name), owners in names.items():
+        if len(owners) > 1:
+            yield kind, name, owners
+
+
+def vault_names_are_distinct(cc: ControlCenter, prefix: str) -> Iterator[Issue]:
+    """Two things sharing a Vault name share its rights: e.g. environment `x-qa`'s read policy `env-x-qa-read`
+    is also shared QA cluster `x`'s QA read policy. (The control center's own name is refused on its own.)"""
+    if cc.name in cc.environments or any(len(name) > MAX_NAME_LENGTH for name in cc.environments):
+        return
+    for kind, name, owners in vault_name_collisions(derived_vault_names(cc)):
+        yield Issue(f"{prefix}.environments", f"the Vault {kind} {name!r} would be both {' and '.join(owners)}: "
+                    "whoever holds one would hold the other's rights; rename the environment (e.g. no name ending "
+                    "in -qa next to a shared QA cluster of the name before it)")
 
 
 def unseal_keys(cc: ControlCenter, prefix: str, files_checked: bool) -> Iterator[Issue]:
@@ -134,6 +201,34 @@ def _mesh_member_path(path: str, message: str, cc: ControlCenter) -> str:
         if message.startswith(f"peer {name!r}"):
             return f"{path}.peers.{name}"
     return path
+
+
+def shared_clusters_host_qa(cc: ControlCenter, prefix: str, location: StackLocation) -> Iterator[Issue]:
+    """A shared QA cluster's stack must say it hosts QA environments (`qaHost: true`): checked against the
+    environment stacks of that name found locally (next to this stack file and in stacks/), as plan finds them."""
+    if cc.qa is None or not cc.qa.shared_clusters:
+        return
+    from mojaloop_iac.config.issues import ConfigError
+    from mojaloop_iac.config.load import read_stack_file
+
+    wanted = set(cc.qa.shared_clusters)
+    hosts: dict[str, list[tuple[str, bool]]] = {}
+    for directory in dict.fromkeys((location.directory.resolve(), STACKS_DIR.resolve())):
+        for stack_path in sorted(directory.glob("Pulumi.*.yaml")):
+            try:
+                settings = read_stack_file(str(stack_path)).namespace().get("environment")
+            except ConfigError:
+                continue  # not a stack this one can learn from; its own validation says why
+            if isinstance(settings, dict) and settings.get("name") in wanted:
+                hosts.setdefault(settings["name"], []).append((stack_path.name, settings.get("qaHost") is True))
+    for index, name in enumerate(cc.qa.shared_clusters):
+        found = hosts.get(name, [])
+        if found and not any(is_host for _, is_host in found):
+            stacks = ", ".join(stack for stack, _ in found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+            yield Issue(f"{prefix}.qa.sharedClusters[{index}]", f"{name!r} is not a QA host: its stack "
+                        f"({stacks}) does not set qaHost: true, so its cluster neither "
+                        "exports its kubeconfig to QA environments nor gets their read policy; set qaHost: true there, "
+                        "or name the cluster that hosts QA environments")
 
 
 def qa_access_is_complete(cc: ControlCenter, path: str) -> Iterator[Issue]:

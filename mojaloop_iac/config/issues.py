@@ -73,7 +73,12 @@ def issues_from_validation_error(error: ValidationError, root: type[BaseModel], 
     # A value that fits none of a union's members fails once per member, at the same key: one issue says
     # every way it could have been right.
     messages: dict[str, list[str]] = {}
-    for detail in error.errors(include_url=False):
+    details = error.errors(include_url=False)
+    # pydantic counts a list's length after its items: refused items also make it "too short", which says nothing.
+    failed_inside = {detail["loc"][:-1] for detail in details if detail["loc"] and isinstance(detail["loc"][-1], int)}
+    for detail in details:
+        if detail["type"] == "too_short" and detail["loc"] in failed_inside:
+            continue
         loc = _user_loc(root, detail["loc"])
         if loc and loc[-1] == "[key]":
             loc = loc[:-1]

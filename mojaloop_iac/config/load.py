@@ -26,7 +26,7 @@ from mojaloop_iac.config.issues import (
     suggest,
 )
 from mojaloop_iac.config.models import StackConfig
-from mojaloop_iac.config.rules import check_stack
+from mojaloop_iac.config.rules import check_stack, following
 from mojaloop_iac.credentials import find_credentials
 from mojaloop_iac.paths import STACKS_DIR
 from mojaloop_iac.yamlio import UserYamlError, load_user_yaml
@@ -267,7 +267,8 @@ def validate_stack_file(
     """A stack by name or path, or a stack file already read (perhaps with its config edited in memory: its
     files are still resolved where the file is)."""
     stack_file = stack if isinstance(stack, StackFile) else read_stack_file(stack)
-    validated = validate_namespace(
-        stack_file.namespace(), catalog, str(stack_file.path), stack_file.location, stack_file.name, references
-    )
+    with following(stack_file.path):
+        validated = validate_namespace(
+            stack_file.namespace(), catalog, str(stack_file.path), stack_file.location, stack_file.name, references
+        )
     return stack_file, validated

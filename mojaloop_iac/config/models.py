@@ -31,11 +31,14 @@ from mojaloop_iac.config.syntax import (
     Duration,
     Email,
     EnvironmentVariable,
+    GithubRepository,
+    GitlabProject,
     HostAddress,
     HttpsUrl,
     HttpUrl,
     InstanceType,
     IPv4Address,
+    JwtAudience,
     K3sBinaryFile,
     K3sInstallScriptFile,
     K3sVersion,
@@ -57,6 +60,7 @@ from mojaloop_iac.config.syntax import (
     UsableNetwork,
     ValuesFile,
     VaultAddress,
+    duration_seconds,
     WireGuardEndpoint,
     WireGuardPublicKey,
     prefix_between,
@@ -75,6 +79,17 @@ def _odd_raft_peers(value: int) -> int:
     if value % 2 == 0:
         raise ValueError(f"{value} raft peers cannot keep a majority through a failure any better than "
                          f"{value - 1}; use an odd number: 1, 3 or 5")
+    return value
+
+
+MAX_QA_TOKEN_TTL_SECONDS = 24 * 3600
+"""A QA run's up, test and down fit in a day; a longer-lived deployer token is a standing credential."""
+
+
+def _at_most_a_day(value: str) -> str:
+    if duration_seconds(value) > MAX_QA_TOKEN_TTL_SECONDS:
+        raise ValueError(f"{value!r} is longer than a day: a QA deployer token lives for one QA run (up, tests, "
+                         "down); at most 24h, e.g. 2h")
     return value
 
 
@@ -543,21 +558,21 @@ class GitlabQaLogin(Model):
     url: HttpsUrl | None = None
     """GitLab's URL, the issuer of its CI `id_tokens`; default: the control center's own GitLab
     (`https://gitlab.<internal domain>`, profile `full`)."""
-    projects: tuple[str, ...] = Field(min_length=1)
-    """Project paths whose pipelines may deploy QA environments, e.g. `mojaloop/hub-config`."""
+    projects: tuple[GitlabProject, ...] = Field(min_length=1)
+    """Project paths whose pipelines may deploy QA environments, e.g. `mojaloop/hub-config` (no wildcards)."""
     refs: tuple[str, ...] = ("*",)
     """Branches (globs) whose pipelines may log in; merge-request pipelines carry the source branch."""
-    audience: str = "mojaloop-qa"
-    """The `aud` the CI job's `id_tokens` entry asks for."""
+    audience: JwtAudience = "mojaloop-qa"
+    """The `aud` the CI job's `id_tokens` entry asks for (not empty)."""
 
 
 class GithubQaLogin(Model):
-    repositories: tuple[str, ...] = Field(min_length=1)
-    """`owner/repository` whose workflows may deploy QA environments."""
+    repositories: tuple[GithubRepository, ...] = Field(min_length=1)
+    """`owner/repository` whose workflows may deploy QA environments, e.g. `mojaloop/hub-config` (no wildcards)."""
     refs: tuple[str, ...] = ("refs/pull/*/merge", "refs/heads/*")
     """Workflow refs (globs) that may log in: pull requests run on `refs/pull/<n>/merge`."""
-    audience: str = "mojaloop-qa"
-    """The audience the workflow requests its OIDC token for."""
+    audience: JwtAudience = "mojaloop-qa"
+    """The audience the workflow requests its OIDC token for (not empty)."""
 
 
 class QaAccess(Model):
@@ -568,8 +583,8 @@ class QaAccess(Model):
     """GitLab CI logs in with its `id_tokens` (JWT, auth mount `gitlab-ci`) and receives QA deployer tokens."""
     github: GithubQaLogin | None = None
     """GitHub Actions logs in with its OIDC token (auth mount `github-actions`) and receives QA deployer tokens."""
-    token_ttl: Duration = "2h"
-    """Life of a QA deployer token (a QA run's up, test and down), e.g. `2h`."""
+    token_ttl: Annotated[Duration, AfterValidator(_at_most_a_day)] = "2h"
+    """Life of a QA deployer token (a QA run's up, test and down), e.g. `2h`; at most `24h`."""
 
 
 class ControlCenter(ClusterSettings):

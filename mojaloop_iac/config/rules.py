@@ -9,13 +9,19 @@ is refused here, before anything runs, under a stack key.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
 
 from mojaloop_iac import contract
 from mojaloop_iac.catalog import Release, ReleaseCatalog, UpgradeRefused, plan_upgrade
-from mojaloop_iac.clock import today
+from mojaloop_iac.clock import now, today
 from mojaloop_iac.config.cluster_rules import (
     acme_is_configured,
+    api_access_is_bounded,
+    api_endpoint_is_a_vip,
     aws_names_fit,
     aws_node_groups,
     baremetal_hosts,
@@ -30,15 +36,29 @@ from mojaloop_iac.config.cluster_rules import (
     substrate_sections,
     taints_are_unique,
 )
-from mojaloop_iac.config.control_center_rules import control_center_chart_versions, control_center_rules
+from mojaloop_iac.config.control_center_rules import (
+    control_center_chart_versions,
+    control_center_rules,
+    shared_clusters_host_qa,
+)
 from mojaloop_iac.config.files import DEFAULT_LOCATION, StackLocation, referenced_stack_file
 from mojaloop_iac.config.issues import Issue, suggest
-from mojaloop_iac.config.models import ClusterSettings, Environment, Lifecycle, StackConfig, Substrate
+from mojaloop_iac.config.models import (
+    ClusterSettings,
+    ControlCenter,
+    Environment,
+    Lifecycle,
+    StackConfig,
+    Substrate,
+)
+from mojaloop_iac.paths import STACKS_DIR
 
 # Kubernetes' own namespaces: a stack that created (and on destroy deleted) one would break the cluster.
 KUBERNETES_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Paths Vault reserves for itself: no secrets engine can be mounted there.
 VAULT_RESERVED_MOUNTS = ("sys", "auth", "cubbyhole", "identity")
+# The bare-metal hosts QA environments with a cluster of their own run on (mojactl qa stack's default pool).
+HOST_POOL_FILE = "qa-host-pool.yaml"
 
 ClusterRule = Callable[[ClusterSettings, str], Iterator[Issue]]
 
@@ -58,6 +78,8 @@ def check_stack(
     cluster_rules: list[ClusterRule] = [
         acme_is_configured,
         substrate_sections,
+        api_access_is_bounded,
+        api_endpoint_is_a_vip,
         cidrs_do_not_overlap,
         baremetal_hosts,
         downloads_are_https,
@@ -73,6 +95,7 @@ def check_stack(
     issues = [issue for rule in cluster_rules for issue in rule(config.cluster, prefix)]
     if config.control_center is not None:
         issues += control_center_rules(config.control_center, prefix, files_checked)
+        issues += shared_clusters_host_qa(config.control_center, prefix, location)
         issues += control_center_chart_versions(config.control_center, prefix)
     if config.environment is not None:
         env = config.environment
@@ -84,6 +107,7 @@ def check_stack(
         issues += namespace_is_mojaloops_own(env, prefix)
         issues += referenced_stacks_answer(env, prefix, location, stack_name, references)
         issues += lifecycle_is_consistent(env, prefix)
+        issues += qa_host_slot_fits(env, prefix, location)
     if files_checked and not any(issue.severity == "error" for issue in issues):
         # Imported here: it pulls in every planner.
         from mojaloop_iac.config.plannable import planner_issues
@@ -298,6 +322,62 @@ def lifecycle_is_consistent(env: Environment, prefix: str) -> Iterator[Issue]:
         yield Issue(f"{prefix}.qaHost", "a cluster hosting QA environments outlives them: it must be persistent")
     if env.qa is not None and env.qa.shared_cluster is not None and env.qa_host:
         yield Issue(f"{prefix}.qaHost", "a QA environment on a shared cluster cannot host QA environments itself")
+    if ephemeral and env.expires_at is not None:
+        from mojaloop_iac.qa.derive import MAX_TTL
+
+        latest = now() + MAX_TTL
+        if env.expires_at > latest:
+            yield Issue(f"{prefix}.expiresAt", f"{env.expires_at.isoformat()} is more than {MAX_TTL.days} days from now: "
+                        "an ephemeral environment lives for its tests and is then reaped (mojactl qa stack --ttl allows "
+                        f"at most {MAX_TTL.days} days); e.g. \"{latest.strftime('%Y-%m-%dT%H:%M:%SZ')}\" at the latest")
+
+
+def qa_host_slot_fits(env: Environment, prefix: str, location: StackLocation) -> Iterator[Issue]:
+    """A QA environment's own bare-metal cluster runs on one slot of the QA host pool: the slot must exist, and
+    there is none on AWS or on a shared cluster."""
+    slot = env.qa.host_slot if env.qa is not None else None
+    if slot is None:
+        return
+    path = f"{prefix}.qa.hostSlot"
+    if env.qa is not None and env.qa.shared_cluster is not None:
+        yield Issue(path, "is set together with sharedCluster: a QA environment either deploys into a shared cluster "
+                    "or builds one of its own on a host-pool slot; remove one of them")
+    elif env.substrate != Substrate.BAREMETAL:
+        yield Issue(path, f"is a bare-metal host-pool slot, but the substrate is {env.substrate.value}: a QA "
+                    "environment on AWS builds its nodes itself; remove hostSlot")
+    else:
+        yield from _slot_in_the_pool(env, path, slot, location)
+
+
+def _slot_in_the_pool(env: Environment, path: str, slot: str, location: StackLocation) -> Iterator[Issue]:
+    import yaml
+
+    from mojaloop_iac.qa.derive import parse_host_pool
+    from mojaloop_iac.qa.names import QaInputError
+    from mojaloop_iac.yamlio import UserYamlError, load_user_yaml
+
+    pool_file = next((candidate for candidate in (location.directory / HOST_POOL_FILE, STACKS_DIR / HOST_POOL_FILE)
+                      if candidate.is_file()), None)
+    if pool_file is None:
+        yield Issue(path, f"names slot {slot!r}, but there is no host pool ({HOST_POOL_FILE} next to this stack or in "
+                    "stacks/) to hold it: add the pool, or derive the stack again (mojactl qa stack)")
+        return
+    try:
+        slots = {entry.name: entry for entry in parse_host_pool(load_user_yaml(pool_file.read_text(encoding="utf-8")),
+                                                                str(pool_file))}
+    except (OSError, UnicodeDecodeError, UserYamlError, yaml.YAMLError, QaInputError) as error:
+        yield Issue(path, f"the host pool {pool_file} cannot be read: {error}")
+        return
+    if slot not in slots:
+        yield Issue(path, f"{slot!r} is not a slot of the host pool {pool_file.name} (slots: {', '.join(slots)}); "
+                    "name one of them (mojactl qa stack --host-slot SLOT)")
+        return
+    wanted = sorted((str(host.get("name")), str(host.get("address"))) for host in slots[slot].hosts)
+    hosts = sorted((host.name, str(host.address)) for host in env.baremetal.hosts) if env.baremetal else []
+    if hosts != wanted:
+        yield Issue(f"{path.rsplit('.', 2)[0]}.baremetal.hosts", f"are not the hosts of slot {slot!r} in "
+                    f"{pool_file.name} ({', '.join(f'{name} {address}' for name, address in wanted)}): the slot's "
+                    "hosts are the ones reset on teardown; derive the stack again (mojactl qa stack)")
 
 
 def stack_references(env: Environment, prefix: str = "environment") -> list[tuple[str, str]]:
@@ -324,10 +404,27 @@ def referenced_stacks_answer(
             yield from _local_stack_answers(env, path, reference, location)
 
 
+FOLLOWED_STACKS: ContextVar[tuple[Path, ...]] = ContextVar("followed_stacks", default=())
+"""The stack files being validated, outermost first: a reference back to one of them closes a cycle."""
+
+
+_CYCLE = "closes a cycle of stack references"
+
+
+@contextmanager
+def following(stack_file: Path) -> Iterator[None]:
+    """Validate `stack_file` (and the stacks it references) with it on the chain of followed stacks."""
+    token = FOLLOWED_STACKS.set((*FOLLOWED_STACKS.get(), stack_file.resolve()))
+    try:
+        yield
+    finally:
+        FOLLOWED_STACKS.reset(token)
+
+
 def _local_stack_answers(env: Environment, path: str, reference: str, location: StackLocation) -> Iterator[Issue]:
     # Imported here: loading a stack file is load.py's business, which imports these rules.
     from mojaloop_iac.config.issues import ConfigError
-    from mojaloop_iac.config.load import read_stack_file, validate_stack_file
+    from mojaloop_iac.config.load import read_stack_file, stack_name_of, validate_stack_file
 
     wants_control_center = path.endswith(".controlCenterStack")
     wanted = "a control center stack (mojaloop:controlCenter)" if wants_control_center else (
@@ -339,25 +436,112 @@ def _local_stack_answers(env: Environment, path: str, reference: str, location: 
                     "to answer it offline: add it, or give its outputs with --stack-outputs FILE (pulumi up reads "
                     "them from the state backend)")
         return
+    resolved = stack_file.resolve()
+    if not any(resolved.is_relative_to(root.resolve()) for root in (location.project, STACKS_DIR)):
+        yield Issue(path, f"{reference!r} is answered by {stack_file.name}, which resolves to {resolved}, outside the "
+                    f"project ({location.project}): a referenced stack file obeys the rule of every file a stack "
+                    "names; keep it in the project, or give its outputs with --stack-outputs FILE")
+        return
+    chain = FOLLOWED_STACKS.get()
+    if resolved in chain:
+        cycle = " -> ".join(stack_name_of(step) for step in (*chain[chain.index(resolved):], resolved))
+        yield Issue(path, f"{reference!r} {_CYCLE} ({cycle}): a stack cannot read its own outputs, even through other "
+                    "stacks; name a stack that does not lead back here")
+        return
     try:
         kinds = set(read_stack_file(str(stack_file)).namespace())
         kind = "controlCenter" if wants_control_center else "environment"
         config = validate_stack_file(str(stack_file))[1].config if kind in kinds else None
     except ConfigError as error:
+        cycle = next((issue for issue in error.issues if _CYCLE in issue.message), None)
+        if cycle is not None:  # the cycle runs through this stack: say so here, not as the other stack's problem
+            yield Issue(path, f"{reference!r} {cycle.message[cycle.message.index(_CYCLE):]}")
+            return
         yield Issue(path, f"the stack it names ({stack_file}) is invalid ({len(error.issues)} problem(s), first: "
                     f"{error.issues[0]}); `mojactl validate {stack_file}` lists them")
         return
+    prefix = path.split(".", 1)[0]
     if wants_control_center and config is not None and config.control_center is not None:
-        declared = config.control_center.environments
+        yield from _fits_the_control_center(env, prefix, path, stack_file, config.control_center)
+    elif not wants_control_center and config is not None and config.environment is not None \
+            and config.environment.qa_host:
+        yield from _fits_the_shared_cluster(env, prefix, stack_file, config.environment)
+    else:
+        yield Issue(path, f"{reference!r} names {stack_file.name}, which is not {wanted}; name that stack")
+
+
+def _fits_the_control_center(env: Environment, prefix: str, path: str, stack_file: Path,
+                             cc: ControlCenter) -> Iterator[Issue]:
+    """The environment's names and networks beside the control center's (its Vault names, its mesh)."""
+    from mojaloop_iac.config.control_center_rules import derived_vault_names, environment_owner, vault_name_collisions
+
+    declared = cc.environments
+    if env.name == cc.name:
+        yield Issue(f"{prefix}.name", f"{env.name!r} is the name of its control center ({stack_file.name}): the "
+                    f"control center's own Vault paths (environments/{cc.name}/, kubernetes-{cc.name}, its policies) "
+                    "hold its own secrets, which this environment's deployer would read and write; name the "
+                    "environment differently")
+    else:
+        extra = None if env.name in declared else env.name
+        for kind, name, owners in vault_name_collisions(derived_vault_names(cc, extra)):
+            if any(owner.startswith(environment_owner(env.name) + " ") for owner in owners):
+                yield Issue(f"{prefix}.name", f"with control center {stack_file.name}, the Vault {kind} {name!r} would "
+                            f"be both {' and '.join(owners)}; name the environment differently")
         # An ephemeral environment is never declared: it writes (and removes) its own access.
         if env.name not in declared and env.lifecycle != Lifecycle.EPHEMERAL:
             yield Issue(path, f"the control center ({stack_file.name}) does not declare {env.name!r} in its "
                         f"environments ({', '.join(declared) or 'none'}): add it there, or this stack's Vault access "
                         "does not exist", severity="warning")
-    elif not wants_control_center and config is not None and config.environment is not None \
-            and config.environment.qa_host:
-        return
-    else:
-        yield Issue(path, f"{reference!r} names {stack_file.name}, which is not {wanted}; name that stack")
+    mesh = cc.wireguard.cidr
+    for key, network in _own_networks(env, prefix):
+        if network.overlaps(mesh):
+            yield Issue(key, f"{network} overlaps the WireGuard mesh {mesh} of its control center ({stack_file.name}, "
+                        "controlCenter.wireguard.cidr): the tunnel addresses would shadow this cluster's; choose a "
+                        "range apart from it")
 
 
+def _own_networks(env: Environment, prefix: str) -> list[tuple[str, ipaddress.IPv4Network]]:
+    networks = [(f"{prefix}.network.podCidr", env.network.pod_cidr),
+                (f"{prefix}.network.serviceCidr", env.network.service_cidr)]
+    if env.aws is not None:
+        networks.append((f"{prefix}.aws.vpcCidr", env.aws.vpc_cidr))
+    if env.baremetal is not None:
+        networks += [(f"{prefix}.baremetal.hosts[{index}].address", ipaddress.IPv4Network(host.address))
+                     for index, host in enumerate(env.baremetal.hosts)]
+    return networks
+
+
+# What a QA environment on a shared cluster must share with the cluster's stack, as `mojactl qa stack` copies
+# it: the cluster itself (how to reach it, e.g. the SSH key, may differ where the QA run happens).
+_CLUSTER_SETTINGS: dict[str, tuple[str, ...] | None] = {
+    "substrate": None, "kubernetes": None, "network": None, "node_pools": None,
+    "baremetal": ("hosts", "api_endpoint", "k3s_version", "ha_embedded_etcd"), "aws": ("region", "vpc_cidr"),
+}  # fmt: skip
+
+
+def _fits_the_shared_cluster(env: Environment, prefix: str, stack_file: Path, cluster: Environment) -> Iterator[Issue]:
+    assert env.qa is not None and env.qa.shared_cluster is not None
+    shared = env.qa.shared_cluster
+    if shared.environment != cluster.name:
+        yield Issue(f"{prefix}.qa.sharedCluster.environment", f"{shared.environment!r} is not the environment of "
+                    f"{stack_file.name}, which is {cluster.name!r}: its auth mount and QA read policy serve this "
+                    f"environment; write {cluster.name!r}")
+    for field, parts in _CLUSTER_SETTINGS.items():
+        own, theirs = getattr(env, field), getattr(cluster, field)
+        if parts is not None and own is not None and theirs is not None:
+            own, theirs = own.model_dump(include=set(parts)), theirs.model_dump(include=set(parts))
+        if own != theirs:
+            key = Environment.model_fields[field].alias or field
+            key += ".version" if field == "kubernetes" else ""
+            detail = (f"Kubernetes {env.kubernetes.version}, but the cluster runs {cluster.kubernetes.version}"
+                      if field == "kubernetes" else "not the cluster's")
+            yield Issue(f"{prefix}.{key}", f"is {detail} ({stack_file.name}): a QA environment on a shared cluster "
+                        "runs on that cluster as it is; take its settings (`mojactl qa stack --shared-cluster` copies "
+                        "them)")
+    for own_key, own in (("internal", env.domains.internal), ("external", env.domains.external)):
+        for their_key, theirs in (("internal", cluster.domains.internal), ("external", cluster.domains.external)):
+            if own == theirs or theirs.endswith("." + own):
+                relation = "is" if own == theirs else "contains"
+                yield Issue(f"{prefix}.domains.{own_key}", f"{own!r} {relation} the shared QA cluster's own "
+                            f"domains.{their_key} ({theirs}, {stack_file.name}): its gateway would route the "
+                            f"cluster's hosts here; use a name of its own under it, e.g. {env.name}.{theirs}")

@@ -151,6 +151,28 @@ sha256 = matching(r"[0-9a-f]{64}", "must be a sha256: 64 lower-case hex digits, 
 stack_name = matching(r"[A-Za-z0-9_.-]{1,100}", "must be a stack name: letters, digits, '_', '.' and '-' (e.g. demo)")
 commit_id = matching(r"[0-9a-f]{7,64}", "must be a commit id: 7 to 64 lower-case hex digits (e.g. 3f2c1ab)")
 duration = matching(r"[1-9]\d{0,6}[smh]", "must be a duration: a whole number and s, m or h (e.g. 2h)")
+
+
+def duration_seconds(value: str) -> int:
+    """A `duration` (`90m`, `2h`, `45s`) as seconds."""
+    return int(value[:-1]) * {"s": 1, "m": 60, "h": 3600}[value[-1]]
+
+# CI logins bind Vault roles to these claims as globs: a '*' here would let every project on the server in.
+gitlab_project = matching(
+    r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+",
+    "must be a GitLab project path, group[/subgroup]/project, each part letters, digits, '_', '.' and '-', no "
+    "wildcards (e.g. mojaloop/hub-config)", max_length=255,
+)
+github_repository = matching(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9_.-]{1,100}",
+    "must be a GitHub repository, owner/name (the owner letters, digits and '-', the name letters, digits, '_', '.' "
+    "and '-'), no wildcards (e.g. mojaloop/hub-config)",
+)
+jwt_audience = matching(
+    r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,254}",
+    "must be the audience the CI token is issued for: not empty, letters, digits, '_', '.', ':', '/' and '-', no "
+    "wildcards or spaces (e.g. mojaloop-qa)",
+)
 instance_type = matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "must be an EC2 instance type such as m6i.xlarge")
 
 
@@ -256,22 +278,53 @@ def usable_network(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
     return value
 
 
+# The largest network one entry may open a service to: the largest private range (10.0.0.0/8).
+MIN_ALLOWED_PREFIX = 8
+
+
 def allowed_network(value: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Any:
     """A network allowed to reach a service: not everyone, and a network hosts can be in."""
     if value.prefixlen == 0:
         raise ValueError(f"{value} is the whole address space: it would open the API to everyone; list the networks")
-    if value.is_multicast or value.is_unspecified or (value.is_loopback and value.version == 4):
+    if value.version == 6:
+        raise ValueError(f"{value} is IPv6, but the cluster, its host firewall and the mesh are IPv4-only; give the "
+                         "IPv4 networks, e.g. 203.0.113.0/24")
+    if value.is_multicast or value.is_unspecified or value.is_loopback:
         raise ValueError(f"{value} is not a network of hosts (multicast, unspecified or loopback)")
+    if value.prefixlen < MIN_ALLOWED_PREFIX:
+        raise ValueError(f"{value} is a /{value.prefixlen}, larger than a /{MIN_ALLOWED_PREFIX} (the largest private "
+                         "range, 10.0.0.0/8): it would open the API to a large part of the Internet; list the "
+                         "operators' and CI's own networks, e.g. 203.0.113.0/24")
     return value
 
 
 def api_endpoint(value: Any) -> Any:
     """The API's address in front of the servers: reachable from the nodes and the operators."""
+    if isinstance(value, ipaddress.IPv6Address):
+        raise ValueError(f"{value} is IPv6, but the cluster is IPv4-only (its nodes reach the API over IPv4); give "
+                         "an IPv4 virtual IP or a DNS name, e.g. 192.0.2.10 or api.demo.example.com")
     if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
         reason = special_address(value)
         if reason:
             raise ValueError(f"{value} is {reason}; give the virtual IP or load balancer in front of the servers")
     return value
+
+
+def ipv4_only(example: str) -> BeforeValidator:
+    """An IPv6 address or network where only IPv4 fits: say so, rather than "not a valid IPv4 network"."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                return value
+            if parsed.version == 6:
+                raise ValueError(f"{value} is IPv6, but the cluster, its networks and the WireGuard mesh are "
+                                 f"IPv4-only; give an IPv4 one, e.g. {example}")
+        return value
+
+    return BeforeValidator(check)
 
 
 def url(value: str, *, what: str, allow_http: bool, allow_path: bool = True) -> str:
@@ -296,6 +349,10 @@ def url(value: str, *, what: str, allow_http: bool, allow_path: bool = True) -> 
     if not allow_path and parts.path not in ("", "/"):
         raise ValueError(f"{value!r} must name the server only, without a path ({what}); {example}")
     host = parts.hostname
+    if host.endswith(".") and not host.endswith(".."):
+        # TLS certificates name hosts without the root's dot, so clients would not match it against one.
+        raise ValueError(f"{value!r}: drop the final dot of {host!r} ({what}): certificates name the host without "
+                         f"it, e.g. https://{host.rstrip('.')}")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -307,6 +364,10 @@ def url(value: str, *, what: str, allow_http: bool, allow_path: bool = True) -> 
         reason = special_address(address)
         if reason in ("the unspecified address", "the broadcast address", "a multicast address", "a reserved address"):
             raise ValueError(f"{value!r}: {host} is {reason}, which no client can connect to ({what})")
+        if reason == "a link-local address":
+            # 169.254.169.254 is the cloud's instance metadata service: credentials, not a server of ours.
+            raise ValueError(f"{value!r}: {host} is a link-local address (the instance metadata service lives there), "
+                             f"not a server's ({what}); {example}")
     if port == 0:
         raise ValueError(f"{value!r}: port 0 is not a port ({what}); {example}")
     return value
@@ -399,7 +460,10 @@ StackReference = Annotated[str, AfterValidator(stack_reference)]
 WireGuardPublicKey = Annotated[str, AfterValidator(wireguard_public_key)]
 WireGuardEndpoint = Annotated[str, AfterValidator(wireguard_endpoint)]
 InstanceType = Annotated[str, AfterValidator(instance_type)]
-IPv4Address = Annotated[ipaddress.IPv4Address, written_as_text("10.250.0.7")]
+GitlabProject = Annotated[str, AfterValidator(gitlab_project)]
+GithubRepository = Annotated[str, AfterValidator(github_repository)]
+JwtAudience = Annotated[str, AfterValidator(jwt_audience)]
+IPv4Address = Annotated[ipaddress.IPv4Address, written_as_text("10.250.0.7"), ipv4_only("10.250.0.7")]
 HostAddress = Annotated[
     ipaddress.IPv4Address | ipaddress.IPv6Address, written_as_text("192.0.2.11"), AfterValidator(host_address)
 ]
@@ -407,11 +471,15 @@ SshTarget = Annotated[
     ipaddress.IPv4Address | ipaddress.IPv6Address | Hostname, written_as_text("192.0.2.11 or bastion.example.com"),
     AfterValidator(ssh_target),
 ]
-UsableNetwork = Annotated[ipaddress.IPv4Network, written_as_text("10.42.0.0/16"), AfterValidator(usable_network)]
+UsableNetwork = Annotated[
+    ipaddress.IPv4Network, written_as_text("10.42.0.0/16"), ipv4_only("10.42.0.0/16"), AfterValidator(usable_network)
+]
 AllowedNetwork = Annotated[
     ipaddress.IPv4Network | ipaddress.IPv6Network, written_as_text("10.250.0.0/24"), AfterValidator(allowed_network)
 ]
-AllowedIPv4Network = Annotated[ipaddress.IPv4Network, written_as_text("203.0.113.0/24"), AfterValidator(allowed_network)]
+AllowedIPv4Network = Annotated[
+    ipaddress.IPv4Network, written_as_text("203.0.113.0/24"), ipv4_only("203.0.113.0/24"), AfterValidator(allowed_network)
+]
 ApiEndpoint = Annotated[
     ipaddress.IPv4Address | ipaddress.IPv6Address | Hostname, written_as_text("192.0.2.10 or api.example.com"),
     AfterValidator(api_endpoint),

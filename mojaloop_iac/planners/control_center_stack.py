@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mojaloop_iac.config.models import ControlCenter, ControlCenterProfile, Substrate
+from mojaloop_iac.config.syntax import duration_seconds
 from mojaloop_iac.planners.aws_cluster.iam import ServiceAccount
 from mojaloop_iac.planners.certificates import CertificatesInput, plan_certificates
 from mojaloop_iac.planners.control_center import (
@@ -197,7 +198,7 @@ def plan_control_center(
         server.audit_declared_in_server_config,
         qa_shared_clusters=cc.qa.shared_clusters if cc.qa is not None else (),
         ci_logins=plan_ci_logins(cc),
-        qa_token_ttl_seconds=_seconds(cc.qa.token_ttl) if cc.qa is not None else DEFAULT_QA_TOKEN_TTL_SECONDS,
+        qa_token_ttl_seconds=duration_seconds(cc.qa.token_ttl) if cc.qa is not None else DEFAULT_QA_TOKEN_TTL_SECONDS,
         # QA stacks keep their state in the control center's object storage, as the `pulumi` consumer.
         state_backend_secret=state_backend_secret_path(cc.name),
     )
@@ -350,7 +351,4 @@ def plan_ci_logins(cc: ControlCenter) -> tuple[CiLogin, ...]:
     return tuple(logins)
 
 
-def _seconds(duration: str) -> int:
-    """`90m`, `2h`, `45s` (the model's pattern) as seconds."""
-    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
 

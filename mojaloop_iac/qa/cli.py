@@ -136,14 +136,17 @@ def derive(
     return derived, template_file.path
 
 
-def write_derived(derived: DerivedStack, template_path: Path, target: Path | None) -> Path:
-    """Write the QA stack file and validate it like any stack (every problem named by its key)."""
+def write_derived(derived: DerivedStack, template_path: Path, target: Path | None, host_pool: Path | None = None) -> Path:
+    """Write the QA stack file and validate it like any stack (every problem named by its key). A slot taken from
+    another pool than stacks/' is checked against that pool, which goes next to the stack file."""
     from mojaloop_iac.config.load import validate_stack_file
 
     from mojaloop_iac.config.files import rebase_file_paths
 
     path = target or QA_DIR / f"Pulumi.{derived.name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
+    if derived.host_slot is not None and host_pool is not None:
+        _place_host_pool(host_pool, path.parent)
     # Paths in a stack are relative to its file: the template's files, named from where this file is.
     key = "mojaloop:environment"
     if isinstance(derived.document.get("config", {}).get(key), dict):
@@ -159,12 +162,25 @@ def write_derived(derived: DerivedStack, template_path: Path, target: Path | Non
     return path
 
 
+def _place_host_pool(host_pool: Path, directory: Path) -> None:
+    from mojaloop_iac.config.rules import HOST_POOL_FILE
+
+    placed = directory / HOST_POOL_FILE
+    if host_pool.resolve() in (placed.resolve(), DEFAULT_HOST_POOL.resolve()):
+        return
+    text = host_pool.read_text(encoding="utf-8")
+    if placed.is_file() and placed.read_text(encoding="utf-8") != text:
+        raise QaInputError("--host-pool", f"{placed} holds another host pool, against which the QA stacks there were "
+                           "checked; write this QA stack elsewhere (--out) or use that pool")
+    placed.write_text(text, encoding="utf-8")
+
+
 def _derive_and_write(out_file: Path | None = None, **options: Any) -> tuple[DerivedStack, Path]:
     try:
         derived, template_path = derive(**options)
+        path = write_derived(derived, template_path, out_file, options.get("host_pool"))
     except QaInputError as refused:
         _fail(f"[bold red]{escape(str(refused.key))}[/]: {escape(str(refused.message))}")
-    path = write_derived(derived, template_path, out_file)
     for note in derived.notes:
         err.print(f"  {escape(str(note))}", highlight=False)
     return derived, path

@@ -147,7 +147,9 @@ class QaValidationEnvironment:
         target = self._stack_dir / f"Pulumi.{self._derived.name}.yaml"
         try:
             self._path = write_derived(dataclasses.replace(self._derived, document=document), self._template_path,
-                                       target)
+                                       target, self._options.host_pool)
+        except QaInputError as refused:
+            raise EnvironmentFailure(f"QA stack {self._derived.name}: {refused}") from None
         except ConfigError as error:
             problems = "; ".join(f"{issue.path}: {issue.message}" if issue.path else issue.message
                                  for issue in error.issues)
