@@ -326,7 +326,7 @@ CASES: tuple[Case, ...] = (
     Case("password-in-a-description", (("set", f"{POOLS}.core.description", "db at mysql://root:hunter2@db:3306"),),
          f"{POOLS}.core.description", "holds a URL or DSN with a password"),
     Case("token-under-an-unknown-key", (("set", f"{E}.vault", {"token": "glpat-corpus0123456789abcdef"}),),
-         f"{E}.vault.token", "holds an access token"),
+         f"{E}.vault.token", "holds a GitLab token"),
     Case("names-are-not-credentials", (("set", f"{E}.chartVersions", {"external-secrets": "0.14.3x"}),),
          f"{E}.chartVersions.external-secrets", "must be a chart version"),
     Case("vault-address-with-password", (("set", f"{E}.vault", {"address": "https://ops:hunter2@vault.example.com:8200"}),),

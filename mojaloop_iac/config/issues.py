@@ -26,8 +26,43 @@ class Issue:
     message: str
     severity: Severity = "error"
 
+    def __post_init__(self) -> None:
+        # Whatever rule wrote the message, it never shows a credential, nor a value longer than a line.
+        object.__setattr__(self, "path", without_credentials_or_length(self.path))
+        object.__setattr__(self, "message", without_credentials_or_length(self.message))
+
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+
+MAX_SHOWN_VALUE = 80
+"""Values quoted in a message are cut to this many characters (a 100 000-character name is not echoed)."""
+CREDENTIAL_LIKE = "a credential-like value (not shown)"
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+
+
+def shown(value: object) -> str:
+    """A value as a message quotes it: cut to MAX_SHOWN_VALUE characters, never a credential."""
+    from mojaloop_iac.credentials import looks_like_a_credential
+
+    if looks_like_a_credential(value):
+        return CREDENTIAL_LIKE
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 1] + "…"
+
+
+def without_credentials_or_length(message: str) -> str:
+    """The message with each quoted value that looks like a credential replaced by words, each long one cut,
+    and any credential written outside quotes replaced too."""
+    from mojaloop_iac.credentials import looks_like_a_credential, redact_credentials
+
+    def quoted(found: re.Match[str]) -> str:
+        text = found.group()
+        if looks_like_a_credential(text[1:-1]):
+            return CREDENTIAL_LIKE
+        return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 2] + "…" + text[0]
+
+    return redact_credentials(_QUOTED.sub(quoted, message))
 
 
 class ConfigError(Exception):
@@ -136,7 +171,7 @@ def _message(detail: dict[str, Any], root: type[BaseModel], loc: list[str | int]
     if kind in ("ip_v4_address", "ip_v6_address", "ip_any_address"):
         return "must be an IP address such as 192.168.56.11"
     if kind == "string_pattern_mismatch":
-        return f"{detail['input']!r} does not match the pattern {ctx.get('pattern')}"
+        return f"{shown(detail['input'])} does not match the pattern {ctx.get('pattern')}"
     if kind == "greater_than_equal":
         return f"must be at least {ctx.get('ge')}"
     if kind == "less_than_equal":
