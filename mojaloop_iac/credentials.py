@@ -52,7 +52,8 @@ _USERINFO_WITH_PASSWORD = re.compile(r"([^\s/@:]{0,256}):([^\s@]{1,256})@")
 _PORT_AND_PATH = re.compile(r"\d{1,5}(/[^\s]*)?")
 """`host:8200/path@x` is a host, a port and a path with an '@' in it, not a user and a password."""
 _PRIVATE_KEY_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY( BLOCK)?-----")
-_PRIVATE_KEY_WITH_BODY = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY( BLOCK)?-----\s+(?:[A-Za-z0-9+/=]{20}|Proc-Type:)"
+_PRIVATE_KEY_WITH_BODY = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY( BLOCK)?-----"
+                                    r"\s+(?:[A-Za-z0-9+/=]{20}|Proc-Type:)"
                                     r"(?:(?!-----END)[\s\S])*(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY( BLOCK)?-----)?")
 """A key block as text holds it (a message naming the header, `-----BEGIN ... PRIVATE KEY----- block`, is no key)."""
 # Tokens in the formats their issuers document, each recognised by its prefix and a minimum length.

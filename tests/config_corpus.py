@@ -504,5 +504,5 @@ TEXT_CASES: tuple[TextCase, ...] = (
     TextCase("python-object", "    substrate: baremetal\n", "    substrate: !!python/object:os.system [id]\n", "",
              "is not valid YAML"),
     TextCase("unquoted-yes-as-key", "      kafka:\n", "      yes:\n        description: a pool named yes\n      kafka:\n",
-             POOLS, "key True must be text"),
+             POOLS, "`yes` is a boolean in YAML 1.1 but text in YAML 1.2"),
 )
