@@ -142,7 +142,7 @@ def load_values(path: Path) -> dict[str, Any]:
         shown = "; ".join(not_json[:5]) + (f"; and {len(not_json) - 5} more" if len(not_json) > 5 else "")
         raise ValueError(
             f"holds what Helm values cannot carry: {shown}. Values are text, numbers, true/false, null, lists and "
-            'mappings with text keys (JSON\'s types); quote the others, e.g. startedAt: "2001-12-14T21:59:43Z"'
+            'mappings with text keys (JSON\'s types); quote the others, e.g. startedAt: "2026-01-01T00:00:00Z"'
         )
     findings = find_credentials(document)
     if findings:

@@ -151,7 +151,21 @@ def _example(root: type[BaseModel], loc: list[str | int]) -> str | None:
     annotation: Any = root
     for part in loc:
         annotation = _step(annotation, part)
-    return _example_of(annotation) if annotation is not None else None
+    made = _example_of(annotation) if annotation is not None else None
+    if made is None and len(loc) > 1:  # an item of a list or a value of a mapping: from the whole's example
+        return _part_of_example(_example(root, loc[:-1]))
+    return made
+
+
+def _part_of_example(whole: str | None) -> str | None:
+    """`[m6i.xlarge, r6i.large]` -> `m6i.xlarge`; `{tier: fast}` -> `fast`; a plain example stands for its items."""
+    if whole is None:
+        return None
+    if whole.startswith("[") and whole.endswith("]"):
+        return whole[1:-1].split(",")[0].strip() or None
+    if whole.startswith("{") and whole.endswith("}") and ": " in whole:
+        return whole[1:-1].split(",")[0].split(": ", 1)[1].strip() or None
+    return whole
 
 
 # Examples of the value types settings take, for keys whose description gives none.
@@ -259,7 +273,7 @@ _YAML_READ = {bool: "a boolean", int: "a number", float: "a number", str: "text"
 
 def _what_yaml_read(value: Any, fix: str) -> str:
     """What YAML made of what was written, when that explains the error: `true` unquoted is a boolean."""
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value) and fix != "quote it":
         return "; .nan and .inf are not numbers a setting takes"
     read = _YAML_READ.get(type(value))
     if read is None:

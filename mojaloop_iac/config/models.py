@@ -286,7 +286,8 @@ class Domains(Model):
     internal: Domain
     """Domain of the internal gateway (hub operators, portals), e.g. `int.demo.mojaloop.example`."""
     external: Domain
-    """Domain of the external gateway (the FSPIOP interop API for DFSPs); not the internal one."""
+    """Domain of the external gateway (the FSPIOP interop API for DFSPs); not the internal one,
+    e.g. `demo.mojaloop.example`."""
 
 
 class Features(Model):
@@ -589,7 +590,7 @@ class ControlCenter(ClusterSettings):
     environments: tuple[DnsLabel, ...] = ()
     """Environments this control center serves: each gets a bucket and its Vault access (a Kubernetes auth
     mount, the read policy and role its namespaces log in with, and a deployer token role for its stack). Not
-    the control center's own name, whose Vault paths hold the control center's own secrets."""
+    the control center's own name, whose Vault paths hold the control center's own secrets, e.g. `[demo, aws-dev]`."""
     secrets_store: SecretsStore = SecretsStore()
     """The Vault-API secrets store."""
     wireguard: WireGuardMesh
