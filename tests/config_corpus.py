@@ -525,7 +525,7 @@ def _values(file: str, key: str = _VALUES_FILE) -> tuple[Op, ...]:
 FIX14A_CASES: tuple[Case, ...] = (
     # 1. Any length of text is judged in linear time; a description is one line.
     Case("fix14a-megabyte-description", (("set", f"{POOLS}.kafka.description", "a" * 1_000_000),),
-         f"{POOLS}.kafka.description", "must be at most 256 characters"),
+         f"{POOLS}.kafka.description", "must be at most 1024 characters"),
     # 2. Values files hold JSON's types only, refused by place, never by value.
     Case("fix14a-values-date-password", _values("values-datepw.yaml", _BACKEND_VALUES_FILE), _BACKEND_VALUES_FILE,
          "mysql.auth.password is a date"),
@@ -571,7 +571,9 @@ FIX14A_CASES: tuple[Case, ...] = (
          "must be a whole number: YAML read the boolean true", base="aws-dev"),
     Case("fix14a-threshold-on", (("set", f"{C}.secretsStore.unseal.threshold", True),),
          f"{C}.secretsStore.unseal.threshold", "must be a whole number", base="control-center"),
-    Case("fix14a-port-as-text", (("set", f"{HOSTS}.0.sshPort", "0022"),), f"{HOSTS}[0].sshPort",
+    Case("fix14a-port-leading-zero-text", (("set", f"{HOSTS}.0.sshPort", "0022"),), f"{HOSTS}[0].sshPort",
+         "'0022' has a leading zero, which some YAML readers take for octal: write 22"),
+    Case("fix14a-port-as-words", (("set", f"{HOSTS}.0.sshPort", "ssh"),), f"{HOSTS}[0].sshPort",
          "must be a whole number, not text, e.g. 22"),
     Case("fix14a-min-size-nan", (("set", f"{POOLS}.core.aws.minSize", float("nan")),), f"{POOLS}.core.aws.minSize",
          ".nan and .inf are not numbers a setting takes", base="aws-dev"),

@@ -20,7 +20,7 @@ from mojaloop_iac.config.load import read_stack_file, validate_namespace, valida
 from mojaloop_iac.config.models import StackConfig
 from mojaloop_iac.credentials import ACCESS_TOKEN_FORMATS, credential_in_text
 from mojaloop_iac.paths import REPO_ROOT, STACKS_DIR
-from tests.config_corpus import CASES, FIX14A, PLANTED, TEXT_CASES, apply
+from tests.config_corpus import CASES, PLANTED, TEXT_CASES, apply
 
 PYDANTIC_VOICE = re.compile(r"input should|valid (integer|string|number|dictionary|list)|\[type=", re.IGNORECASE)
 SHAPE_WORDS = ("must be a string", "must be a whole number", "must be a mapping", "must be a list",
@@ -157,7 +157,7 @@ def test_megabytes_of_text_are_judged_in_linear_time(tmp_path):
     finished = subprocess.run([sys.executable, "-c", LINEAR_SCAN, str(tmp_path / "Pulumi.big.yaml")],
                               capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
     assert finished.returncode == 0, finished.stderr
-    assert "nodePools.kafka.description: must be at most 256 characters" in finished.stdout
+    assert "nodePools.kafka.description: must be at most 1024 characters" in finished.stdout
     print(finished.stdout.splitlines()[-1])
 
 
@@ -198,4 +198,9 @@ def _stack_next_to(directory, values_file: str):
     return stack
 
 
-assert FIX14A.endswith("fix14a")
+
+def test_digits_written_as_text_are_the_number():
+    """`minSize: "2"` (as `pulumi config set --path` may store it) is 2; only surprising forms are refused."""
+    document = apply(read_stack_file("aws-dev").namespace(), (("set", "environment.nodePools.core.aws.minSize", "2"),))
+    validated = validate_namespace(document)
+    assert validated.config.environment.node_pools["core"].aws.min_size == 2

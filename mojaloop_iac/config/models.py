@@ -13,7 +13,7 @@ import ipaddress
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from mojaloop_iac import contract
@@ -59,6 +59,7 @@ from mojaloop_iac.config.syntax import (
     VaultAddress,
     WireGuardEndpoint,
     WireGuardPublicKey,
+    WholeNumber,
     prefix_between,
 )
 
@@ -82,8 +83,8 @@ WorkloadClass = Literal[contract.WORKLOAD_CLASSES]  # type: ignore[valid-type]
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
 
-MAX_DESCRIPTION_LENGTH = 256
-"""A description is a line in the plan (and an AWS tag value's limit), not a document."""
+MAX_DESCRIPTION_LENGTH = 1024
+"""A description is a few lines in the plan, not a document."""
 
 
 class Model(BaseModel):
@@ -148,19 +149,19 @@ class AwsNodeGroup(Model):
     instance_types: tuple[InstanceType, ...] = Field(min_length=1)
     """EC2 instance types of the managed node group, x86-64 only (Mojaloop does not run on ARM), e.g.
     `[m6i.xlarge]`."""
-    min_size: StrictInt = Field(ge=0, le=MAX_NODES_PER_GROUP)
+    min_size: WholeNumber = Field(ge=0, le=MAX_NODES_PER_GROUP)
     """Minimum number of nodes."""
-    max_size: StrictInt = Field(ge=1, le=MAX_NODES_PER_GROUP)
+    max_size: WholeNumber = Field(ge=1, le=MAX_NODES_PER_GROUP)
     """Maximum number of nodes (EKS allows at most 450 in a managed node group)."""
-    desired_size: StrictInt = Field(ge=0, le=MAX_NODES_PER_GROUP)
+    desired_size: WholeNumber = Field(ge=0, le=MAX_NODES_PER_GROUP)
     """Desired number of nodes at creation."""
-    disk_size_gib: StrictInt = Field(default=50, ge=20, le=16384)
+    disk_size_gib: WholeNumber = Field(default=50, ge=20, le=16384)
     """Root volume size in GiB (encrypted gp3)."""
 
 
 class NodePool(Model):
     description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
-    """What the pool is for, one line of at most 256 characters; shown in the plan, e.g. `Kafka brokers`."""
+    """What the pool is for, at most 1024 characters; shown in the plan, e.g. `Kafka brokers`."""
     workload_classes: tuple[WorkloadClass, ...] = ()
     """Mojaloop workload classes scheduled on this pool; each becomes a node label
     `workload-class.mojaloop.io/<CLASS>: enabled`, e.g. `[KAFKA-CONTROL-PLANE, KAFKA-DATA-PLANE]`."""
@@ -184,7 +185,7 @@ class Host(Model):
     """Where Ansible connects when that is not `address`: a NAT address, a bastion's forwarded port or a
     tunnel on the operator's machine (so a loopback address is allowed here). Default: `address`,
     e.g. `203.0.113.11`."""
-    ssh_port: StrictInt = Field(default=22, ge=1, le=65535)
+    ssh_port: WholeNumber = Field(default=22, ge=1, le=65535)
     """The SSH port Ansible connects to (at `sshHost`, or `address`), e.g. `22`."""
     role: Literal["server", "agent"]
     """`server` runs the control plane (k3s server), `agent` only workloads."""
@@ -257,7 +258,7 @@ class Aws(Model):
                                       "room: a /16 is recommended, since pods take VPC addresses on EKS")
     ]
     """CIDR of the environment's VPC, a /16 to a /24; subnets are carved from it, e.g. `10.20.0.0/16`."""
-    availability_zones: StrictInt = Field(default=2, ge=2, le=6)
+    availability_zones: WholeNumber = Field(default=2, ge=2, le=6)
     """How many availability zones the VPC and node groups span."""
     api_access_cidrs: tuple[AllowedIPv4Network, ...] = ()
     """Networks allowed to reach the EKS API endpoint from outside the VPC (operators' and CI's egress
@@ -490,9 +491,9 @@ class ControlCenterProfile(StrEnum):
 
 
 class Unseal(Model):
-    shares: StrictInt = Field(default=5, ge=1, le=10)
+    shares: WholeNumber = Field(default=5, ge=1, le=10)
     """Shamir key shares (bare metal); each is encrypted to one operator's PGP key."""
-    threshold: StrictInt = Field(default=3, ge=1, le=10)
+    threshold: WholeNumber = Field(default=3, ge=1, le=10)
     """Shares needed to unseal."""
     operator_pgp_key_files: tuple[PgpPublicKeyFile, ...] = Field(default=(), max_length=10)
     """One OpenPGP public key file per share (relative to the stack file's directory, inside the project);
@@ -503,7 +504,7 @@ class Unseal(Model):
 class SecretsStore(Model):
     implementation: Literal["vault", "openbao"] = "vault"
     """HashiCorp Vault (default) or OpenBao; both speak the Vault API."""
-    replicas: Annotated[StrictInt, Field(ge=1, le=7), AfterValidator(_odd_raft_peers)] = 3
+    replicas: Annotated[WholeNumber, Field(ge=1, le=7), AfterValidator(_odd_raft_peers)] = 3
     """Raft peers, an odd number (3 or 5 for HA); each runs on a node of its own, so at most the nodes of the
     untainted pools."""
     unseal: Unseal = Unseal()
@@ -517,7 +518,7 @@ class WireGuardHub(Model):
     endpoint: WireGuardEndpoint
     """What peers dial, `host:port`: a public name or address of the hub host, or on AWS a DNS name pointed
     at the load balancer (stack output `wireguardHubLoadBalancer`), e.g. `vpn.cc.mojaloop.example:51820`."""
-    listen_port: StrictInt = Field(default=51820, ge=1, le=65535)
+    listen_port: WholeNumber = Field(default=51820, ge=1, le=65535)
     """UDP port the hub listens on."""
     public_key: WireGuardPublicKey | None = None
     """Bare metal (required): the hub's public key, reported by `mojactl baremetal STACK apply` (the private
@@ -595,7 +596,7 @@ class ControlCenter(ClusterSettings):
     """The Vault-API secrets store."""
     wireguard: WireGuardMesh
     """The WireGuard mesh joining operators, the control center and the environments."""
-    backup_expiry_days: StrictInt = Field(default=30, ge=1, le=3650)
+    backup_expiry_days: WholeNumber = Field(default=30, ge=1, le=3650)
     """Backups older than this are expired by the `backups` bucket's lifecycle rule."""
     qa: QaAccess | None = None
     """Ephemeral QA environments from CI: which clusters host them and which CI pipelines may deploy them."""
