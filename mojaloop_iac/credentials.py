@@ -9,8 +9,14 @@ A value counts as a credential when
   whatever its type (an integer password is still a password), unless it is empty, a boolean switch or a
   mapping (`db_secret: {name, key}` is a reference);
 - it is an environment variable entry `{name: SOMETHING_PASSWORD, value: ...}`;
-- it is text holding a URL or DSN with a password (`mysql://user:pass@host/db`), a private key block, or
-  a token in a well-known format (GitLab, GitHub, Slack, AWS secret keys as JWTs).
+- it is text holding a URL or DSN with a password (`mysql://user:pass@host/db`, the password perhaps with a
+  '/'), a private key block, a token in its issuer's format (`ACCESS_TOKEN_FORMATS`: Vault, GitHub, GitLab,
+  Slack, AWS access keys, JWTs), a command-line option naming a credential with its value
+  (`--db-password=...`), or YAML/dotenv lines inside the text setting one (a templated `extraEnvVars: |`).
+
+Every scan is linear in the text: what users hand over may be megabytes, and a backtracking pattern made a
+1 MB description take minutes. Messages use `redact_credentials`/`looks_like_a_credential` so that no rule,
+whatever it refuses, echoes a credential.
 
 Keys that only *refer* to a credential are not credentials: `existingSecret`, `passwordSecretRef`,
 `secretName`, `tokenEnv`, `passwordFile`, `existingSecretPasswordKey`.
@@ -151,27 +157,32 @@ def looks_like_a_credential(value: object) -> bool:
 
 
 def redact_credentials(text: str) -> str:
-    """The text with the tokens and URL passwords in it replaced by words (for messages, not for data)."""
+    """The text with the tokens, private keys and URL passwords in it replaced by words (for messages, not
+    for data)."""
     text = _WHOLE_ACCESS_TOKEN.sub("[an access token]", text)
     text = _PRIVATE_KEY_WITH_BODY.sub("[a private key]", text)
-    start = text.find("://")
-    while start != -1:
-        found = text.find("@", start + 3, start + 520) != -1 and _USERINFO_WITH_PASSWORD.match(text, start + 3)
-        if found and not _PORT_AND_PATH.fullmatch(found.group(2)):
-            text = text[: start + 3] + "[user:password]@" + text[found.end():]
-        start = text.find("://", start + 3)
-    return text
+    kept, end = [], 0
+    for userinfo in _url_userinfos_with_password(text):
+        kept += [text[end : userinfo.start()], "[user:password]@"]
+        end = userinfo.end()
+    return "".join(kept) + text[end:]
 
 
 def _url_with_password(text: str) -> bool:
+    return next(_url_userinfos_with_password(text), None) is not None
+
+
+def _url_userinfos_with_password(text: str) -> Iterator[re.Match[str]]:
+    """The `user:password@` after each `://` that has one (a password may hold '/'; `host:8200/a@b` is none)."""
     start = text.find("://")
     while start != -1:
         # Most `://` have no '@' after them: the bounded match only where one is near.
         found = text.find("@", start + 3, start + 520) != -1 and _USERINFO_WITH_PASSWORD.match(text, start + 3)
         if found and not _PORT_AND_PATH.fullmatch(found.group(2)):
-            return True
-        start = text.find("://", start + 3)
-    return False
+            yield found
+            start = text.find("://", found.end())
+        else:
+            start = text.find("://", start + 3)
 
 
 def _assignment_of_a_credential(text: str) -> str | None:
