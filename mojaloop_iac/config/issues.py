@@ -42,7 +42,8 @@ class Issue:
 MAX_SHOWN_VALUE = 80
 """Values quoted in a message are cut to this many characters (a 100 000-character name is not echoed)."""
 CREDENTIAL_LIKE = "a credential-like value (not shown)"
-_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+# A value as repr() quotes it: the opening quote not inside a word (so "the chart's ... Kubernetes' 63" is prose).
+_QUOTED = re.compile(r"(?<![A-Za-z0-9])(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")(?![A-Za-z0-9])")
 
 
 def shown(value: object) -> str:
