@@ -151,13 +151,14 @@ def test_megabytes_of_text_are_judged_in_linear_time(tmp_path):
     stack_text = stack_text.replace("      release: 15.2.0\n", "      release: 15.2.0\n      valuesFile: values.yaml\n")
     (tmp_path / "Pulumi.big.yaml").write_text(stack_text)
     line = "  note{n}: " + "a" * 60 + " mysql://host:3306/x " + "b" * 20 + "\n"
-    values = "centralledger:\n" + "".join(line.format(n=n) for n in range(4 * 1024 * 1024 // len(line)))
+    values = "centralledger:\n" + "".join(line.format(n=n) for n in range(4 * 1024 * 1024 // (len(line) + 4)))
     (tmp_path / "values.yaml").write_text(values)
-    assert len(values) > 4 * 1024 * 1024 - len(line)
+    assert 0.95 * 4 * 1024 * 1024 < len(values.encode()) <= 4 * 1024 * 1024
     finished = subprocess.run([sys.executable, "-c", LINEAR_SCAN, str(tmp_path / "Pulumi.big.yaml")],
                               capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
     assert finished.returncode == 0, finished.stderr
     assert "nodePools.kafka.description: must be at most 1024 characters" in finished.stdout
+    assert "valuesFile" not in finished.stdout, finished.stdout  # read, judged and found clean
     print(finished.stdout.splitlines()[-1])
 
 
