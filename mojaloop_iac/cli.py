@@ -489,7 +489,7 @@ def _guarded(command: Callable[[], object]) -> int:
         err.print(f"[bold red]The release catalog is invalid:[/] {escape(str(error))}", highlight=False)
         return EXIT_INVALID
     except ProgramError as error:
-        err.print(f"[bold red]The program refused the stack:[/] {escape(str(error))}", highlight=False)
+        err.print(f"[bold red]The program refused the stack:[/] {escape(_program_error_text(error))}", highlight=False)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
@@ -507,6 +507,17 @@ def _guarded(command: Callable[[], object]) -> int:
 
 
 _MAX_INTERNAL_ERROR_TEXT = 160
+_MAX_PROGRAM_ERROR_LINE = 400
+
+
+def _program_error_text(error: Exception) -> str:
+    """What the program said, each line cut short and without credentials: a resource's error may carry
+    its inputs."""
+    from mojaloop_iac.credentials import redact_credentials
+
+    lines = redact_credentials(str(error)).splitlines()
+    return "\n".join(line if len(line) <= _MAX_PROGRAM_ERROR_LINE else line[:_MAX_PROGRAM_ERROR_LINE] + " … (cut)"
+                     for line in lines)
 
 
 def _internal_error_text(error: Exception) -> str:

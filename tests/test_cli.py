@@ -107,6 +107,17 @@ def test_internal_errors_never_print_the_data_they_carry(capsys, monkeypatch):
     assert "2001" not in err and "password" not in err and "PLANTED" not in err
 
 
+def test_program_errors_show_no_credential_and_no_endless_line(capsys, monkeypatch):
+    from mojaloop_iac.plan.engine import ProgramError
+
+    def refuse(*_args, **_kwargs):
+        raise ProgramError("resource failed: url mysql://u:PLANTEDpw@db/x, inputs " + "x" * 5000)
+
+    monkeypatch.setattr("mojaloop_iac.plan.run.plan_stack", refuse)
+    code, _, err = run(capsys, "plan", "demo", "--out", "/tmp/unused-bundle")
+    assert code == 2 and "The program refused the stack" in err and "PLANTED" not in err and "(cut)" in err
+
+
 # --- conventions a Pulumi/kubectl user expects ----------------------------------------------------------
 
 
