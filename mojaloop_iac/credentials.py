@@ -42,12 +42,12 @@ _CREDENTIAL_ENDINGS = (
 _REFERENCE_ENDINGS = (
     "secretname", "secretref", "keyref", "secretkeyref", "existingsecret", "passwordkey", "userkey",
     "usernamekey", "tokenkey", "secretkeyname", "env", "envvar", "file", "path", "policy", "length", "ttl",
-    "expiry", "expiration", "lifetime", "lifespan", "url", "endpoint", "enabled", "type", "mount",
+    "expiry", "expiration", "lifetime", "lifespan", "url", "endpoint", "enabled", "type", "mount", "authentication",
 )
 _REFERENCE_STARTS = ("existingsecret", "use", "enable", "disable", "automount", "secretref")
 # Key names holding one of these anywhere hold a credential (`SECRET_KEY_BASE`, `dbPasswordHash`), unless
 # they end or start like a reference.
-_CREDENTIAL_INFIXES = ("password", "passwd", "secretkey", "apikey", "privatekey")
+_CREDENTIAL_INFIXES = ("password", "passwd", "secretkey")
 
 # Every pattern below does a bounded amount of work per place it starts from, and starts only where a token
 # can start (not inside a run of letters): a scan is linear in the text, whatever the text (a 1 MB

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from mojaloop_iac.config.issues import ConfigError, issues_from_validation_error
 from mojaloop_iac.config.load import read_stack_file, validate_namespace, validate_stack_file
 from mojaloop_iac.config.models import StackConfig
-from mojaloop_iac.credentials import ACCESS_TOKEN_FORMATS, credential_in_text
+from mojaloop_iac.credentials import ACCESS_TOKEN_FORMATS, credential_in_text, names_a_credential
 from mojaloop_iac.paths import REPO_ROOT, STACKS_DIR
 from tests.config_corpus import CASES, PLANTED, TEXT_CASES, apply
 
@@ -117,6 +117,16 @@ def test_each_credential_format_is_recognised_in_one_place(text, reason):
     assert credential_in_text(text) == reason
     assert reason == "a URL or DSN with a password" or reason.startswith(("a command", "the value", "a line")) \
         or reason in ACCESS_TOKEN_FORMATS
+
+
+@pytest.mark.parametrize("key", ["SECRET_KEY_BASE", "dbPasswordHash", "ADMIN_PASSWD_VALUE"])
+def test_keys_holding_a_credential_word_anywhere(key):
+    assert names_a_credential(key)
+
+
+@pytest.mark.parametrize("key", ["apiKeyHeader", "privateKeyPath", "passwordAuthentication", "secretKeyRef"])
+def test_keys_naming_a_switch_or_a_place(key):
+    assert not names_a_credential(key)
 
 
 @pytest.mark.parametrize("text", ["https://vault.example.com:8200/v1/a@b", "- name: DB_PASSWORD\n  valueFrom: {}\n",
