@@ -489,7 +489,7 @@ def _guarded(command: Callable[[], object]) -> int:
         err.print(f"[bold red]The release catalog is invalid:[/] {escape(str(error))}", highlight=False)
         return EXIT_INVALID
     except ProgramError as error:
-        err.print(f"[bold red]The program refused the stack:[/] {escape(str(error))}", highlight=False)
+        err.print(f"[bold red]The program refused the stack:[/] {escape(_program_error_text(error))}", highlight=False)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
@@ -497,13 +497,42 @@ def _guarded(command: Callable[[], object]) -> int:
         if os.environ.get("MOJACTL_DEBUG"):
             raise
         err.print(
-            f"[bold red]Internal error:[/] {type(error).__name__}: {escape(str(error))}\n"
+            f"[bold red]Internal error:[/] {type(error).__name__}: {escape(_internal_error_text(error))}\n"
             "Set MOJACTL_DEBUG=1 to see the traceback, and please report it.",
             highlight=False,
         )
         return EXIT_INTERNAL
     # In non-standalone mode click returns a command's exit code instead of exiting.
     return result if isinstance(result, int) else EXIT_OK
+
+
+_MAX_INTERNAL_ERROR_TEXT = 160
+_MAX_PROGRAM_ERROR_LINE = 400
+
+
+def _program_error_text(error: Exception) -> str:
+    """What the program said, each line cut short and without credentials: a resource's error may carry
+    its inputs."""
+    from mojaloop_iac.credentials import redact_credentials
+
+    lines = redact_credentials(str(error)).splitlines()
+    return "\n".join(line if len(line) <= _MAX_PROGRAM_ERROR_LINE else line[:_MAX_PROGRAM_ERROR_LINE] + " … (cut)"
+                     for line in lines)
+
+
+def _internal_error_text(error: Exception) -> str:
+    """What an unexpected error says, without the data it may carry: Pulumi's serialisation errors print the
+    whole input (Helm values, perhaps a password YAML read as a date), so only the first line, up to the
+    first mapping or list, no credential, cut short; MOJACTL_DEBUG=1 shows the rest."""
+    from mojaloop_iac.credentials import redact_credentials
+
+    text = str(error)
+    first_line, _, rest = text.partition("\n")
+    data_at = min((i for i in (first_line.find("{"), first_line.find("[")) if i != -1), default=-1)
+    shown = redact_credentials(first_line if data_at == -1 else first_line[:data_at])
+    if rest or data_at != -1 or len(shown) > _MAX_INTERNAL_ERROR_TEXT:
+        shown = shown[:_MAX_INTERNAL_ERROR_TEXT].rstrip() + " … (cut: the rest may hold data)"
+    return shown
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,8 @@ an enormous document (a "billion laughs"), an alias that contains itself, and ab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 import yaml
@@ -43,8 +44,20 @@ def dump_yaml(document: Any) -> str:
     )
 
 
-def load_user_yaml(text: str) -> Any:
-    """Parse a file a user wrote; raise UserYamlError (with where) or yaml.YAMLError (with the line)."""
+class AmbiguousScalars(UserYamlError):
+    """Plain scalars YAML 1.1 and YAML 1.2 read differently; `found` holds (where, what to write) for each."""
+
+    def __init__(self, found: Sequence[tuple[tuple[str | int, ...], str]]):
+        super().__init__(found[0][1], found[0][0])
+        self.found = tuple(found)
+
+
+def load_user_yaml(text: str, *, refuse_yaml11_surprises: bool = False) -> Any:
+    """Parse a file a user wrote; raise UserYamlError (with where) or yaml.YAMLError (with the line).
+
+    With `refuse_yaml11_surprises`, plain scalars PyYAML (YAML 1.1) and Pulumi (YAML 1.2) read differently
+    are refused (AmbiguousScalars): `on`/`yes`/`no`/`off` (booleans, or text), `0022` (octal 18, or 22),
+    `22:22` (base 60, or text)."""
     _refuse_deep_nesting(text)
     loader = SafeLoader(text)
     try:
@@ -52,9 +65,57 @@ def load_user_yaml(text: str) -> Any:
         if node is None:
             return None
         _check_document(loader, node)
+        if refuse_yaml11_surprises:
+            found = list(_yaml11_surprises(node))
+            if found:
+                raise AmbiguousScalars(found)
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_YAML12_BOOLS = ("true", "false")
+_YAML11_OCTAL = re.compile(r"[-+]?0[0-7_]+")
+
+
+def _yaml11_surprises(root: yaml.Node) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    seen: set[int] = set()
+    pending: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
+    while pending:
+        node, path = pending.pop()
+        if id(node) in seen:  # an alias: judged where its anchor is
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            pending += [(item, (*path, index)) for index, item in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                pending += [(key_node, path), (value_node, (*path, _key_text(key_node)))]
+        elif isinstance(node, yaml.ScalarNode) and not node.style:  # plain (libyaml says "", PyYAML None)
+            problem = _yaml11_surprise(node.tag, node.value)
+            if problem:
+                yield path, problem
+
+
+def _yaml11_surprise(tag: str, text: str) -> str | None:
+    shown = text if len(text) <= 20 else text[:19] + "…"
+    if tag == _BOOL_TAG and text.lower() not in _YAML12_BOOLS:
+        return (f"`{shown}` is a boolean in YAML 1.1 but text in YAML 1.2 (Pulumi's reading): write what you mean "
+                f'so both agree: true or false for a switch, a number for a count, "{shown}" in quotes for text')
+    if tag in (_INT_TAG, _FLOAT_TAG):
+        if _YAML11_OCTAL.fullmatch(text):
+            return (f"`{shown}` is an octal number in YAML 1.1 (a leading 0): write the number in decimal without "
+                    f'leading zeros (e.g. {text.lstrip("+-0_") or "0"}), or quote it ("{shown}") for text')
+        if ":" in text:
+            return (f"`{shown}` is a base-60 number in YAML 1.1 and text in YAML 1.2: write a decimal number, or "
+                    f'quote it ("{shown}") for text')
+        if "_" in text or text.lower().startswith(("0b", "+0b", "-0b")):
+            return (f"`{shown}` is a number in YAML 1.1 ('_' separators, 0b binary) and text in YAML 1.2: write "
+                    f'plain decimal digits, or quote it ("{shown}") for text')
+    return None
 
 
 def _refuse_deep_nesting(text: str) -> None:

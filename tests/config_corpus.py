@@ -326,7 +326,7 @@ CASES: tuple[Case, ...] = (
     Case("password-in-a-description", (("set", f"{POOLS}.core.description", "db at mysql://root:hunter2@db:3306"),),
          f"{POOLS}.core.description", "holds a URL or DSN with a password"),
     Case("token-under-an-unknown-key", (("set", f"{E}.vault", {"token": "glpat-corpus0123456789abcdef"}),),
-         f"{E}.vault.token", "holds an access token"),
+         f"{E}.vault.token", "holds a GitLab token"),
     Case("names-are-not-credentials", (("set", f"{E}.chartVersions", {"external-secrets": "0.14.3x"}),),
          f"{E}.chartVersions.external-secrets", "must be a chart version"),
     Case("vault-address-with-password", (("set", f"{E}.vault", {"address": "https://ops:hunter2@vault.example.com:8200"}),),
@@ -573,5 +573,126 @@ TEXT_CASES: tuple[TextCase, ...] = (
     TextCase("python-object", "    substrate: baremetal\n", "    substrate: !!python/object:os.system [id]\n", "",
              "is not valid YAML"),
     TextCase("unquoted-yes-as-key", "      kafka:\n", "      yes:\n        description: a pool named yes\n      kafka:\n",
-             POOLS, "key True must be text"),
+             POOLS, "`yes` is a boolean in YAML 1.1 but text in YAML 1.2"),
 )
+
+
+# --- Issue 14 fix round, part A: text, credentials, values files, YAML types, messages ----------------------
+# (classes the red team found: a41 hang, b07-b29 echoed or leaked credentials, c10/k03/k04 values files,
+# a08-a16/e06/f17-f19/h03/h18 YAML types and pydantic's wording). Every planted secret holds "PLANTED":
+# tests/test_config_messages.py checks no message ever shows it.
+FIX14A = "../tests/fixtures/fix14a"
+PLANTED = "PLANTED"
+_VALUES_FILE = f"{E}.mojaloop.valuesFile"
+_BACKEND_VALUES_FILE = f"{E}.mojaloop.backendValuesFile"
+
+
+def _values(file: str, key: str = _VALUES_FILE) -> tuple[Op, ...]:
+    return (("set", key, f"{FIX14A}/{file}"),)
+
+
+FIX14A_CASES: tuple[Case, ...] = (
+    # 1. Any length of text is judged in linear time; a description is one line.
+    Case("fix14a-megabyte-description", (("set", f"{POOLS}.kafka.description", "a" * 1_000_000),),
+         f"{POOLS}.kafka.description", "must be at most 1024 characters"),
+    # 2. Values files hold JSON's types only, refused by place, never by value.
+    Case("fix14a-values-date-password", _values("values-datepw.yaml", _BACKEND_VALUES_FILE), _BACKEND_VALUES_FILE,
+         "mysql.auth.password is a date"),
+    Case("fix14a-values-binary", _values("values-binary.yaml"), _VALUES_FILE, "centralledger.blob is binary data"),
+    Case("fix14a-values-timestamp", _values("values-timestamp.yaml"), _VALUES_FILE,
+         "centralledger.startedAt is a timestamp"),
+    # 3. A credential-like value is never echoed, whatever rule refuses it; tokens are recognised.
+    Case("fix14a-dsn-as-a-domain", (("set", f"{E}.domains.internal", "mysql://root:PLANTEDdsn@db.example"),),
+         f"{E}.domains.internal", "a credential-like value (not shown) must be a lower-case DNS name"),
+    Case("fix14a-gitlab-token-as-a-name", (("set", f"{E}.name", "glpat-PLANTEDtoken01234567890"),),
+         f"{E}.name", "holds a GitLab token"),
+    Case("fix14a-vault-token-as-token-env",
+         (("set", f"{E}.vault.tokenEnv", "hvs.CAESIPLANTEDvaulttokenAAAAAAAAAAAAAAAAAAAAAAAA"),),
+         f"{E}.vault.tokenEnv", "holds a Vault token"),
+    Case("fix14a-legacy-vault-token-in-a-description",
+         (("set", f"{POOLS}.kafka.description", "login with s.PLANTEDabcdefghijklmnopq"),),
+         f"{POOLS}.kafka.description", "holds a Vault token"),
+    Case("fix14a-github-token-in-a-description",
+         (("set", f"{POOLS}.kafka.description", "ghp_PLANTEDabcdefghijklmnopqrstuvwxyz0123"),),
+         f"{POOLS}.kafka.description", "holds a GitHub token"),
+    # 4. What leaked into Helm values and plan.json: every way text carries a credential.
+    Case("fix14a-values-dsn-password-with-slash", _values("values-dsn-slash.yaml"), _VALUES_FILE,
+         "global.dbUrl (a URL or DSN with a password)"),
+    Case("fix14a-values-password-option", _values("values-args.yaml"), _VALUES_FILE,
+         "account-lookup-service.args[0] (a command-line option db-password with its value)"),
+    Case("fix14a-values-templated-env", _values("values-tplenv.yaml"), _VALUES_FILE,
+         "keycloak.extraEnvVars (the value of variable KEYCLOAK_ADMIN_PASSWORD)"),
+    Case("fix14a-values-vault-token", _values("values-vaulttoken.yaml"), _VALUES_FILE,
+         "global.vaultLogin (a Vault token)"),
+    Case("fix14a-values-github-fine-grained-token", _values("values-ghpat.yaml"), _VALUES_FILE,
+         "global.githubLogin (a GitHub token)"),
+    Case("fix14a-values-secret-key-base", _values("values-secretkeybase.yaml"), _VALUES_FILE,
+         "ttk.config.SECRET_KEY_BASE (a key named like a credential)"),
+    Case("fix14a-label-named-like-a-password",
+         (("set", f"{POOLS}.kafka.labels", {"example.com/db-password": "PLANTEDlabel"}),),
+         f"{POOLS}.kafka.labels.example.com/db-password", "is a label named like a credential (db-password)"),
+    # 5. Not UTF-8.
+    Case("fix14a-values-not-utf8", _values("not-utf8.yaml"), _VALUES_FILE, "is not UTF-8 text"),
+    # 6. Integers are integers: a boolean is no count, NaN and infinity no size.
+    Case("fix14a-port-true", (("set", f"{HOSTS}.0.sshPort", True),), f"{HOSTS}[0].sshPort",
+         "must be a whole number: YAML read the boolean true here"),
+    Case("fix14a-size-yes", (("set", f"{POOLS}.core.aws.desiredSize", True),), f"{POOLS}.core.aws.desiredSize",
+         "must be a whole number: YAML read the boolean true", base="aws-dev"),
+    Case("fix14a-threshold-on", (("set", f"{C}.secretsStore.unseal.threshold", True),),
+         f"{C}.secretsStore.unseal.threshold", "must be a whole number", base="control-center"),
+    Case("fix14a-port-leading-zero-text", (("set", f"{HOSTS}.0.sshPort", "0022"),), f"{HOSTS}[0].sshPort",
+         "'0022' has a leading zero, which some YAML readers take for octal: write 22"),
+    Case("fix14a-port-as-words", (("set", f"{HOSTS}.0.sshPort", "ssh"),), f"{HOSTS}[0].sshPort",
+         "must be a whole number, not text, e.g. 22"),
+    Case("fix14a-min-size-nan", (("set", f"{POOLS}.core.aws.minSize", float("nan")),), f"{POOLS}.core.aws.minSize",
+         ".nan and .inf are not numbers a setting takes", base="aws-dev"),
+    Case("fix14a-disk-inf", (("set", f"{POOLS}.core.aws.diskSizeGib", float("inf")),),
+         f"{POOLS}.core.aws.diskSizeGib", ".nan and .inf are not numbers a setting takes", base="aws-dev"),
+    # 7. Pydantic's own wording replaced by words and an example.
+    Case("fix14a-naive-expiry", (("set", f"{E}.lifecycle", "ephemeral"), ("set", f"{E}.expiresAt", "2026-12-31T12:00:00")),
+         f"{E}.expiresAt", "must say its time zone, e.g. 2026-12-31T23:59:00Z"),
+    Case("fix14a-february-30", (("set", f"{E}.lifecycle", "ephemeral"), ("set", f"{E}.expiresAt", "2026-02-30T12:00:00Z")),
+         f"{E}.expiresAt", "must be a real date and time"),
+    Case("fix14a-label-value-true", (("set", f"{POOLS}.kafka.labels", {"example.com/tier": True}),),
+         f"{POOLS}.kafka.labels.example.com/tier", 'YAML read the boolean true here (quote it, e.g. "true"'),
+    Case("fix14a-values-file-a-list", (("set", _VALUES_FILE, ["a.yaml"]),), _VALUES_FILE,
+         "must be a string, not a list, e.g. values/demo.yaml"),
+    Case("fix14a-pools-a-list", (("set", POOLS, [{"description": "x"}]),), POOLS,
+         "must be a mapping of keys to values, not a list, e.g. {name: {"),
+    Case("fix14a-classes-a-mapping", (("set", f"{POOLS}.kafka.workloadClasses", {"KAFKA-DATA-PLANE": "x"}),),
+         f"{POOLS}.kafka.workloadClasses", "must be a list, not a mapping, e.g. [KAFKA-CONTROL-PLANE"),
+    Case("fix14a-enormous-name", (("set", f"{E}.name", "a" * 100_000),), f"{E}.name", "aaaaaaa…' must be a DNS label"),
+    # 8. A values planner's refusal of the file's own value: under the file's key, the path in the file.
+    Case("fix14a-values-bad-existing-secret", _values("values-bad-existing-secret.yaml"), _VALUES_FILE,
+         "at centralledger.config.existingSecret in the file: must be a Secret reference"),
+)
+
+FIX14A_TEXT_CASES: tuple[TextCase, ...] = (
+    # 4. Clear credentials anywhere in the stack file: other namespaces, the secrets provider.
+    TextCase("fix14a-aws-secret-key-in-clear", "config:\n", "config:\n  aws:secretKey: PLANTEDawssecret\n",
+             "config.aws:secretKey", "is a credential in clear in a committed stack file"),
+    TextCase("fix14a-token-in-another-namespace", "config:\n",
+             "config:\n  other:note: see hvs.CAESIPLANTEDvaulttokenAAAAAAAAAAAA\n",
+             "config.other:note", "holds a Vault token"),
+    TextCase("fix14a-secrets-provider-password", "config:\n",
+             "secretsprovider: hashivault://ops:PLANTEDpw@vault.example:8200\nconfig:\n",
+             "secretsprovider", "holds a URL or DSN with a password"),
+    # 6. Plain scalars YAML 1.1 (PyYAML) and YAML 1.2 (Pulumi) read differently.
+    TextCase("fix14a-octal-port", "role: server, pool: core}", "role: server, pool: core, sshPort: 0022}",
+             f"{HOSTS}[0].sshPort", "`0022` is an octal number in YAML 1.1"),
+    TextCase("fix14a-base-60-port", "role: server, pool: core}", "role: server, pool: core, sshPort: 22:22}",
+             f"{HOSTS}[0].sshPort", "`22:22` is a base-60 number in YAML 1.1"),
+    TextCase("fix14a-user-on", "      hosts:\n", "      sshUser: on\n      hosts:\n",
+             f"{E}.baremetal.sshUser", "`on` is a boolean in YAML 1.1 but text in YAML 1.2"),
+    TextCase("fix14a-desired-size-yes", "desiredSize: 3,", "desiredSize: yes,", f"{POOLS}.core.aws.desiredSize",
+             "`yes` is a boolean in YAML 1.1", base="aws-dev"),
+    TextCase("fix14a-threshold-on", "        threshold: 2\n", "        threshold: on\n",
+             f"{C}.secretsStore.unseal.threshold", "`on` is a boolean in YAML 1.1", base="control-center"),
+    TextCase("fix14a-label-value-true", "storage.mojaloop.io/tier: fast", "storage.mojaloop.io/tier: true",
+             f"{POOLS}.kafka.labels.storage.mojaloop.io/tier", "YAML read the boolean true here"),
+    TextCase("fix14a-nan-size", "minSize: 2,", "minSize: .nan,", f"{POOLS}.core.aws.minSize",
+             ".nan and .inf are not numbers", base="aws-dev"),
+)
+
+CASES = CASES + FIX14A_CASES
+TEXT_CASES = TEXT_CASES + FIX14A_TEXT_CASES

@@ -95,6 +95,29 @@ def test_internal_errors_exit_1_without_traceback(capsys, monkeypatch):
     assert code == 1 and "Internal error: RuntimeError: boom" in err and "Traceback" not in err
 
 
+def test_internal_errors_never_print_the_data_they_carry(capsys, monkeypatch):
+    """Pulumi's serialisation errors print their whole input: Helm values with, perhaps, a password."""
+    def explode(*_args, **_kwargs):
+        raise ValueError("While processing input: 'mojaloopStatus', type <class 'str'>, value "
+                         "{'mysql': {'auth': {'password': datetime.date(2001, 12, 14)}}} hvs.CAESIPLANTEDtokenAAAAAAAAAAAA")
+
+    monkeypatch.setattr("mojaloop_iac.plan.run.plan_stack", explode)
+    code, _, err = run(capsys, "plan", "demo", "--out", "/tmp/unused-bundle")
+    assert code == 1 and "Internal error: ValueError: While processing input" in err
+    assert "2001" not in err and "password" not in err and "PLANTED" not in err
+
+
+def test_program_errors_show_no_credential_and_no_endless_line(capsys, monkeypatch):
+    from mojaloop_iac.plan.engine import ProgramError
+
+    def refuse(*_args, **_kwargs):
+        raise ProgramError("resource failed: url mysql://u:PLANTEDpw@db/x, inputs " + "x" * 5000)
+
+    monkeypatch.setattr("mojaloop_iac.plan.run.plan_stack", refuse)
+    code, _, err = run(capsys, "plan", "demo", "--out", "/tmp/unused-bundle")
+    assert code == 2 and "The program refused the stack" in err and "PLANTED" not in err and "(cut)" in err
+
+
 # --- conventions a Pulumi/kubectl user expects ----------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ def test_each_way_a_credential_hides_is_found_by_its_place():
         "env[1].value": "a URL or DSN with a password",
         "extraEnv.API_TOKEN": "a key named like a credential",
         "tls.key": "a private key",
-        "notes[0]": "an access token",
+        "notes[0]": "a GitLab token",
     }
     assert not any(text in str(finding) for finding in find_credentials(document)
                    for text in ("123456", "mysql://u:p@", "glpat-abc"))

@@ -168,7 +168,7 @@ def test_lifecycle_rules_name_the_key():
     assert any(p.startswith("environment.qaHost: a cluster hosting QA environments")
                for p in lifecycle_problems(**ephemeral, qaHost=True))
     assert lifecycle_problems(**{**ephemeral, "expiresAt": "2025-06-01T12:00:00"}) == [
-        "environment.expiresAt: input should have timezone info"
+        "environment.expiresAt: must say its time zone, e.g. 2026-12-31T23:59:00Z (Z for UTC) or 2026-12-31T23:59:00+02:00"
     ]
     assert lifecycle_problems(lifecycle="sometimes") == ["environment.lifecycle: must be one of persistent, ephemeral"]
 

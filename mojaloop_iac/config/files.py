@@ -13,9 +13,10 @@ expects; the checks read only as much as they need and never echo what they read
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,8 @@ def resolve_file(value: str, location: StackLocation, kind: FileKind) -> str:
             raise ValueError(f"{value!r} has {size} bytes, more than {kind.what} ever needs ({kind.max_bytes})")
         try:
             kind.check(path)
+        except UnicodeDecodeError:  # a ValueError too, in the codec's words
+            raise ValueError(f"{value!r} is not UTF-8 text; it must be {kind.what}") from None
         except ValueError as wrong:
             raise ValueError(f"{value!r} {wrong}") from None
     except OSError as error:
@@ -134,9 +137,13 @@ def load_values(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(document, dict):
         raise ValueError(f"must hold a mapping of Helm values (key: value), not {_kind_of(document)}")
-    non_text = [key for key in document if not isinstance(key, str)]
-    if non_text:
-        raise ValueError(f"has the top-level key {non_text[0]!r}, which is not text; Helm values keys are names")
+    not_json = list(_not_json(document, ()))
+    if not_json:
+        shown = "; ".join(not_json[:5]) + (f"; and {len(not_json) - 5} more" if len(not_json) > 5 else "")
+        raise ValueError(
+            f"holds what Helm values cannot carry: {shown}. Values are text, numbers, true/false, null, lists and "
+            'mappings with text keys (JSON\'s types); quote the others, e.g. startedAt: "2026-01-01T00:00:00Z"'
+        )
     findings = find_credentials(document)
     if findings:
         shown = ", ".join(str(finding) for finding in findings[:5])
@@ -147,6 +154,30 @@ def load_values(path: Path) -> dict[str, Any]:
             "{name, key}, valueFrom.secretKeyRef), which Vault fills"
         )
     return document
+
+
+_YAML_TYPE_NAMES = {"date": "a date", "datetime": "a timestamp", "bytes": "binary data (!!binary)",
+                    "set": "a set (!!set)", "tuple": "a pair list"}
+
+
+def _not_json(value: Any, path: tuple[str | int, ...]) -> Iterator[str]:
+    """Where a values document holds what JSON (so Pulumi state and Helm's values) cannot: said by place and
+    type, never by value (a date may be a password YAML read as a date)."""
+    where = format_path(path) or "the top level"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                kind = _YAML_TYPE_NAMES.get(type(key).__name__, "a " + type(key).__name__)
+                yield f"a key at {where} is {kind}, not text (quote it)"
+                continue
+            yield from _not_json(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _not_json(item, (*path, index))
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield f"{where} is not a finite number (.nan/.inf)"
+    elif not isinstance(value, (str, int, float, bool, type(None))):
+        yield f"{where} is {_YAML_TYPE_NAMES.get(type(value).__name__, 'a ' + type(value).__name__)}"
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

@@ -7,7 +7,7 @@ Pulumi program (which gets the values from the engine), so both see the same err
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,9 @@ from mojaloop_iac.config.issues import (
 )
 from mojaloop_iac.config.models import StackConfig
 from mojaloop_iac.config.rules import check_stack, following
-from mojaloop_iac.credentials import find_credentials
+from mojaloop_iac.credentials import credential_in_text, find_credentials, names_a_credential
 from mojaloop_iac.paths import STACKS_DIR
-from mojaloop_iac.yamlio import UserYamlError, load_user_yaml
+from mojaloop_iac.yamlio import AmbiguousScalars, UserYamlError, load_user_yaml
 
 NAMESPACE = "mojaloop"
 STACK_KINDS = ("environment", "controlCenter")
@@ -106,6 +106,8 @@ def read_stack_file(stack: str) -> StackFile:
         issues.append(Issue("config", "must be a mapping of `namespace:key` to values"))
     else:
         issues += _plain_config_values(config)
+        issues += _clear_credentials_in_other_namespaces(config)
+    issues += _credentials_in_top_level_settings(document)
     name = stack_name_of(path)
     if not _STACK_NAME.fullmatch(name) or name in (".", ".."):
         issues.append(Issue("", f"the stack name {name!r} (from the file name {path.name!r}) is not a Pulumi stack "
@@ -128,7 +130,10 @@ def _parse_stack_file(path: Path) -> Any:
     except OSError as error:
         raise refuse(f"{path} cannot be read: {error.strerror or error}") from None
     try:
-        return load_user_yaml(text) or {}
+        return load_user_yaml(text, refuse_yaml11_surprises=True) or {}
+    except AmbiguousScalars as ambiguous:
+        raise ConfigError([Issue(_user_path(where), what) for where, what in ambiguous.found],
+                          str(path)) from None
     except UserYamlError as error:
         raise refuse(f"the stack file {error}", _user_path(error.path)) from None
     except yaml.YAMLError as error:
@@ -171,6 +176,44 @@ def _plain_config_values(config: dict[Any, Any]) -> list[Issue]:
             continue
         walk(value, ("config", key))
     return issues
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+
+
+def _clear_credentials_in_other_namespaces(config: dict[Any, Any]) -> list[Issue]:
+    """Other namespaces (`aws:`, `gcp:`...) of a committed stack file hold no credential in clear either: a key
+    named like one (`aws:secretKey`) must be a secret config value, and no text may hold a token or a URL's
+    password. (The `mojaloop:` namespace has its own, stricter rules.)"""
+    issues = []
+    for key, value in config.items():
+        if not isinstance(key, str) or key.startswith(f"{NAMESPACE}:") or _is_secure(value):
+            continue
+        setting = key.split(":", 1)[-1]
+        if names_a_credential(setting) and value not in (None, "", False, True):
+            issues.append(Issue(f"config.{key_text(key)}", "is a credential in clear in a committed stack file: "
+                                f"set it as a secret, e.g. `pulumi config set --secret {key} ...`, which writes "
+                                "`secure: ...`"))
+            continue
+        issues += [Issue(format_path(("config", key, *_parts(finding.location))), f"holds {finding.reason}: set "
+                         f"credentials as secrets, e.g. `pulumi config set --secret {key} ...`")
+                   for finding in find_credentials(value, by_key=False)]
+    return issues
+
+
+def _parts(location: str) -> tuple[str, ...]:
+    return (location,) if location else ()
+
+
+def _credentials_in_top_level_settings(document: dict[Any, Any]) -> list[Issue]:
+    """`secretsprovider: hashivault://user:pass@...` puts a password in a committed file."""
+    return [
+        Issue(key_text(key), f"holds {reason}: a committed stack file names where secrets are, never a password; "
+              "give it through the provider's environment (e.g. VAULT_TOKEN for hashivault://)")
+        for key, value in document.items()
+        if key != "config" and isinstance(value, str) and (reason := credential_in_text(value))
+    ]
 
 
 def validate_namespace(
@@ -246,7 +289,28 @@ def credentials_in_the_stack(kind: str, settings: dict[str, Any]) -> list[Issue]
         for finding in find_credentials(settings, by_key=False)
         # The DNS-01 solver's own rule says how its credentials are given (...SecretRef).
         if not finding.location.startswith("tls.acmeDns01Solver")
-    ]
+    ] + list(_labels_named_like_credentials(settings, (kind,)))
+
+
+_LABEL_MAPS = ("labels", "annotations")
+
+
+def _labels_named_like_credentials(value: Any, path: tuple[str | int, ...]) -> Iterator[Issue]:
+    """A label `example.com/db-password: ...` is readable by whoever can list the nodes: not secret storage."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = (*path, str(key))
+            if key in _LABEL_MAPS and isinstance(item, dict):
+                for label, label_value in item.items():
+                    name = str(label).rsplit("/", 1)[-1]
+                    if names_a_credential(name) and label_value not in (None, "", False, True):
+                        yield Issue(format_path((*here, str(label))), f"is a label named like a credential ({name}) "
+                                    "with a value: labels are readable by anyone who can list the nodes, so no "
+                                    "credential belongs in one; keep it in Vault, e.g. label tier: kafka instead")
+            yield from _labels_named_like_credentials(item, here)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _labels_named_like_credentials(item, (*path, index))
 
 
 def kubeconfig_is_secret(value: Any) -> list[Issue]:

@@ -60,9 +60,10 @@ from mojaloop_iac.config.syntax import (
     UsableNetwork,
     ValuesFile,
     VaultAddress,
-    duration_seconds,
+    WholeNumber,
     WireGuardEndpoint,
     WireGuardPublicKey,
+    duration_seconds,
     prefix_between,
 )
 
@@ -95,6 +96,10 @@ def _at_most_a_day(value: str) -> str:
 
 WorkloadClass = Literal[contract.WORKLOAD_CLASSES]  # type: ignore[valid-type]
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+MAX_DESCRIPTION_LENGTH = 1024
+"""A description is a few lines in the plan, not a document."""
 
 
 class Model(BaseModel):
@@ -130,7 +135,7 @@ class Toleration(Model):
     operator: Literal["Equal", "Exists"] = "Equal"
     """Equal matches key and value; Exists matches the key only."""
     value: LabelValue = ""
-    """Taint value tolerated (operator Equal)."""
+    """Taint value tolerated (operator Equal), e.g. `"true"`."""
     effect: TaintEffect | None = None
     """Effect tolerated; empty tolerates every effect."""
 
@@ -159,25 +164,25 @@ class AwsNodeGroup(Model):
     instance_types: tuple[InstanceType, ...] = Field(min_length=1)
     """EC2 instance types of the managed node group, x86-64 only (Mojaloop does not run on ARM), e.g.
     `[m6i.xlarge]`."""
-    min_size: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
+    min_size: WholeNumber = Field(ge=0, le=MAX_NODES_PER_GROUP)
     """Minimum number of nodes."""
-    max_size: int = Field(ge=1, le=MAX_NODES_PER_GROUP)
+    max_size: WholeNumber = Field(ge=1, le=MAX_NODES_PER_GROUP)
     """Maximum number of nodes (EKS allows at most 450 in a managed node group)."""
-    desired_size: int = Field(ge=0, le=MAX_NODES_PER_GROUP)
+    desired_size: WholeNumber = Field(ge=0, le=MAX_NODES_PER_GROUP)
     """Desired number of nodes at creation."""
-    disk_size_gib: int = Field(default=50, ge=20, le=16384)
+    disk_size_gib: WholeNumber = Field(default=50, ge=20, le=16384)
     """Root volume size in GiB (encrypted gp3)."""
 
 
 class NodePool(Model):
-    description: str = ""
-    """What the pool is for; shown in the plan."""
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
+    """What the pool is for, at most 1024 characters; shown in the plan, e.g. `Kafka brokers`."""
     workload_classes: tuple[WorkloadClass, ...] = ()
     """Mojaloop workload classes scheduled on this pool; each becomes a node label
-    `workload-class.mojaloop.io/<CLASS>: enabled`."""
+    `workload-class.mojaloop.io/<CLASS>: enabled`, e.g. `[KAFKA-CONTROL-PLANE, KAFKA-DATA-PLANE]`."""
     labels: dict[NodeLabelKey, LabelValue] = {}
     """Extra node labels; not under `kubernetes.io/` or `k8s.io/` (Kubernetes' own), nor the toolkit's own
-    `workload-class.mojaloop.io/` and `mojaloop.io/node-pool`."""
+    `workload-class.mojaloop.io/` and `mojaloop.io/node-pool`, e.g. `{storage.example.com/tier: fast}`."""
     taints: tuple[Taint, ...] = ()
     """Node taints; dedicated Mojaloop pools carry `moja-enabled=true:NoSchedule`."""
     aws: AwsNodeGroup | None = None
@@ -193,9 +198,10 @@ class Host(Model):
     is set."""
     ssh_host: SshTarget | None = None
     """Where Ansible connects when that is not `address`: a NAT address, a bastion's forwarded port or a
-    tunnel on the operator's machine (so a loopback address is allowed here). Default: `address`."""
-    ssh_port: int = Field(default=22, ge=1, le=65535)
-    """The SSH port Ansible connects to (at `sshHost`, or `address`)."""
+    tunnel on the operator's machine (so a loopback address is allowed here). Default: `address`,
+    e.g. `203.0.113.11`."""
+    ssh_port: WholeNumber = Field(default=22, ge=1, le=65535)
+    """The SSH port Ansible connects to (at `sshHost`, or `address`), e.g. `22`."""
     role: Literal["server", "agent"]
     """`server` runs the control plane (k3s server), `agent` only workloads."""
     pool: DnsLabel
@@ -267,7 +273,7 @@ class Aws(Model):
                                       "room: a /16 is recommended, since pods take VPC addresses on EKS")
     ]
     """CIDR of the environment's VPC, a /16 to a /24; subnets are carved from it, e.g. `10.20.0.0/16`."""
-    availability_zones: int = Field(default=2, ge=2, le=6)
+    availability_zones: WholeNumber = Field(default=2, ge=2, le=6)
     """How many availability zones the VPC and node groups span."""
     api_access_cidrs: tuple[AllowedIPv4Network, ...] = ()
     """Networks allowed to reach the EKS API endpoint from outside the VPC (operators' and CI's egress
@@ -296,7 +302,8 @@ class Domains(Model):
     internal: Domain
     """Domain of the internal gateway (hub operators, portals), e.g. `int.demo.mojaloop.example`."""
     external: Domain
-    """Domain of the external gateway (the FSPIOP interop API for DFSPs); not the internal one."""
+    """Domain of the external gateway (the FSPIOP interop API for DFSPs); not the internal one,
+    e.g. `demo.mojaloop.example`."""
 
 
 class Features(Model):
@@ -311,19 +318,20 @@ class MojaloopSettings(Model):
     """Mojaloop release to install; one of the release catalog (`mojactl releases`), e.g. `15.2.0`."""
     installed_release: ReleaseVersion | None = None
     """The release running now, when `release` names a newer one: validation plans the upgrade (or refuses
-    the jump with the reason) and the plan summary lists its ordered steps."""
+    the jump with the reason) and the plan summary lists its ordered steps, e.g. `15.1.0`."""
     helm_release_name: str = Field(default=contract.MOJALOOP_RELEASE_NAME)
     """Helm release name of the umbrella chart: lower-case letters, digits and '-', starting with a letter,
-    at most 13 characters (the chart's generated names must fit Kubernetes' 63)."""
+    at most 13 characters (the chart's generated names must fit Kubernetes' 63), e.g. `moja`."""
     namespace: DnsLabel = contract.MOJALOOP_NAMESPACE
     """Namespace of the Mojaloop and backend releases, e.g. `mojaloop`; not Kubernetes' or a platform service's."""
     features: Features = Features()
     """Optional Mojaloop features."""
     values_file: ValuesFile | None = None
     """YAML file (relative to the stack file's directory, inside the project) deep-merged last into the
-    umbrella chart's values; anything credential-like is refused there: reference Secrets instead."""
+    umbrella chart's values; anything credential-like is refused there: reference Secrets instead,
+    e.g. `values/demo.yaml`."""
     backend_values_file: ValuesFile | None = None
-    """YAML file deep-merged last into the backend chart's values (same rules)."""
+    """YAML file deep-merged last into the backend chart's values (same rules), e.g. `values/demo-backend.yaml`."""
 
 
 class VaultAccess(Model):
@@ -337,13 +345,16 @@ class VaultAccess(Model):
     ca_cert_file: CaCertificateFile | None = None
     """CA certificate that signed Vault's TLS certificate (a PEM file, relative to the stack file's directory,
     inside the project); default: the control center's (`controlCenterStack` output `vaultCaCert`), else the
-    system's CAs."""
+    system's CAs, e.g. `certs/vault-ca.pem`."""
     token_env: EnvironmentVariable = "VAULT_TOKEN"
-    """Environment variable holding the Vault token at `pulumi up` (never stored in config or state)."""
+    """Environment variable holding the Vault token at `pulumi up` (never stored in config or state),
+    e.g. `VAULT_TOKEN`."""
     kv_mount: DnsLabel = "mojaloop"
-    """KV v2 mount holding every environment's secrets, each under `environments/<env>/<namespace>/`."""
+    """KV v2 mount holding every environment's secrets, each under `environments/<env>/<namespace>/`,
+    e.g. `mojaloop`."""
     kubernetes_host: HttpsUrl | None = None
-    """The cluster's API server as Vault reaches it; default: the EKS endpoint, or `https://<first server>:6443`."""
+    """The cluster's API server as Vault reaches it; default: the EKS endpoint, or `https://<first server>:6443`,
+    e.g. `https://192.0.2.11:6443`."""
     retain_secrets_on_delete: bool = True
     """Keep the generated secrets in Vault when the stack is destroyed (False deletes every version)."""
 
@@ -364,7 +375,8 @@ class Tls(Model):
     acme_email: Email | None = None
     """The ACME account's contact address (required when an issuer is `acme`), e.g. `ops@example.org`."""
     acme_server: HttpsUrl | None = None
-    """ACME directory; default Let's Encrypt production (use its staging URL while trying things out)."""
+    """ACME directory; default Let's Encrypt production (use its staging URL while trying things out),
+    e.g. `https://acme-v02.api.letsencrypt.org/directory`."""
     acme_dns01_solver: dict[str, Any] | None = None
     """A cert-manager dns01 solver (wildcards need DNS-01), e.g. `{route53: {region: eu-west-1}}`;
     credentials only as `...SecretRef`s."""
@@ -469,7 +481,7 @@ class Environment(ClusterSettings):
     """The control-center stack this environment uses (`org/project/stack`, or a stack name): its outputs
     give the Vault address unless `vault.address` is set, and its Vault bootstrap administers this
     environment's access (declare the environment in its `environments`; run with a token of the
-    `env-<name>-deployer` role)."""
+    `env-<name>-deployer` role), e.g. `organization/mojaloop/control-center`."""
     placement: Placement = Placement()
     """Scheduling of Mojaloop workloads."""
     lifecycle: Lifecycle = Lifecycle.PERSISTENT
@@ -494,9 +506,9 @@ class ControlCenterProfile(StrEnum):
 
 
 class Unseal(Model):
-    shares: int = Field(default=5, ge=1, le=10)
+    shares: WholeNumber = Field(default=5, ge=1, le=10)
     """Shamir key shares (bare metal); each is encrypted to one operator's PGP key."""
-    threshold: int = Field(default=3, ge=1, le=10)
+    threshold: WholeNumber = Field(default=3, ge=1, le=10)
     """Shares needed to unseal."""
     operator_pgp_key_files: tuple[PgpPublicKeyFile, ...] = Field(default=(), max_length=10)
     """One OpenPGP public key file per share (relative to the stack file's directory, inside the project);
@@ -507,7 +519,7 @@ class Unseal(Model):
 class SecretsStore(Model):
     implementation: Literal["vault", "openbao"] = "vault"
     """HashiCorp Vault (default) or OpenBao; both speak the Vault API."""
-    replicas: Annotated[int, Field(ge=1, le=7), AfterValidator(_odd_raft_peers)] = 3
+    replicas: Annotated[WholeNumber, Field(ge=1, le=7), AfterValidator(_odd_raft_peers)] = 3
     """Raft peers, an odd number (3 or 5 for HA); each runs on a node of its own, so at most the nodes of the
     untainted pools."""
     unseal: Unseal = Unseal()
@@ -517,28 +529,29 @@ class SecretsStore(Model):
 class WireGuardHub(Model):
     host: DnsLabel | None = None
     """Bare metal (required): the control-center host that runs the hub (one of `baremetal.hosts`). Not on
-    AWS, where the hub runs as a pod in the control-center cluster."""
+    AWS, where the hub runs as a pod in the control-center cluster, e.g. `cc-1`."""
     endpoint: WireGuardEndpoint
     """What peers dial, `host:port`: a public name or address of the hub host, or on AWS a DNS name pointed
-    at the load balancer (stack output `wireguardHubLoadBalancer`)."""
-    listen_port: int = Field(default=51820, ge=1, le=65535)
+    at the load balancer (stack output `wireguardHubLoadBalancer`), e.g. `vpn.cc.mojaloop.example:51820`."""
+    listen_port: WholeNumber = Field(default=51820, ge=1, le=65535)
     """UDP port the hub listens on."""
     public_key: WireGuardPublicKey | None = None
     """Bare metal (required): the hub's public key, reported by `mojactl baremetal STACK apply` (the private
     key never leaves the host). Not on AWS, where the key pair is generated in Vault (output
-    `wireguardHubPublicKey`)."""
+    `wireguardHubPublicKey`), e.g. `Z+0lf7EvixzkTAEovQn6eNMMr4/ElKK/2aNbcWM8sE0=`."""
 
 
 class WireGuardPeer(Model):
     kind: Literal["environment", "operator"]
     """An environment cluster or an operator's machine."""
     public_key: WireGuardPublicKey
-    """The peer's public key (its private key is generated where it is used and never travels)."""
+    """The peer's public key (its private key is generated where it is used and never travels),
+    e.g. `RpBffgUMk0/p1OczziNo+Gteymkoq2DXAPtjYJS5gis=`."""
     address: IPv4Address | None = None
     """Pins the tunnel address; by default the planner picks a stable one."""
     allowed_ips: tuple[UsableNetwork, ...] = ()
     """Networks behind the peer routed through the tunnel (an environment's node or pod CIDR); disjoint from
-    the control center's own networks and hosts and from other peers'."""
+    the control center's own networks and hosts and from other peers', e.g. `[10.20.0.0/16]`."""
 
 
 class WireGuardMesh(Model):
@@ -557,7 +570,7 @@ class WireGuardMesh(Model):
 class GitlabQaLogin(Model):
     url: HttpsUrl | None = None
     """GitLab's URL, the issuer of its CI `id_tokens`; default: the control center's own GitLab
-    (`https://gitlab.<internal domain>`, profile `full`)."""
+    (`https://gitlab.<internal domain>`, profile `full`), e.g. `https://gitlab.mojaloop.example`."""
     projects: tuple[GitlabProject, ...] = Field(min_length=1)
     """Project paths whose pipelines may deploy QA environments, e.g. `mojaloop/hub-config` (no wildcards)."""
     refs: tuple[str, ...] = ("*",)
@@ -578,7 +591,7 @@ class GithubQaLogin(Model):
 class QaAccess(Model):
     shared_clusters: tuple[DnsLabel, ...] = ()
     """Declared environments (of `environments`) whose clusters host QA environments: each gets the QA read
-    policy its QA tenants' namespaces log in with."""
+    policy its QA tenants' namespaces log in with, e.g. `[qa-cluster]`."""
     gitlab: GitlabQaLogin | None = None
     """GitLab CI logs in with its `id_tokens` (JWT, auth mount `gitlab-ci`) and receives QA deployer tokens."""
     github: GithubQaLogin | None = None
@@ -593,12 +606,12 @@ class ControlCenter(ClusterSettings):
     environments: tuple[DnsLabel, ...] = ()
     """Environments this control center serves: each gets a bucket and its Vault access (a Kubernetes auth
     mount, the read policy and role its namespaces log in with, and a deployer token role for its stack). Not
-    the control center's own name, whose Vault paths hold the control center's own secrets."""
+    the control center's own name, whose Vault paths hold the control center's own secrets, e.g. `[demo, aws-dev]`."""
     secrets_store: SecretsStore = SecretsStore()
     """The Vault-API secrets store."""
     wireguard: WireGuardMesh
     """The WireGuard mesh joining operators, the control center and the environments."""
-    backup_expiry_days: int = Field(default=30, ge=1, le=3650)
+    backup_expiry_days: WholeNumber = Field(default=30, ge=1, le=3650)
     """Backups older than this are expired by the `backups` bucket's lifecycle rule."""
     qa: QaAccess | None = None
     """Ephemeral QA environments from CI: which clusters host them and which CI pipelines may deploy them."""

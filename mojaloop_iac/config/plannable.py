@@ -36,6 +36,9 @@ def planner_issues(config: StackConfig, prefix: str, catalog: ReleaseCatalog) ->
             manifests = plan_control_center_offline(config.control_center)
         duplicated = _duplicated_objects(manifests)
     except ValueError as refused:
+        in_values_file = _values_file_issue(refused, config.environment, prefix)
+        if in_values_file is not None:
+            return [in_values_file]
         return [Issue(_key_of(refused, prefix), f"the stack cannot be planned: {refused}")]
     return [Issue(prefix, f"two parts of the stack would create the same object {name}; rename one of them")
             for name in duplicated]
@@ -143,6 +146,36 @@ def _duplicated_objects(manifests: Iterable[Mapping[str, Any]]) -> list[str]:
 
     counts = Counter(identity(manifest) for manifest in manifests)
     return sorted(name for name, count in counts.items() if count > 1)
+
+
+# The values file each values planner merges last: its refusals name a Helm path, which may be the file's.
+_VALUES_FILE_OF = {"MojaloopValuesError": "valuesFile", "BackendValuesError": "backendValuesFile"}
+
+
+def _values_file_issue(refused: ValueError, env: Environment | None, prefix: str) -> Issue | None:
+    """A values planner's refusal of a value the user's values file gave, under that file's key with the path
+    inside the file (not under `mojaloop` with a Helm path the user never wrote)."""
+    from mojaloop_iac.config.files import load_values_file
+
+    key = next((_VALUES_FILE_OF[cls.__name__] for cls in type(refused).__mro__ if cls.__name__ in _VALUES_FILE_OF),
+               None)
+    file = getattr(env.mojaloop, _snake(key)) if env is not None and key else None
+    path, _, reason = str(refused).partition(" ")
+    if not file or not reason:
+        return None
+    node: Any = load_values_file(file)
+    for part in path.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return Issue(f"{prefix}.mojaloop.{key}", f"at {path} in the file: {reason}")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
 def _key_of(refused: ValueError, prefix: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, StrictInt, ValidationInfo
 
 from mojaloop_iac import contract
 from mojaloop_iac.config.files import (
@@ -519,3 +519,23 @@ def optional_url(value: str) -> str:
 
 
 OptionalHttpUrl = Annotated[str, AfterValidator(optional_url)]
+
+
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+
+
+def _whole_number(value: Any) -> Any:
+    """Digits written as text (`minSize: "2"`, as `pulumi config set --path` may store them) are the number;
+    a leading zero (`"0022"`, octal to some readers) or any other text is refused; booleans are no numbers
+    (pydantic's lax int takes true as 1: `desiredSize: yes`)."""
+    if isinstance(value, str):
+        if _DECIMAL.fullmatch(value):
+            return int(value)
+        if re.fullmatch(r"-?0[0-9]+", value):
+            raise ValueError(f"{value!r} has a leading zero, which some YAML readers take for octal: write "
+                             f"{int(value)} without it")
+    return value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_number)]
+"""An integer setting: an integer (or its decimal digits as text), never true/false, a float or .nan."""

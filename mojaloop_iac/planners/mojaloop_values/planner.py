@@ -125,10 +125,11 @@ def _refuse_credential_values(values: Any, path: tuple[str, ...] = ()) -> None:
                     f"{'.'.join(here)} holds a credential value; reference a Kubernetes Secret instead "
                     "(db_secret, mongo_secret, jwsSigningKeySecret) so it stays out of the release and state"
                 )
-            if _SECRET_REF_KEY.search(str(key)) and not _is_secret_ref(value):
+            if _SECRET_REF_KEY.search(str(key)) and not _is_secret_ref(value, str(key)):
                 raise MojaloopValuesError(
-                    f"{'.'.join(here)} must be a Secret reference {{name: ..., key: ...}} or null; "
-                    "a credential itself belongs in a Kubernetes Secret"
+                    f"{'.'.join(here)} must be a Secret reference {{name: ..., key: ...}} (or, for "
+                    "existingSecret, a Secret's name such as mysqldb) or null; a credential itself belongs in a "
+                    "Kubernetes Secret"
                 )
             _refuse_credential_values(value, here)
     elif isinstance(values, list):
@@ -148,10 +149,13 @@ def _holds_text(value: Any) -> bool:
     return False
 
 
-def _is_secret_ref(value: Any) -> bool:
+def _is_secret_ref(value: Any, key: str = "") -> bool:
     # The charts' own "no Secret" forms are null, {} and {name: null, key: null}.
     if value is None or value == {}:
         return True
+    # Bitnami sub-charts name the Secret only (`auth.existingSecret: mysqldb`), the keys being theirs.
+    if key.lower().endswith("existingsecret") and isinstance(value, str):
+        return bool(_DNS_SUBDOMAIN.match(value))
     if not isinstance(value, Mapping) or set(value) != {"name", "key"}:
         return False
     name, key = value["name"], value["key"]
