@@ -157,7 +157,8 @@ def load_values(path: Path) -> dict[str, Any]:
 
 
 _YAML_TYPE_NAMES = {"date": "a date", "datetime": "a timestamp", "bytes": "binary data (!!binary)",
-                    "set": "a set (!!set)", "tuple": "a pair list"}
+                    "set": "a set (!!set)", "tuple": "a pair list", "int": "a number", "float": "a number",
+                    "bool": "true/false", "NoneType": "null"}
 
 
 def _not_json(value: Any, path: tuple[str | int, ...]) -> Iterator[str]:
