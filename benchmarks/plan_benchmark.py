@@ -110,6 +110,11 @@ def main() -> None:
             rows.append((stack, resources, wall, memory, cpu))
     print(f"mojactl plan, median of {args.runs} runs (fresh process each); load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores\n")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        # Modules changed since their .pyc was written are then compiled again in every run (0.1-0.2 s),
+        # which a user's mojactl, writing bytecode as Python does by default, pays once.
+        print("Note: PYTHONDONTWRITEBYTECODE is set, so edited modules are compiled in every run: the times are "
+              "higher than a user's (`env -u PYTHONDONTWRITEBYTECODE` measures as users run it).\n")
     print("| Stack | Resources | Wall (s) | CPU (s) | Peak RSS (MB) | Target |")
     print("|---|---:|---:|---:|---:|---|")
     for stack, resources, wall, memory, cpu in rows:

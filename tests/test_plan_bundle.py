@@ -427,3 +427,19 @@ def test_planning_leaves_the_pickle_module_as_it_found_it(tmp_path):
     plan_stack("demo", None)
     plan_stack("demo", None)
     assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before
+
+
+def test_planning_skips_pulumis_source_positions_and_puts_the_walk_back(tmp_path, monkeypatch):
+    """The plan keeps no source positions, so it skips Pulumi's stack walk per resource (a benchmark
+    saving), and leaves the SDK as it found it for whatever runs next in the process."""
+    from pulumi.runtime import resource as runtime_resource
+
+    from mojaloop_iac.plan.run import plan_stack
+
+    walks = []
+    original = runtime_resource._get_stack_trace
+    monkeypatch.setattr(runtime_resource, "_get_stack_trace", lambda: walks.append(1) or original())
+    counting = runtime_resource._get_stack_trace
+    planned = plan_stack("demo", None)
+    assert planned.record.resources and walks == []
+    assert runtime_resource._get_stack_trace is counting

@@ -20,6 +20,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import stack as runtime_stack
 from pulumi.runtime.sync_await import _sync_await
 
@@ -148,6 +149,19 @@ def _pickler_restored() -> Iterator[None]:
             setattr(pickle._Pickler, name, function)  # type: ignore[attr-defined]
 
 
+@contextmanager
+def _without_source_positions() -> Iterator[None]:
+    """Pulumi walks the Python stack and reads source lines for every resource it registers, to tell the
+    engine where each was declared. The recording monitor keeps no source positions, and this walk was a
+    ninth of the demo's plan, so it is skipped while the plan runs (the program is the same)."""
+    original = runtime_resource._get_stack_trace
+    runtime_resource._get_stack_trace = lambda: runtime_resource.source_pb2.StackTrace()
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = original
+
+
 def run_program(
     project: str,
     stack: str,
@@ -167,16 +181,17 @@ def run_program(
 
     pulumi.runtime.set_all_config(config, secret_keys)
     monitor = _RecordingMonitor(record)
-    mocks.set_mocks(monitor.mocks, project, stack, preview=False, logger=logger, monitor=monitor)
-    # set_mocks made a root stack for unit tests; the program gets its own, as under the engine.
-    settings.ROOT.set(None)
-    try:
-        with _pickler_restored():
-            _sync_await(runtime_stack.run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
-    except pulumi.RunError as error:
-        raise ProgramError(str(error)) from None
-    finally:
+    with _without_source_positions():
+        mocks.set_mocks(monitor.mocks, project, stack, preview=False, logger=logger, monitor=monitor)
+        # set_mocks made a root stack for unit tests; the program gets its own, as under the engine.
         settings.ROOT.set(None)
+        try:
+            with _pickler_restored():
+                _sync_await(runtime_stack.run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+        except pulumi.RunError as error:
+            raise ProgramError(str(error)) from None
+        finally:
+            settings.ROOT.set(None)
     return record
 
 
