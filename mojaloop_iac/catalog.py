@@ -19,17 +19,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
+from mojaloop_iac.datafiles import DataModel
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.yamlio import SafeLoader
 
@@ -144,18 +136,7 @@ Text = Annotated[str, AfterValidator(_non_blank)]
 # --- catalog models -----------------------------------------------------------------------------
 
 
-class _Model(BaseModel):
-    # camelCase in YAML, snake_case in Python; unknown keys are typos, so they are errors.
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
-
-
-class ChartRef(_Model):
+class ChartRef(DataModel):
     """A Helm chart at one version in one repository."""
 
     name: str
@@ -177,7 +158,7 @@ class ChartRef(_Model):
         return repo
 
 
-class KubernetesSupport(_Model):
+class KubernetesSupport(DataModel):
     """Kubernetes versions a release runs on: older than `minimum` is refused, newer than `validated` warned."""
 
     validated: KubernetesMinor
@@ -198,7 +179,7 @@ class KubernetesSupport(_Model):
         return "ok"
 
 
-class UpgradeStepSpec(_Model):
+class UpgradeStepSpec(DataModel):
     """One thing to do to arrive at a release, as the catalog states it (chart versions come from the plan)."""
 
     part: StepPart
@@ -218,7 +199,7 @@ class UpgradeStepSpec(_Model):
         return self
 
 
-class CandidateInfo(_Model):
+class CandidateInfo(DataModel):
     """What makes a resolved release a candidate: where it comes from and how far it got."""
 
     base: VersionString
@@ -231,7 +212,7 @@ class CandidateInfo(_Model):
     carries it can serve it."""
 
 
-class Release(_Model):
+class Release(DataModel):
     """One Mojaloop release: a published one, or a candidate resolved against its base release."""
 
     version: AnyVersionString
@@ -318,14 +299,14 @@ class Release(_Model):
         return self.kubernetes.support(version)
 
 
-class DeploymentConstraints(_Model):
+class DeploymentConstraints(DataModel):
     """Limits that keep deployments clear of known Mojaloop problems."""
 
     release_name_max_length: int = Field(ge=1, le=53, strict=True)
     supported_architectures: tuple[str, ...] = Field(min_length=1)
 
 
-class KnownIssue(_Model):
+class KnownIssue(DataModel):
     issue: str
     summary: Text
     prevented_by: Literal["releaseNameMaxLength", "supportedArchitectures"] | None = None
@@ -429,7 +410,7 @@ def _order_key(version: str) -> tuple[Any, ...]:
         return (1, version)
 
 
-class SupportPolicy(_Model):
+class SupportPolicy(DataModel):
     """How long each release is supported: `months` from its release date, for releases from `appliesFrom` on."""
 
     months: int = Field(ge=1, strict=True)
@@ -457,7 +438,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
-class CandidateSpec(_Model):
+class CandidateSpec(DataModel):
     """A release candidate or drafted release as the catalog file states it: its base release's data,
     except what it overrides.
 
@@ -515,7 +496,7 @@ class CandidateSpec(_Model):
         )
 
 
-class ReleaseCatalog(_Model):
+class ReleaseCatalog(DataModel):
     """Every catalogued release keyed by version, oldest first, with the constraints that apply to all.
 
     The catalog is shared (the default one is cached): treat its dicts as read-only.
@@ -657,7 +638,7 @@ def _pydantic_problems(error: ValidationError, prefix: Sequence[str | int]) -> I
         yield CatalogProblem(_format_path((*prefix, *detail["loc"])), message)
 
 
-class _CatalogFile(_Model):
+class _CatalogFile(DataModel):
     # Releases and candidates are validated one by one so that one bad entry does not hide the others'.
     releases: dict[Any, Any] = Field(min_length=1)
     constraints: DeploymentConstraints
@@ -813,7 +794,7 @@ class UpgradeRefused(ValueError):
         super().__init__(reason)
 
 
-class UpgradeStep(_Model):
+class UpgradeStep(DataModel):
     """One action of an upgrade plan, in execution order."""
 
     order: int = Field(ge=1)
@@ -839,7 +820,7 @@ class UpgradeStep(_Model):
         return self
 
 
-class UpgradePlan(_Model):
+class UpgradePlan(DataModel):
     """How to move an installation from one release to another.
 
     `path` lists the releases the installation runs, in order: `from_version`, each intermediate stop,

@@ -6,11 +6,25 @@ import functools
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
 
 from mojaloop_iac.yamlio import load_yaml
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class DataModel(BaseModel):
+    """Base of the models of the data files under config/: camelCase in YAML, snake_case in Python, and
+    unknown keys are typos, so they are errors."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
 
 def parse_data(model: type[ModelT], data: Any, source: str) -> ModelT:

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import model_validator
 
 from mojaloop_iac import contract
-from mojaloop_iac.datafiles import load_data, load_default_data, parse_data
+from mojaloop_iac.datafiles import DataModel, load_data, load_default_data, parse_data
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.planners.placement import Scheduling
 from mojaloop_iac.planners.values_tree import deep_merge, plain, put, refuse_credentials_in_overrides
@@ -71,18 +70,7 @@ _REGISTRY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(
 # --- the data file -----------------------------------------------------------------------------
 
 
-class _Model(BaseModel):
-    # camelCase in YAML, snake_case in Python; unknown keys are typos, so they are errors.
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
-
-
-class PodGroup(_Model):
+class PodGroup(DataModel):
     """Pods of a sub-chart that share one `affinity`/`tolerations` pair of values."""
 
     path: str  # dotted, relative to the sub-chart's alias; "" is its top level
@@ -90,7 +78,7 @@ class PodGroup(_Model):
     affinity: bool = True  # False where the chart takes tolerations but no affinity
 
 
-class ConditionalKey(_Model):
+class ConditionalKey(DataModel):
     """A Secret key the chart reads only when the value at `path` equals `equals`."""
 
     key: str
@@ -98,7 +86,7 @@ class ConditionalKey(_Model):
     equals: Any
 
 
-class AuthLayout(_Model):
+class AuthLayout(DataModel):
     existing_secret_path: str
     keys: tuple[str, ...]
     enabled_path: str | None = None  # None: authentication cannot be switched off
@@ -106,7 +94,7 @@ class AuthLayout(_Model):
     conditional_keys: tuple[ConditionalKey, ...] = ()
 
 
-class Layout(_Model):
+class Layout(DataModel):
     """Where one Bitnami sub-chart, at the versions using this layout, keeps the keys we set."""
 
     chart: str
@@ -117,28 +105,28 @@ class Layout(_Model):
     fixed: dict[str, Any] = {}
 
 
-class ComponentSpec(_Model):
+class ComponentSpec(DataModel):
     alias: str
     layout: str
     enabled: bool
     auth_enabled: bool = True  # what the backend chart sets at the layout's auth switch
 
 
-class EndpointSpec(_Model):
+class EndpointSpec(DataModel):
     host: str
     port: int
     user: str | None = None
     database: str | None = None
 
 
-class EndpointsSpec(_Model):
+class EndpointsSpec(DataModel):
     mysql: EndpointSpec
     kafka: EndpointSpec
     mongodb: EndpointSpec
     redis: EndpointSpec
 
 
-class ChartVersionSpec(_Model):
+class ChartVersionSpec(DataModel):
     source: str
     verifies_images: bool = False
     """Its Bitnami sub-charts refuse substituted images unless `global.security.allowInsecureImages`."""
@@ -147,7 +135,7 @@ class ChartVersionSpec(_Model):
     endpoints: EndpointsSpec
 
 
-class BackendChartData(_Model):
+class BackendChartData(DataModel):
     """config/backend-values.yaml, checked for internal consistency."""
 
     legacy_repository_namespace: str

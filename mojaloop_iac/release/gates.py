@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
 from mojaloop_iac.catalog import Release
-from mojaloop_iac.datafiles import load_data, load_default_data
+from mojaloop_iac.datafiles import DataModel, load_data, load_default_data
 from mojaloop_iac.paths import CONFIG_DIR
 from mojaloop_iac.planners.mojaloop_values import load_values_data
 from mojaloop_iac.planners.mojaloop_values.data import MojaloopValuesData, ReleaseLine
@@ -26,25 +25,20 @@ from mojaloop_iac.testenv.verdict import SuiteVerdict
 DEFAULT_GATES_PATH = CONFIG_DIR / "release-gates.yaml"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, validate_by_name=True,
-                              validate_by_alias=True)
-
-
-class GateSuite(_Model):
+class GateSuite(DataModel):
     suite: str
     pass_rate: float = Field(default=100.0, gt=0, le=100)
     """Percent of the suite's assertions that must pass."""
 
 
-class FlakyTest(_Model):
+class FlakyTest(DataModel):
     suite: str
     retries: int = Field(ge=0, le=3, strict=True)
     issue: str
     reason: str
 
 
-class Gate(_Model):
+class Gate(DataModel):
     required: tuple[GateSuite, ...] = Field(min_length=1)
     flaky: tuple[FlakyTest, ...] = ()
 
@@ -72,7 +66,7 @@ class Gate(_Model):
         return next((test for test in self.flaky if test.suite == suite), None)
 
 
-class GatesFile(_Model):
+class GatesFile(DataModel):
     lines: dict[str, Gate] = Field(min_length=1)
 
 

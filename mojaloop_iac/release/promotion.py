@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 from ruamel.yaml import YAML
 
-from mojaloop_iac.datafiles import load_data, load_default_data
+from mojaloop_iac.datafiles import DataModel, load_data, load_default_data
 from mojaloop_iac.objectstore.client import S3Connection
 from mojaloop_iac.paths import CONFIG_DIR, REPO_ROOT
 from mojaloop_iac.release.report_store import DirectoryReportStore, ObjectStorageReportStore, ReportStore
@@ -27,12 +26,7 @@ from mojaloop_iac.release.report_store import DirectoryReportStore, ObjectStorag
 DEFAULT_PROMOTION_PATH = CONFIG_DIR / "promotion.yaml"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, validate_by_name=True,
-                              validate_by_alias=True)
-
-
-class ObjectStorageReports(_Model):
+class ObjectStorageReports(DataModel):
     endpoint: str
     """host:port of the S3 API (the control center's object storage, stack output objectStorageUrl)."""
     bucket: str
@@ -44,7 +38,7 @@ class ObjectStorageReports(_Model):
     """PEM file of the CA that signed the endpoint's certificate (the control center's, output vaultCaCert)."""
 
 
-class ReportsLocation(_Model):
+class ReportsLocation(DataModel):
     directory: str | None = None
     """A directory (relative to the project directory unless absolute)."""
     object_storage: ObjectStorageReports | None = None
@@ -56,7 +50,7 @@ class ReportsLocation(_Model):
         return self
 
 
-class PromotionConfig(_Model):
+class PromotionConfig(DataModel):
     environments: tuple[str, ...] = Field(min_length=2)
     """Stack names, lowest environment first (e.g. qa, staging, production)."""
     reports: ReportsLocation

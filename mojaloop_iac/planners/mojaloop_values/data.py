@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
 from mojaloop_iac import contract
-from mojaloop_iac.datafiles import load_data, load_default_data, parse_data
+from mojaloop_iac.datafiles import DataModel, load_data, load_default_data, parse_data
 from mojaloop_iac.paths import CONFIG_DIR
 
 DEFAULT_DATA_PATH = CONFIG_DIR / "mojaloop-values.yaml"
@@ -45,18 +44,7 @@ _SERVICE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _HOST_TEMPLATE = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.\{(internalDomain|externalDomain)\}$")
 
 
-class _Model(BaseModel):
-    # camelCase in YAML, snake_case in Python; unknown keys are typos, so they are errors.
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
-
-
-class DatabaseSpec(_Model):
+class DatabaseSpec(DataModel):
     """A MySQL schema and its user; `backend` takes both from BackendEndpoints."""
 
     backend: bool = False
@@ -72,19 +60,19 @@ class DatabaseSpec(_Model):
         return self
 
 
-class Endpoint(_Model):
+class Endpoint(DataModel):
     host: str
     port: int = Field(ge=1, le=65535)
     user: str | None = None
     database: str | None = None
 
 
-class GoldenPath(_Model):
+class GoldenPath(DataModel):
     requires: tuple[str, ...]
     ttk_input_values: dict[str, Any]
 
 
-class HostSpec(_Model):
+class HostSpec(DataModel):
     """One host of a VirtualService: a tool behind one service port, or the FSPIOP API."""
 
     id: str
@@ -94,7 +82,7 @@ class HostSpec(_Model):
     port: int | None = Field(default=None, ge=1, le=65535)
 
 
-class ServiceSpec(_Model):
+class ServiceSpec(DataModel):
     path: str
     workload_class: str | None
     feature: Feature
@@ -102,7 +90,7 @@ class ServiceSpec(_Model):
     database: str | None = None
 
 
-class TestCollections(_Model):
+class TestCollections(DataModel):
     golden_path: tuple[str, ...] = Field(min_length=1)
     bulk: tuple[str, ...] = ()
     third_party: tuple[str, ...] = ()
@@ -119,12 +107,12 @@ class TestCollections(_Model):
         return tuple((name, collection) for collection, names in groups for name in names)
 
 
-class TtkEnvironment(_Model):
+class TtkEnvironment(DataModel):
     chart: str
     file: str
 
 
-class Route(_Model):
+class Route(DataModel):
     name: str
     prefixes: tuple[str, ...] = Field(min_length=1)
     service: str
@@ -132,7 +120,7 @@ class Route(_Model):
     feature: Feature = "core"
 
 
-class ReleaseLine(_Model):
+class ReleaseLine(DataModel):
     source: str
     inferred: str | None = None
     """What of this line's values rests on inference rather than on a chart that could be read or rendered."""
@@ -149,7 +137,7 @@ class ReleaseLine(_Model):
         return tuple(service.path for service in self.services)
 
 
-class VersionOverride(_Model):
+class VersionOverride(DataModel):
     """Where one chart version (a release candidate) departs from its release line."""
 
     source: str
@@ -157,7 +145,7 @@ class VersionOverride(_Model):
     jws_signing_key: Literal["secretRef", "signingOff"]
 
 
-class MojaloopValuesData(_Model):
+class MojaloopValuesData(DataModel):
     """config/mojaloop-values.yaml, checked for internal consistency."""
 
     databases: dict[str, DatabaseSpec]
